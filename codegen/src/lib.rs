@@ -1,0 +1,1 @@
+//! Generates the marketing-api client from `openapi.yaml`.

@@ -1,0 +1,1 @@
+//! A stateful in-memory server of the marketing-api OpenAPI contract.

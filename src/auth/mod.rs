@@ -1,0 +1,1 @@
+//! Authentication: API keys, bearer tokens and OAuth2.

@@ -1,0 +1,1 @@
+//! Retry policy, backoff, retry budget and rate-limit awareness.

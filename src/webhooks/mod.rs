@@ -1,0 +1,1 @@
+//! Webhook verification, signing and typed events.
