@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod clock;
+mod ratelimit;
 pub mod retry;
 pub mod webhooks;
