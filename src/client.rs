@@ -116,7 +116,11 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field(
                 "default_headers",
-                &self.default_headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+                &self
+                    .default_headers
+                    .iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>(),
             )
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("retry", &self.retry)
@@ -264,13 +268,17 @@ impl ClientBuilder {
             let header_name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?;
             let mut header_value = HeaderValue::from_str(value).map_err(|_| {
-                Error::config(format!("the value of header `{name}` is not a valid header value"))
+                Error::config(format!(
+                    "the value of header `{name}` is not a valid header value"
+                ))
             })?;
             header_value.set_sensitive(true);
             headers.append(header_name, header_value);
         }
         if self.max_response_bytes == 0 {
-            return Err(Error::config("max_response_bytes must be greater than zero"));
+            return Err(Error::config(
+                "max_response_bytes must be greater than zero",
+            ));
         }
         let (http, extra_headers) = match self.http {
             Some(http) => (http, headers),
@@ -285,8 +293,8 @@ impl ClientBuilder {
                 (http, HeaderMap::new())
             }
         };
-        let auth = Authenticator::new(self.auth, http.clone(), self.clock.clone())
-            .map_err(Error::auth)?;
+        let auth =
+            Authenticator::new(self.auth, http.clone(), self.clock.clone()).map_err(Error::auth)?;
         Ok(Client {
             inner: Arc::new(ClientInner {
                 base_url,

@@ -179,9 +179,10 @@ mod tests {
             #[allow(dead_code)]
             ctr: f64,
         }
-        let err = decode::<Envelope<Vec<Inner>>>(br#"{"data":[{"ctr":1.0},{"ctr":"x"}],"meta":{}}"#)
-            .err()
-            .map(|e| e.decode_path().map(str::to_owned));
+        let err =
+            decode::<Envelope<Vec<Inner>>>(br#"{"data":[{"ctr":1.0},{"ctr":"x"}],"meta":{}}"#)
+                .err()
+                .map(|e| e.decode_path().map(str::to_owned));
         assert_eq!(err, Some(Some("data[1].ctr".to_owned())));
     }
 }

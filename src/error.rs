@@ -129,12 +129,6 @@ impl Error {
         e
     }
 
-    pub(crate) fn decode_message(message: impl Into<String>) -> Self {
-        let mut e = Self::new(ErrorKind::Decode);
-        e.inner.message = Some(message.into());
-        e
-    }
-
     pub(crate) fn auth(source: AuthError) -> Self {
         let mut e = Self::new(ErrorKind::Auth);
         e.inner.source = Some(Box::new(source));
@@ -212,7 +206,10 @@ impl Error {
 
     /// The request id of an API error, to quote to support.
     pub fn request_id(&self) -> Option<&str> {
-        self.inner.api.as_ref().and_then(|a| a.request_id.as_deref())
+        self.inner
+            .api
+            .as_ref()
+            .and_then(|a| a.request_id.as_deref())
     }
 
     /// For a decode error, the JSON path that failed (e.g. `data[3].metrics.ctr`).

@@ -29,13 +29,13 @@
 #![warn(missing_docs)]
 
 pub mod auth;
-pub mod clock;
 mod client;
+pub mod clock;
 mod codec;
 mod error;
 pub mod pagination;
 mod patch;
-pub mod ratelimit;
+mod ratelimit;
 mod request;
 mod response;
 pub mod retry;

@@ -15,7 +15,6 @@
 
 // The crate-private items are called by the transport pipeline (src/transport.rs); until it is
 // wired in, only the tests use them.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

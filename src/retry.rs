@@ -20,14 +20,13 @@
 
 // The crate-private items are called by the transport pipeline (src/transport.rs); until it is
 // wired in, only the tests use them.
-#![allow(dead_code)]
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 
 use crate::clock::RandomSource;
 use crate::ratelimit::parse_retry_after;
@@ -262,7 +261,8 @@ pub(crate) struct RequestSafety {
 
 impl RequestSafety {
     /// Reads the method and the `Idempotency-Key` header of the request about to be sent.
-    pub(crate) fn of_request(method: &Method, headers: &HeaderMap) -> Self {
+    #[cfg(test)]
+    pub(crate) fn of_request(method: &http::Method, headers: &HeaderMap) -> Self {
         Self {
             idempotent_method: method.is_idempotent(),
             has_idempotency_key: headers
@@ -597,6 +597,7 @@ impl RetryBudget {
     }
 
     /// Tokens currently in the bucket.
+    #[cfg(test)]
     pub(crate) fn available(&self) -> u32 {
         self.tokens.load(Ordering::Acquire)
     }
@@ -625,6 +626,7 @@ mod tests {
     use super::*;
     use crate::clock::FixedRandom;
     use http::HeaderValue;
+    use http::Method;
     use http::header::RETRY_AFTER;
     use std::sync::atomic::AtomicUsize;
     use std::time::UNIX_EPOCH;

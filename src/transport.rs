@@ -66,7 +66,6 @@ impl Request {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
     }
-
 }
 
 /// A successful response with its body read.
@@ -85,7 +84,6 @@ impl RawResponse {
     }
 }
 
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 impl Client {
@@ -96,8 +94,7 @@ impl Client {
     ) -> Result<Response<T>, Error> {
         let op = request.operation.id;
         let raw = self.execute(request).await?;
-        let envelope: Envelope<T> =
-            codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
+        let envelope: Envelope<T> = codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
         let request_id = envelope.meta.request_id.or_else(|| raw.header_request_id());
         Ok(Response {
             data: envelope.data,
@@ -204,7 +201,10 @@ impl Client {
             attempt += 1;
             span.record("attempt", attempt);
             if let Some(wait) = inner.gate.delay_before_send(inner.clock.now()) {
-                tracing::debug!(wait_ms = wait.as_millis() as u64, "rate limit spent; waiting for the reset");
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limit spent; waiting for the reset"
+                );
                 inner.sleeper.sleep(wait).await;
             }
             let credential = inner.auth.credential().await.map_err(|e| {
@@ -219,7 +219,7 @@ impl Client {
                 credential.apply(&mut headers);
             }
             if let Some(key) = &idempotency_key {
-                headers.insert(IDEMPOTENCY_KEY, key.clone());
+                headers.insert(retry::IDEMPOTENCY_KEY_HEADER, key.clone());
             }
             if let Some(body) = &body {
                 headers.insert(CONTENT_TYPE, APPLICATION_JSON);
@@ -231,14 +231,18 @@ impl Client {
             }
 
             let outcome = match builder.send().await {
-                Ok(response) => Ok(self.read_response(response).await),
-                Err(e) => Err(e),
+                Ok(response) => self.read_response(response).await,
+                Err(e) => Err(Error::from(e)),
             };
             let now = inner.clock.now();
             match outcome {
-                Ok(Ok(raw)) => {
+                Ok(raw) => {
                     span.record("status", raw.status.as_u16());
-                    if let Some(id) = raw.headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+                    if let Some(id) = raw
+                        .headers
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                    {
                         span.record("request_id", id);
                     }
                     inner.gate.observe(raw.status, &raw.headers, now);
@@ -250,7 +254,9 @@ impl Client {
                             Error::auth(e).with_operation(op.id).with_attempts(attempt)
                         })?;
                         if replay {
-                            tracing::debug!("401 with a token that may be stale; refreshed once, replaying");
+                            tracing::debug!(
+                                "401 with a token that may be stale; refreshed once, replaying"
+                            );
                             replayed_after_401 = true;
                             // The replay is not a retry: it does not count against the policy.
                             attempt -= 1;
@@ -262,7 +268,10 @@ impl Client {
                         let _ = inner.budget.settle(policy.decide(
                             attempt,
                             safety,
-                            AttemptOutcome::Response { status: raw.status, headers: &raw.headers },
+                            AttemptOutcome::Response {
+                                status: raw.status,
+                                headers: &raw.headers,
+                            },
                             now,
                             &*inner.random,
                         ));
@@ -272,7 +281,10 @@ impl Client {
                     let decision = inner.budget.settle(policy.decide(
                         attempt,
                         safety,
-                        AttemptOutcome::Response { status: raw.status, headers: &raw.headers },
+                        AttemptOutcome::Response {
+                            status: raw.status,
+                            headers: &raw.headers,
+                        },
                         now,
                         &*inner.random,
                     ));
@@ -289,14 +301,15 @@ impl Client {
                         }
                     }
                 }
-                Ok(Err(failure)) | Err(failure) => {
+                Err(failure) => {
                     if failure.is_config() {
                         return Err(failure.with_operation(op.id).with_attempts(attempt));
                     }
-                    let kind = if failure.is_timeout() {
-                        AttemptOutcome::TimedOut
-                    } else if is_connect_failure(&failure) {
+                    // A connect timeout never reached the server: check for it before timeouts.
+                    let kind = if is_connect_failure(&failure) {
                         AttemptOutcome::ConnectFailed
+                    } else if failure.is_timeout() {
+                        AttemptOutcome::TimedOut
                     } else {
                         AttemptOutcome::ConnectionDropped
                     };
@@ -330,7 +343,10 @@ impl Client {
         let limit = self.inner.max_response_bytes;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        if response.content_length().is_some_and(|len| len > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
             return Err(Error::too_large(limit));
         }
         // Most bodies arrive in one chunk: keep it without copying.
@@ -381,7 +397,8 @@ impl Client {
             text = query.finish();
         }
         url::Url::parse(&text).map_err(|e| {
-            Error::config(format!("request URL is invalid: {e}")).with_operation(request.operation.id)
+            Error::config(format!("request URL is invalid: {e}"))
+                .with_operation(request.operation.id)
         })
     }
 
@@ -397,9 +414,8 @@ impl Client {
             .map(|mut seen| seen.insert(op.id))
             .unwrap_or(false);
         if first_time {
-            let text = |v: Option<&HeaderValue>| {
-                v.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
-            };
+            let text =
+                |v: Option<&HeaderValue>| v.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             tracing::warn!(
                 operation = op.id,
                 deprecation = %text(deprecation),

@@ -11,11 +11,15 @@ fn main() {
     if let Err(e) = std::fs::create_dir_all(&out)
         .map_err(|e| e.to_string())
         .and_then(|()| {
-            marketing_api_codegen::generate_files(spec.as_ref(), out.as_ref()).map_err(|e| e.to_string())
+            marketing_api_codegen::generate_files(spec.as_ref(), out.as_ref())
+                .map_err(|e| e.to_string())
         })
     {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
-    println!("generated {out} in {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "generated {out} in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
 }

@@ -10,8 +10,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::model::{
-    Api, EventDef, Field, FieldRepr, Operation, Param, Resource, ResponseShape, StructDef,
-    Ty, TypeDef, TypeKind, Variant,
+    Api, EventDef, Field, FieldRepr, Operation, Param, Resource, ResponseShape, StructDef, Ty,
+    TypeDef, TypeKind, Variant,
 };
 
 /// Formats a token stream as a Rust source file.
@@ -155,39 +155,48 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
             FieldRepr::Patch => quote!(#field: crate::Patch::Absent),
         }
     });
-    let setters = s.fields.iter().filter(|f| f.repr(s.patch) != FieldRepr::Plain).map(|f| {
-        let field = ident(&f.rust);
-        let bare = f.rust.trim_start_matches("r#");
-        let with = format_ident!("with_{}", bare);
-        let (ty, convert) = arg(&f.ty, is_id);
-        let value = if convert { quote!(value.into()) } else { quote!(value) };
-        let set_doc = format!(" Sets `{}`.", f.wire);
-        match f.repr(s.patch) {
-            FieldRepr::Patch => {
-                let clear = format_ident!("clear_{}", bare);
-                let clear_doc = format!(" Sends `{}: null`, clearing it on the server.", f.wire);
-                quote! {
+    let setters = s
+        .fields
+        .iter()
+        .filter(|f| f.repr(s.patch) != FieldRepr::Plain)
+        .map(|f| {
+            let field = ident(&f.rust);
+            let bare = f.rust.trim_start_matches("r#");
+            let with = format_ident!("with_{}", bare);
+            let (ty, convert) = arg(&f.ty, is_id);
+            let value = if convert {
+                quote!(value.into())
+            } else {
+                quote!(value)
+            };
+            let set_doc = format!(" Sets `{}`.", f.wire);
+            match f.repr(s.patch) {
+                FieldRepr::Patch => {
+                    let clear = format_ident!("clear_{}", bare);
+                    let clear_doc =
+                        format!(" Sends `{}: null`, clearing it on the server.", f.wire);
+                    quote! {
+                        #[doc = #set_doc]
+                        pub fn #with(mut self, value: #ty) -> Self {
+                            self.#field = crate::Patch::Value(#value);
+                            self
+                        }
+                        #[doc = #clear_doc]
+                        pub fn #clear(mut self) -> Self {
+                            self.#field = crate::Patch::Null;
+                            self
+                        }
+                    }
+                }
+                _ => quote! {
                     #[doc = #set_doc]
                     pub fn #with(mut self, value: #ty) -> Self {
-                        self.#field = crate::Patch::Value(#value);
+                        self.#field = Some(#value);
                         self
                     }
-                    #[doc = #clear_doc]
-                    pub fn #clear(mut self) -> Self {
-                        self.#field = crate::Patch::Null;
-                        self
-                    }
-                }
+                },
             }
-            _ => quote! {
-                #[doc = #set_doc]
-                pub fn #with(mut self, value: #ty) -> Self {
-                    self.#field = Some(#value);
-                    self
-                }
-            },
-        }
-    });
+        });
     let debug_fields = s.fields.iter().map(|f| {
         let field = ident(&f.rust);
         let wire = f.rust.trim_start_matches("r#");
@@ -203,7 +212,11 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
     } else {
         format!(
             " Creates a value from its required fields ({}); set the others with the `with_*` methods.",
-            plain.iter().map(|f| format!("`{}`", f.wire)).collect::<Vec<_>>().join(", ")
+            plain
+                .iter()
+                .map(|f| format!("`{}`", f.wire))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     quote! {
@@ -590,10 +603,20 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     });
     let query_init = op.query.iter().map(|p| {
         let field = ident(&p.rust);
-        if p.required { quote!(#field,) } else { quote!(#field: None,) }
+        if p.required {
+            quote!(#field,)
+        } else {
+            quote!(#field: None,)
+        }
     });
-    let body_field = op.body.as_ref().map(|_| quote!(body: crate::codec::EncodedBody,));
-    let body_arg = op.body.as_ref().map(|_| quote!(body: crate::codec::EncodedBody,));
+    let body_field = op
+        .body
+        .as_ref()
+        .map(|_| quote!(body: crate::codec::EncodedBody,));
+    let body_arg = op
+        .body
+        .as_ref()
+        .map(|_| quote!(body: crate::codec::EncodedBody,));
     let body_init = op.body.as_ref().map(|_| quote!(body,));
     let body_value = if op.body.is_some() {
         quote!(Some(self.body))
@@ -603,8 +626,16 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     let setters = op.query.iter().filter(|p| !p.required).map(|p| {
         let field = ident(&p.rust);
         let (ty, convert) = arg(&p.ty, is_id);
-        let value = if convert { quote!(value.into()) } else { quote!(value) };
-        let doc = docs(if p.doc.is_empty() { "Sets this query parameter." } else { &p.doc });
+        let value = if convert {
+            quote!(value.into())
+        } else {
+            quote!(value)
+        };
+        let doc = docs(if p.doc.is_empty() {
+            "Sets this query parameter."
+        } else {
+            &p.doc
+        });
         quote! {
             #doc
             pub fn #field(mut self, value: #ty) -> Self {
@@ -769,7 +800,15 @@ pub fn events(api: &Api) -> TokenStream {
     let variants = api.events.iter().map(|e: &EventDef| {
         let var = ident(&e.variant);
         let payload = ident(&e.payload);
-        let doc = docs(&format!("`{}`{}", e.wire, if e.doc.is_empty() { String::new() } else { format!(": {}", e.doc) }));
+        let doc = docs(&format!(
+            "`{}`{}",
+            e.wire,
+            if e.doc.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", e.doc)
+            }
+        ));
         quote!(#doc #var(crate::models::#payload),)
     });
     let dispatch = api.events.iter().map(|e| {
@@ -814,7 +853,7 @@ pub fn events(api: &Api) -> TokenStream {
                 let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body)?;
                 Ok(match peek.event_type.as_ref() {
                     #(#dispatch)*
-                    _ => Event::Unknown(crate::webhooks::UnknownEvent::from_slice(body)?),
+                    _ => Event::Unknown(crate::webhooks::UnknownEvent::from_value(serde_json::from_slice(body)?)?),
                 })
             }
 

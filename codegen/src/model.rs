@@ -278,9 +278,9 @@ pub struct EventDef {
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
     "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
-    "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final",
-    "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 /// The Rust identifier for a wire name (`raw` identifiers for keywords are marked `r#`).
@@ -410,7 +410,9 @@ impl<'a> Resolver<'a> {
             ["integer"] => match schema.format.as_deref() {
                 Some("int32") => Ty::I32,
                 Some("int64") | None => Ty::I64,
-                Some(other) => return err(location, format!("unsupported integer format `{other}`")),
+                Some(other) => {
+                    return err(location, format!("unsupported integer format `{other}`"));
+                }
             },
             ["number"] => Ty::F64,
             ["boolean"] => Ty::Bool,
@@ -439,7 +441,10 @@ impl<'a> Resolver<'a> {
                         Ty::Map(Box::new(value))
                     }
                     Some(AdditionalProperties::Bool(false)) => {
-                        return err(location, "an object with no properties allowed has no Rust type");
+                        return err(
+                            location,
+                            "an object with no properties allowed has no Rust type",
+                        );
                     }
                 }
             }
@@ -454,14 +459,22 @@ pub fn build(spec: &Spec) -> Result<Api, ModelError> {
     if !spec.openapi.starts_with("3.1") {
         return err(
             "openapi",
-            format!("version `{}` is not supported: expected 3.1.x", spec.openapi),
+            format!(
+                "version `{}` is not supported: expected 3.1.x",
+                spec.openapi
+            ),
         );
     }
     let resolver = Resolver { spec };
     let patch_bodies = patch_body_names(spec);
     let mut types = Vec::new();
     for (name, schema) in &spec.components.schemas {
-        types.push(type_def(&resolver, name, schema, patch_bodies.contains(name))?);
+        types.push(type_def(
+            &resolver,
+            name,
+            schema,
+            patch_bodies.contains(name),
+        )?);
     }
     let resources = resources(&resolver)?;
     let events = events(&resolver)?;
@@ -500,7 +513,10 @@ fn type_def(
     let rust_name = name.to_upper_camel_case();
     let doc = doc_of(schema.title.as_deref(), schema.description.as_deref());
     if doc.is_empty() {
-        return err(&location, "every schema needs a description (it becomes the rustdoc)");
+        return err(
+            &location,
+            "every schema needs a description (it becomes the rustdoc)",
+        );
     }
     let (types, _) = schema.types();
     let kind = match types.as_slice() {
@@ -575,10 +591,12 @@ fn type_def(
 fn segments(path: &str) -> Vec<Segment<'_>> {
     path.split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(param) => Segment::Param(param),
-            None => Segment::Literal(s),
-        })
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(param) => Segment::Param(param),
+                None => Segment::Literal(s),
+            },
+        )
         .collect()
 }
 
@@ -738,7 +756,10 @@ fn resources(resolver: &Resolver<'_>) -> Result<Vec<Resource>, ModelError> {
                 };
                 let param_location = format!("{location}.parameters.{name}");
                 if p.style.is_some() || p.explode.is_some() {
-                    return err(&param_location, "only default `style`/`explode` are supported");
+                    return err(
+                        &param_location,
+                        "only default `style`/`explode` are supported",
+                    );
                 }
                 let Some(schema) = &p.schema else {
                     return err(&param_location, "parameter without `schema`");
@@ -766,7 +787,10 @@ fn resources(resolver: &Resolver<'_>) -> Result<Vec<Resource>, ModelError> {
                         );
                     }
                     other => {
-                        return err(&param_location, format!("parameters `in: {other}` are not supported"));
+                        return err(
+                            &param_location,
+                            format!("parameters `in: {other}` are not supported"),
+                        );
                     }
                 }
             }
@@ -776,13 +800,19 @@ fn resources(resolver: &Resolver<'_>) -> Result<Vec<Resource>, ModelError> {
                     match path_params.remove(name) {
                         Some(p) => ordered_path_params.push(p),
                         None => {
-                            return err(&location, format!("path parameter `{name}` is not declared"));
+                            return err(
+                                &location,
+                                format!("path parameter `{name}` is not declared"),
+                            );
                         }
                     }
                 }
             }
             if let Some((name, _)) = path_params.into_iter().next() {
-                return err(&location, format!("declared path parameter `{name}` is not in the path"));
+                return err(
+                    &location,
+                    format!("declared path parameter `{name}` is not in the path"),
+                );
             }
             let body = match &op.request_body {
                 None => None,
@@ -793,12 +823,18 @@ fn resources(resolver: &Resolver<'_>) -> Result<Vec<Resource>, ModelError> {
                         return err(&body_location, "optional request bodies are not supported");
                     }
                     let Some(media) = b.content.get("application/json") else {
-                        return err(&body_location, "only application/json request bodies are supported");
+                        return err(
+                            &body_location,
+                            "only application/json request bodies are supported",
+                        );
                     };
                     match media.schema.as_ref().and_then(|s| s.reference.as_ref()) {
                         Some(r) => Some(resolver.schema_ref(r, &body_location)?),
                         None => {
-                            return err(&body_location, "request body schema must be a $ref to a component schema");
+                            return err(
+                                &body_location,
+                                "request body schema must be a $ref to a component schema",
+                            );
                         }
                     }
                 }
@@ -809,7 +845,10 @@ fn resources(resolver: &Resolver<'_>) -> Result<Vec<Resource>, ModelError> {
                 None => None,
             };
             if placement.item_param.is_some() && item_param.is_none() {
-                return err(&location, "the item parameter must be the last path parameter");
+                return err(
+                    &location,
+                    "the item parameter must be the last path parameter",
+                );
             }
             let operation = Operation {
                 id,
@@ -839,12 +878,22 @@ fn resources(resolver: &Resolver<'_>) -> Result<Vec<Resource>, ModelError> {
                 }
             });
             if resource.scope_params.len() != ordered_path_params.len() {
-                return err(&location, "operations of one resource must share its parent path parameters");
-            }
-            if resource.operations.iter().any(|o| o.method_name == operation.method_name) {
                 return err(
                     &location,
-                    format!("two operations map to `{}`: set `x-sdk-method`", operation.method_name),
+                    "operations of one resource must share its parent path parameters",
+                );
+            }
+            if resource
+                .operations
+                .iter()
+                .any(|o| o.method_name == operation.method_name)
+            {
+                return err(
+                    &location,
+                    format!(
+                        "two operations map to `{}`: set `x-sdk-method`",
+                        operation.method_name
+                    ),
                 );
             }
             resource.operations.push(operation);
@@ -852,13 +901,12 @@ fn resources(resolver: &Resolver<'_>) -> Result<Vec<Resource>, ModelError> {
     }
     // Parents first, so emitters can attach accessors in order.
     order.sort_by_key(|k| k.len());
-    let last_names: BTreeMap<String, usize> =
-        order.iter().fold(BTreeMap::new(), |mut acc, key| {
-            if let Some(last) = key.last() {
-                *acc.entry(last.clone()).or_default() += 1;
-            }
-            acc
-        });
+    let last_names: BTreeMap<String, usize> = order.iter().fold(BTreeMap::new(), |mut acc, key| {
+        if let Some(last) = key.last() {
+            *acc.entry(last.clone()).or_default() += 1;
+        }
+        acc
+    });
     let tag_docs: BTreeMap<&str, &str> = spec
         .tags
         .iter()
@@ -932,7 +980,12 @@ fn success_response(
     let location = format!("{location}.responses.{code}");
     let status: u16 = match code.parse() {
         Ok(s) => s,
-        Err(_) => return err(&location, "2XX ranges are not supported: give the exact status"),
+        Err(_) => {
+            return err(
+                &location,
+                "2XX ranges are not supported: give the exact status",
+            );
+        }
     };
     let response = resolver.response(response, &location)?;
     let Some(media) = response.content.get("application/json") else {
@@ -985,7 +1038,12 @@ fn events(resolver: &Resolver<'_>) -> Result<Vec<EventDef>, ModelError> {
             .and_then(|s| s.reference.as_ref())
         {
             Some(r) => resolver.schema_ref(r, &location)?,
-            None => return err(&location, "webhook body must be a $ref to a component schema"),
+            None => {
+                return err(
+                    &location,
+                    "webhook body must be a $ref to a component schema",
+                );
+            }
         };
         out.push(EventDef {
             wire: event_type.clone(),
