@@ -73,7 +73,7 @@ enum Credentials {
         name: HeaderName,
         value: HeaderValue,
     },
-    OAuth(OAuthRuntime),
+    OAuth(Box<OAuthRuntime>),
 }
 
 impl fmt::Debug for Credentials {
@@ -105,7 +105,9 @@ impl Authenticator {
                 let (name, value) = token.header();
                 Credentials::Static { name, value }
             }
-            AuthKind::OAuth2(oauth) => Credentials::OAuth(OAuthRuntime::new(*oauth, http, clock)?),
+            AuthKind::OAuth2(oauth) => {
+                Credentials::OAuth(Box::new(OAuthRuntime::new(*oauth, http, clock)?))
+            }
         };
         Ok(Self {
             inner: Arc::new(inner),
