@@ -368,6 +368,39 @@ async fn a_failed_save_holds_the_new_tokens_back_without_reusing_the_old_refresh
 }
 
 #[tokio::test]
+async fn a_refresh_whose_caller_gave_up_still_completes_and_is_not_repeated() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(token_body("at-1", Some("rt-1"), 3600))
+                .set_delay(Duration::from_millis(200)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let clock = ManualClock::new(start_time());
+    let store = Arc::new(RecordingStore::default());
+    let auth = authenticator(
+        OAuth2::refresh_token("cli", None, token_url(&server), "rt-0").token_store(store.clone()),
+        &clock,
+    );
+    // The request that triggered the refresh times out and is dropped mid-refresh.
+    let gave_up = tokio::time::timeout(Duration::from_millis(20), auth.credential()).await;
+    assert!(gave_up.is_err());
+    // The next request waits for that same refresh instead of sending rt-0 again.
+    assert_eq!(bearer(&auth).await.0, "Bearer at-1");
+    assert_eq!(token_requests(&server).await.len(), 1);
+    assert_eq!(
+        store.saved().len(),
+        1,
+        "the rotated refresh token was saved"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn a_refused_refresh_token_is_dropped_and_later_requests_say_to_authorize_again() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
