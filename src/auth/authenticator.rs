@@ -1,9 +1,11 @@
 //! The runtime side of authentication: which header each request carries, and keeping OAuth2
 //! tokens fresh with exactly one token request at a time.
 //!
-//! Readers of a fresh token only take a short `std::sync::RwLock` read lock. Renewal happens
-//! under a `tokio::sync::Mutex`; whoever gets it re-checks whether a task ahead of it already
-//! renewed, so however many requests find the token stale at once, one token request is made.
+//! Readers of a fresh token only take a short `std::sync::RwLock` read lock (never held across
+//! an await). Renewal happens under a `tokio::sync::Mutex`; whoever gets it re-checks whether a
+//! task ahead of it already renewed, so however many requests find the token stale at once, one
+//! token request is made. The renewal itself runs on a task of its own that owns the lock, so a
+//! request dropped mid-refresh cannot abandon a refresh the server has already carried out.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
