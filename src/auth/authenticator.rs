@@ -29,8 +29,7 @@ pub(crate) struct AppliedCredential {
     generation: u64,
 }
 
-#[allow(dead_code)] // The accessors are the transport's interface.
-impl AppliedCredential {
+#[cfg_attr(not(test), allow(dead_code))] // The accessors exist for tests; the transport calls `apply`.
     /// The header to set (`authorization` or `x-api-key`).
     pub(crate) fn header_name(&self) -> &HeaderName {
         &self.name
@@ -88,7 +87,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-#[allow(dead_code)] // Called by the transport.
 impl Authenticator {
     /// Checks the configuration (token URL, client id) and prepares the token cache. No network
     /// traffic happens until the first [`credential`](Self::credential).
