@@ -30,6 +30,7 @@ pub(crate) struct AppliedCredential {
 }
 
 #[cfg_attr(not(test), allow(dead_code))] // The accessors exist for tests; the transport calls `apply`.
+impl AppliedCredential {
     /// The header to set (`authorization` or `x-api-key`).
     pub(crate) fn header_name(&self) -> &HeaderName {
         &self.name
