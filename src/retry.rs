@@ -436,6 +436,28 @@ impl StopReason {
     }
 }
 
+impl StopReason {
+    /// Why the request was not retried, when the final error would not otherwise say so: the
+    /// status and attempt count explain a final answer or spent attempts, but not a request that
+    /// was unsafe to repeat or a budget that ran dry.
+    pub(crate) fn note(&self) -> Option<&'static str> {
+        match self {
+            Self::NotSafeToRetry { .. } => Some(
+                "not retried because the request may have reached the server and is neither \
+                 idempotent nor sent with an Idempotency-Key",
+            ),
+            Self::BudgetExhausted { .. } => Some(
+                "not retried because the client's retry budget is exhausted (many requests are \
+                 failing)",
+            ),
+            Self::TimeoutRetryDisabled { .. } => {
+                Some("not retried because the retry policy does not retry timeouts")
+            }
+            Self::FinalResponse { .. } | Self::AttemptsExhausted { .. } => None,
+        }
+    }
+}
+
 fn plural_attempts(attempts: u32) -> &'static str {
     if attempts == 1 { "attempt" } else { "attempts" }
 }

@@ -295,9 +295,15 @@ impl Client {
                         }
                         RetryDecision::Stop { reason } => {
                             tracing::debug!(attempt, %reason, "not retrying");
-                            return Err(api_error(&raw, now)
+                            let error = api_error(&raw, now)
                                 .with_operation(op.id)
-                                .with_attempts(attempt));
+                                .with_attempts(attempt);
+                            // Status and attempt count do not explain an unsafe request or an
+                            // empty budget; say it, or the caller cannot tell why it stopped.
+                            return Err(match reason.note() {
+                                Some(note) => error.with_message(note),
+                                None => error,
+                            });
                         }
                     }
                 }
