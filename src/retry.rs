@@ -34,6 +34,9 @@ use crate::ratelimit::parse_retry_after;
 /// Name of the header that makes a `POST` or `PATCH` safe to retry.
 pub(crate) const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
+/// The longest `Idempotency-Key` the API accepts (`openapi.yaml`, parameter `IdempotencyKey`).
+pub(crate) const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
 /// A fresh idempotency key (a random UUID v4), generated once per logical request and sent
 /// unchanged on every attempt of it.
 pub(crate) fn idempotency_key() -> String {

@@ -178,6 +178,16 @@ impl Client {
                 .idempotency_key
                 .clone()
                 .unwrap_or_else(retry::idempotency_key);
+            // An empty key reads as no key to the server, which would then act on every
+            // attempt the SDK retries as if it were safe; an over-long one is refused.
+            let length = key.chars().count();
+            if !(1..=retry::MAX_IDEMPOTENCY_KEY_CHARS).contains(&length) {
+                return Err(Error::config(format!(
+                    "idempotency key must be 1 to {} characters, got {length}",
+                    retry::MAX_IDEMPOTENCY_KEY_CHARS
+                ))
+                .with_operation(op.id));
+            }
             Some(HeaderValue::from_str(&key).map_err(|_| {
                 Error::config("idempotency key contains characters not allowed in a header")
                     .with_operation(op.id)
