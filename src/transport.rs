@@ -16,12 +16,14 @@ use tracing::{Instrument, Span, field};
 
 use crate::client::Client;
 use crate::codec::{self, EncodedBody, Envelope};
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Error, ErrorKind};
 use crate::models::ErrorType;
 use crate::ratelimit::parse_retry_after;
 use crate::request::RequestOptions;
 use crate::response::{Page, Response};
-use crate::retry::{self, AttemptOutcome, RequestSafety, RetryDecision, RetryPolicy};
+use crate::retry::{
+    self, AttemptFailure, AttemptOutcome, RequestSafety, RetryDecision, RetryPolicy,
+};
 
 /// Static facts about one operation, generated from the spec.
 #[derive(Debug)]
@@ -318,7 +320,9 @@ impl Client {
                     }
                 }
                 Err(failure) => {
-                    if failure.is_config() {
+                    // Neither is transient: the same request gets the same refusal or the same
+                    // oversized answer, so it is reported as it is, not retried.
+                    if failure.is_config() || failure.kind() == ErrorKind::ResponseTooLarge {
                         return Err(failure.with_operation(op.id).with_attempts(attempt));
                     }
                     // A connect timeout never reached the server: check for it before timeouts.
@@ -343,10 +347,21 @@ impl Client {
                         }
                         RetryDecision::Stop { reason } => {
                             tracing::debug!(attempt, %reason, "not retrying");
-                            return Err(failure
-                                .with_operation(op.id)
-                                .with_attempts(attempt)
-                                .with_message(reason.to_string()));
+                            // The error already counts the attempts; add how the connection
+                            // failed (a timeout says so itself) and why it was not retried.
+                            let how = (!failure.is_timeout())
+                                .then(|| AttemptFailure::from(kind).to_string());
+                            let message = match (how, reason.note()) {
+                                (Some(how), Some(note)) => Some(format!("{how}; {note}")),
+                                (Some(how), None) => Some(how),
+                                (None, Some(note)) => Some(note.to_owned()),
+                                (None, None) => None,
+                            };
+                            let error = failure.with_operation(op.id).with_attempts(attempt);
+                            return Err(match message {
+                                Some(message) => error.with_message(message),
+                                None => error,
+                            });
                         }
                     }
                 }

@@ -412,6 +412,7 @@ async fn patch_without_key_is_not_retried_after_reaching_the_server() {
         .send()
         .await
         .expect_err("a PATCH answered 503 is not repeated");
+    println!("final error: {err}");
 
     let requests = received(&server).await;
     assert_eq!(requests.len(), 1);
@@ -467,6 +468,7 @@ async fn storm(budget: RetryBudgetConfig, requests: usize) -> usize {
     let received = received(&server).await.len();
     // The errors account for every request the server saw.
     assert_eq!(attempts_reported, received);
+    println!("{requests} concurrent GETs, always 503, 3 attempts, {budget:?}: {received} requests");
     received
 }
 
@@ -498,6 +500,7 @@ async fn budget_exhaustion_is_named_in_the_error() {
         .expect("valid client configuration");
 
     let err = client.campaigns().get(&id()).send().await.expect_err("503");
+    println!("final error: {err}");
 
     assert_eq!(err.attempts(), 1);
     assert_eq!(received(&server).await.len(), 1);
@@ -663,6 +666,7 @@ async fn final_error_says_how_many_attempts_and_why_the_last_failed() {
         .send()
         .await
         .expect_err("503 three times");
+    println!("final error: {err}");
 
     assert_eq!(err.attempts(), 3);
     assert_eq!(received(&server).await.len(), 3);
@@ -671,6 +675,72 @@ async fn final_error_says_how_many_attempts_and_why_the_last_failed() {
     assert!(text.contains("503 Service Unavailable"), "{text}");
     assert!(text.contains("[request req_2]"), "{text}");
     assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_reported_not_retried() {
+    let server = scripted("GET", "/v1/campaigns/cmp_1", vec![ok("cmp_1")]).await;
+    let clock = ManualClock::new(start());
+    let client = Client::builder(format!("{}/v1", server.uri()))
+        .max_response_bytes(64)
+        .clock(Arc::new(clock.clone()))
+        .sleeper(Arc::new(clock.sleeper()))
+        .build()
+        .expect("valid client configuration");
+
+    let err = client
+        .campaigns()
+        .get(&id())
+        .send()
+        .await
+        .expect_err("too large");
+    println!("final error: {err}");
+
+    // The same request gets the same answer: repeating it only repeats the download.
+    assert_eq!(received(&server).await.len(), 1);
+    assert_eq!(err.kind(), marketing_api::ErrorKind::ResponseTooLarge);
+    assert_eq!(err.attempts(), 1);
+    // The error still names the setting to change.
+    assert!(err.to_string().contains("max_response_bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_unless_the_policy_says_not_to() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ok("cmp_1").set_delay(Duration::from_millis(500)))
+        .mount(&server)
+        .await;
+    for (policy, attempts) in [
+        (RetryPolicy::default(), 3),
+        (RetryPolicy::default().retry_on_timeout(false), 1),
+    ] {
+        let clock = ManualClock::new(start());
+        let client = Client::builder(format!("{}/v1", server.uri()))
+            .retry_policy(policy)
+            .timeout(Duration::from_millis(50))
+            .clock(Arc::new(clock.clone()))
+            .sleeper(Arc::new(clock.sleeper()))
+            .build()
+            .expect("valid client configuration");
+
+        let err = client
+            .campaigns()
+            .get(&id())
+            .send()
+            .await
+            .expect_err("slow");
+        println!("final error: {err}");
+
+        assert!(err.is_timeout(), "{err}");
+        assert_eq!(err.attempts(), attempts, "{err}");
+        if attempts == 1 {
+            assert!(err.to_string().contains("does not retry timeouts"), "{err}");
+        } else {
+            assert!(err.to_string().contains("after 3 attempts"), "{err}");
+        }
+    }
+    assert_eq!(received(&server).await.len(), 3 + 1);
 }
 
 /// A listener that reads each request and closes the connection without answering.
@@ -716,6 +786,7 @@ async fn dropped_connections_are_retried_and_reported() {
         .send()
         .await
         .expect_err("no answer");
+    println!("final error: {err}");
 
     assert_eq!(requests.load(Ordering::SeqCst), 3);
     assert_eq!(err.attempts(), 3);
@@ -741,6 +812,7 @@ async fn refused_connections_are_retried_even_for_posts() {
         .send()
         .await
         .expect_err("nothing listens");
+    println!("final error: {err}");
 
     assert_eq!(err.attempts(), 3, "{err}");
     assert!(err.to_string().contains("could not connect"), "{err}");
