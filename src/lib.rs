@@ -1,7 +1,62 @@
 //! Typed async client for the marketing platform REST API.
+//!
+//! Every operation and model is generated at build time from `openapi.yaml`, the API contract;
+//! under it, a hand-written runtime does transport, authentication, retries, pagination and
+//! webhook verification.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use marketing_api::{Client, auth::OAuth2, models::{CampaignStatus, NewCampaign}};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder("https://api.example.com/v1")
+//!     .auth(
+//!         OAuth2::client_credentials("cli_123", "secret", "https://api.example.com/v1/oauth/token")
+//!             .scopes(["campaigns:read", "campaigns:write"]),
+//!     )
+//!     .build()?;
+//!
+//! let campaign = client.campaigns().create(&NewCampaign::new("Black Friday", 500_000)).send().await?;
+//! let ads = client.campaigns().ads(&campaign.id).list().send().await?;
+//! println!("{} has {} ads", campaign.name, ads.items.len());
+//!
+//! let mut active = client.campaigns().list().status(CampaignStatus::Active).stream();
+//! while let Some(c) = active.try_next().await? {
+//!     println!("{} {}", c.id, c.name);
+//! }
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod clock;
+mod client;
+mod codec;
+mod error;
+pub mod pagination;
+mod patch;
+pub mod ratelimit;
+mod request;
+mod response;
 pub mod retry;
+mod tls;
+mod transport;
 pub mod webhooks;
+
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
+pub use error::{ApiError, Error, ErrorKind};
+pub use patch::Patch;
+pub use response::{Page, Response};
+pub use tls::TlsVersion;
+
+/// Every schema of the API contract: entities, request bodies, enums and typed ids.
+#[allow(clippy::all)]
+pub mod models {
+    include!(concat!(env!("OUT_DIR"), "/models.rs"));
+}
+
+/// Resource accessors (`client.campaigns()`) and one request builder per operation.
+#[allow(clippy::all)]
+pub mod api {
+    include!(concat!(env!("OUT_DIR"), "/api.rs"));
+}

@@ -1,0 +1,838 @@
+//! Stage 3, emit: `quote!` per kind of item, formatted with `prettyplease`.
+//!
+//! The emitted code lives inside the `marketing-api` crate and calls its runtime through a small
+//! surface: `crate::Client::{execute_single, execute_empty, execute_page}`,
+//! `crate::transport::{OperationInfo, Request}`, `crate::request::RequestOptions`,
+//! `crate::codec::{QueryValue, path_segment, encode_body, EncodedBody, WireStrVisitor}`,
+//! `crate::pagination::{Pages, Items}`, `crate::{Page, Patch, Response, Error}`.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::model::{
+    Api, EventDef, Field, FieldRepr, Operation, Param, Resource, ResponseShape, StructDef,
+    Ty, TypeDef, TypeKind, Variant,
+};
+
+/// Formats a token stream as a Rust source file.
+pub fn format(tokens: TokenStream) -> Result<String, syn::Error> {
+    let file: syn::File = syn::parse2(tokens)?;
+    Ok(prettyplease::unparse(&file))
+}
+
+fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+fn docs(text: &str) -> TokenStream {
+    let lines = text.lines().map(|l| format!(" {l}"));
+    quote! { #( #[doc = #lines] )* }
+}
+
+fn ty_tokens(ty: &Ty) -> TokenStream {
+    match ty {
+        Ty::String => quote!(String),
+        Ty::I32 => quote!(i32),
+        Ty::I64 => quote!(i64),
+        Ty::F64 => quote!(f64),
+        Ty::Bool => quote!(bool),
+        Ty::DateTime => quote!(chrono::DateTime<chrono::Utc>),
+        Ty::Json => quote!(serde_json::Value),
+        Ty::JsonMap => quote!(serde_json::Map<String, serde_json::Value>),
+        Ty::Named(name) => {
+            let name = ident(name);
+            quote!(crate::models::#name)
+        }
+        Ty::List(item) => {
+            let item = ty_tokens(item);
+            quote!(Vec<#item>)
+        }
+        Ty::Map(value) => {
+            let value = ty_tokens(value);
+            quote!(std::collections::BTreeMap<String, #value>)
+        }
+    }
+}
+
+/// The argument type and conversion for a value the user hands in.
+fn arg(ty: &Ty, is_id: &dyn Fn(&str) -> bool) -> (TokenStream, bool) {
+    match ty {
+        Ty::String => (quote!(impl Into<String>), true),
+        Ty::Named(name) if is_id(name) => {
+            let t = ty_tokens(ty);
+            (quote!(impl Into<#t>), true)
+        }
+        other => (ty_tokens(other), false),
+    }
+}
+
+/// `models.rs`: every named schema.
+pub fn models(api: &Api) -> TokenStream {
+    let ids: Vec<&str> = api
+        .types
+        .iter()
+        .filter(|t| matches!(t.kind, TypeKind::Id))
+        .map(|t| t.name.as_str())
+        .collect();
+    let is_id = |name: &str| ids.contains(&name);
+    let items = api.types.iter().map(|t| match &t.kind {
+        TypeKind::Struct(s) => struct_model(t, s, &is_id),
+        TypeKind::Enum(variants) => enum_model(t, variants),
+        TypeKind::Id => id_model(t),
+    });
+    quote! { #(#items)* }
+}
+
+fn type_docs(t: &TypeDef) -> TokenStream {
+    let mut text = t.doc.clone();
+    if let Some(example) = &t.example
+        && let Ok(json) = serde_json::to_string_pretty(example)
+    {
+        text.push_str("\n\n# Example\n\n```json\n");
+        text.push_str(&json);
+        text.push_str("\n```");
+    }
+    docs(&text)
+}
+
+fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
+    let name = ident(&t.name);
+    let doc = type_docs(t);
+    let fields = s.fields.iter().map(|f| {
+        let field = ident(&f.rust);
+        let wire = &f.wire;
+        let doc = docs(&f.doc);
+        let ty = ty_tokens(&f.ty);
+        let rename = (f.rust.trim_start_matches("r#") != f.wire).then(|| quote!(rename = #wire,));
+        match f.repr(s.patch) {
+            FieldRepr::Plain => quote! {
+                #doc
+                #[serde(#rename)]
+                pub #field: #ty,
+            },
+            FieldRepr::NullableRequired => quote! {
+                #doc
+                #[serde(#rename default)]
+                pub #field: Option<#ty>,
+            },
+            FieldRepr::Optional => quote! {
+                #doc
+                #[serde(#rename default, skip_serializing_if = "Option::is_none")]
+                pub #field: Option<#ty>,
+            },
+            FieldRepr::Patch => quote! {
+                #doc
+                #[serde(#rename default, skip_serializing_if = "crate::Patch::is_absent")]
+                pub #field: crate::Patch<#ty>,
+            },
+        }
+    });
+    let plain: Vec<&Field> = s
+        .fields
+        .iter()
+        .filter(|f| f.repr(s.patch) == FieldRepr::Plain)
+        .collect();
+    let ctor_args = plain.iter().map(|f| {
+        let field = ident(&f.rust);
+        let (ty, _) = arg(&f.ty, is_id);
+        quote!(#field: #ty)
+    });
+    let ctor_fields = s.fields.iter().map(|f| {
+        let field = ident(&f.rust);
+        match f.repr(s.patch) {
+            FieldRepr::Plain => {
+                let (_, convert) = arg(&f.ty, is_id);
+                if convert {
+                    quote!(#field: #field.into())
+                } else {
+                    quote!(#field)
+                }
+            }
+            FieldRepr::NullableRequired | FieldRepr::Optional => quote!(#field: None),
+            FieldRepr::Patch => quote!(#field: crate::Patch::Absent),
+        }
+    });
+    let setters = s.fields.iter().filter(|f| f.repr(s.patch) != FieldRepr::Plain).map(|f| {
+        let field = ident(&f.rust);
+        let bare = f.rust.trim_start_matches("r#");
+        let with = format_ident!("with_{}", bare);
+        let (ty, convert) = arg(&f.ty, is_id);
+        let value = if convert { quote!(value.into()) } else { quote!(value) };
+        let set_doc = format!(" Sets `{}`.", f.wire);
+        match f.repr(s.patch) {
+            FieldRepr::Patch => {
+                let clear = format_ident!("clear_{}", bare);
+                let clear_doc = format!(" Sends `{}: null`, clearing it on the server.", f.wire);
+                quote! {
+                    #[doc = #set_doc]
+                    pub fn #with(mut self, value: #ty) -> Self {
+                        self.#field = crate::Patch::Value(#value);
+                        self
+                    }
+                    #[doc = #clear_doc]
+                    pub fn #clear(mut self) -> Self {
+                        self.#field = crate::Patch::Null;
+                        self
+                    }
+                }
+            }
+            _ => quote! {
+                #[doc = #set_doc]
+                pub fn #with(mut self, value: #ty) -> Self {
+                    self.#field = Some(#value);
+                    self
+                }
+            },
+        }
+    });
+    let debug_fields = s.fields.iter().map(|f| {
+        let field = ident(&f.rust);
+        let wire = f.rust.trim_start_matches("r#");
+        if f.redacted {
+            quote!(.field(#wire, &crate::codec::Redacted))
+        } else {
+            quote!(.field(#wire, &self.#field))
+        }
+    });
+    let name_str = t.name.as_str();
+    let new_doc = if plain.is_empty() {
+        " Creates a value with every field unset.".to_string()
+    } else {
+        format!(
+            " Creates a value from its required fields ({}); set the others with the `with_*` methods.",
+            plain.iter().map(|f| format!("`{}`", f.wire)).collect::<Vec<_>>().join(", ")
+        )
+    };
+    quote! {
+        #doc
+        #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[non_exhaustive]
+        pub struct #name {
+            #(#fields)*
+        }
+
+        impl #name {
+            #[doc = #new_doc]
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#(#ctor_args),*) -> Self {
+                Self { #(#ctor_fields),* }
+            }
+            #(#setters)*
+        }
+
+        impl std::fmt::Debug for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(#name_str) #(#debug_fields)* .finish()
+            }
+        }
+    }
+}
+
+fn enum_model(t: &TypeDef, variants: &[Variant]) -> TokenStream {
+    let name = ident(&t.name);
+    let doc = type_docs(t);
+    let defs = variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        let doc = format!(" `{}`", v.wire);
+        quote!(#[doc = #doc] #var,)
+    });
+    let to_wire = variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        let wire = &v.wire;
+        quote!(Self::#var => #wire,)
+    });
+    let from_wire = variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        let wire = &v.wire;
+        quote!(#wire => Self::#var,)
+    });
+    let known = variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        quote!(Self::#var)
+    });
+    quote! {
+        #doc
+        ///
+        /// Values this version of the SDK does not know arrive as
+        /// [`Unknown`](Self::Unknown) instead of failing to decode.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#defs)*
+            /// A value added to the API after this version of the SDK; holds the wire value.
+            Unknown(String),
+        }
+
+        impl #name {
+            /// Every value this version of the SDK knows.
+            pub const KNOWN: &'static [#name] = &[#(#known),*];
+
+            /// The value as sent on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(#to_wire)*
+                    Self::Unknown(other) => other,
+                }
+            }
+
+            /// Parses a wire value; values this version does not know become `Unknown`.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    #(#from_wire)*
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl std::fmt::Display for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                Self::from_wire(value)
+            }
+        }
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(crate::codec::WireStrVisitor(Self::from_wire))
+            }
+        }
+
+        impl crate::codec::QueryValue for #name {
+            fn to_query_value(&self) -> String {
+                self.as_str().to_owned()
+            }
+        }
+    }
+}
+
+fn id_model(t: &TypeDef) -> TokenStream {
+    let name = ident(&t.name);
+    let doc = type_docs(t);
+    quote! {
+        #doc
+        ///
+        /// A distinct type per kind of identifier, so an ad id cannot be passed where a
+        /// campaign id is expected.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct #name(String);
+
+        impl #name {
+            /// Wraps an identifier received from the API or stored earlier.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The identifier as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The identifier as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for #name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for #name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl AsRef<str> for #name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl crate::codec::QueryValue for #name {
+            fn to_query_value(&self) -> String {
+                self.0.clone()
+            }
+        }
+    }
+}
+
+/// `api.rs`: resource accessors and one builder per operation.
+pub fn api(api: &Api) -> TokenStream {
+    let ids: Vec<&str> = api
+        .types
+        .iter()
+        .filter(|t| matches!(t.kind, TypeKind::Id))
+        .map(|t| t.name.as_str())
+        .collect();
+    let is_id = |name: &str| ids.contains(&name);
+    let mut out = TokenStream::new();
+    let top_level = api.resources.iter().filter(|r| r.key.len() == 1).map(|r| {
+        let name = ident(&r.name);
+        let accessor = ident(&r.accessor);
+        let doc = docs(&r.doc);
+        quote! {
+            #doc
+            pub fn #accessor(&self) -> #name {
+                #name { client: self.clone() }
+            }
+        }
+    });
+    out.extend(quote! {
+        impl crate::Client {
+            #(#top_level)*
+        }
+    });
+    for resource in &api.resources {
+        let children: Vec<&Resource> = api
+            .resources
+            .iter()
+            .filter(|c| c.key.len() == resource.key.len() + 1 && c.key.starts_with(&resource.key))
+            .collect();
+        out.extend(resource_tokens(resource, &children, &is_id));
+        for op in &resource.operations {
+            out.extend(builder_tokens(op, &is_id));
+        }
+    }
+    out
+}
+
+fn param_arg(p: &Param) -> TokenStream {
+    let name = ident(&p.rust);
+    let ty = ty_tokens(&p.ty);
+    quote!(#name: &#ty)
+}
+
+fn resource_tokens(
+    resource: &Resource,
+    children: &[&Resource],
+    is_id: &dyn Fn(&str) -> bool,
+) -> TokenStream {
+    let name = ident(&resource.name);
+    let doc = docs(&resource.doc);
+    let scope_fields = resource.scope_params.iter().map(|p| {
+        let field = ident(&p.rust);
+        let ty = ty_tokens(&p.ty);
+        quote!(#field: #ty,)
+    });
+    let scope_debug = resource.scope_params.iter().map(|p| {
+        let field = ident(&p.rust);
+        let label = p.rust.trim_start_matches("r#");
+        quote!(.field(#label, &self.#field))
+    });
+    let name_str = &resource.name;
+    let child_accessors = children.iter().map(|child| {
+        let child_name = ident(&child.name);
+        let accessor = ident(&child.accessor);
+        let args = child.accessor_params.iter().map(param_arg);
+        let inherited = resource.scope_params.iter().map(|p| {
+            let field = ident(&p.rust);
+            quote!(#field: self.#field.clone(),)
+        });
+        let own = child.accessor_params.iter().map(|p| {
+            let field = ident(&p.rust);
+            quote!(#field: #field.clone(),)
+        });
+        let doc = docs(&child.doc);
+        quote! {
+            #doc
+            pub fn #accessor(&self, #(#args),*) -> #child_name {
+                #child_name {
+                    client: self.client.clone(),
+                    #(#inherited)*
+                    #(#own)*
+                }
+            }
+        }
+    });
+    let methods = resource.operations.iter().map(|op| {
+        let method = ident(&op.method_name);
+        let builder = ident(&op.builder);
+        let doc = docs(&op.doc);
+        let mut args = Vec::new();
+        if let Some(item) = &op.item_param {
+            args.push(param_arg(item));
+        }
+        let required_query: Vec<&Param> = op.query.iter().filter(|p| p.required).collect();
+        for p in &required_query {
+            let field = ident(&p.rust);
+            let (ty, _) = arg(&p.ty, is_id);
+            args.push(quote!(#field: #ty));
+        }
+        if let Some(body) = &op.body {
+            let body_ty = ident(body);
+            args.push(quote!(body: &crate::models::#body_ty));
+        }
+        let path = path_expr(op, resource);
+        let body_value = op
+            .body
+            .as_ref()
+            .map(|_| quote!(crate::codec::encode_body(body),));
+        let required_values = required_query.iter().map(|p| {
+            let field = ident(&p.rust);
+            let (_, convert) = arg(&p.ty, is_id);
+            if convert { quote!(#field.into(),) } else { quote!(#field,) }
+        });
+        let deprecated = op.deprecated.then(|| {
+            quote!(#[deprecated(note = "deprecated by the API; see the operation docs for its replacement")])
+        });
+        quote! {
+            #doc
+            #deprecated
+            pub fn #method(&self, #(#args),*) -> #builder {
+                #builder::new(self.client.clone(), #path, #body_value #(#required_values)*)
+            }
+        }
+    });
+    quote! {
+        #doc
+        #[derive(Clone)]
+        pub struct #name {
+            client: crate::Client,
+            #(#scope_fields)*
+        }
+
+        impl std::fmt::Debug for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(#name_str) #(#scope_debug)* .finish_non_exhaustive()
+            }
+        }
+
+        impl #name {
+            #(#child_accessors)*
+            #(#methods)*
+        }
+    }
+}
+
+/// `format!` building the concrete path from the template.
+fn path_expr(op: &Operation, resource: &Resource) -> TokenStream {
+    let mut template = String::new();
+    let mut values = Vec::new();
+    for seg in op.path.split('/').filter(|s| !s.is_empty()) {
+        template.push('/');
+        match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(param) => {
+                template.push_str("{}");
+                let rust = crate::model::rust_field_name(param);
+                let field = ident(&rust);
+                let is_item = op.item_param.as_ref().is_some_and(|p| p.wire == param);
+                let is_scope = resource.scope_params.iter().any(|p| p.wire == param);
+                values.push(if is_item || !is_scope {
+                    quote!(crate::codec::path_segment(#field))
+                } else {
+                    quote!(crate::codec::path_segment(&self.#field))
+                });
+            }
+            None => template.push_str(seg),
+        }
+    }
+    if values.is_empty() {
+        quote!(String::from(#template))
+    } else {
+        quote!(format!(#template, #(#values),*))
+    }
+}
+
+fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
+    let builder = ident(&op.builder);
+    let builder_str = &op.builder;
+    let op_static = format_ident!("OP_{}", heck::AsShoutySnakeCase(&op.builder).to_string());
+    let id = &op.id;
+    let method = format_ident!("{}", op.method.as_str());
+    let path = &op.path;
+    let deprecated = op.deprecated;
+    let status = op.status;
+    let doc = docs(&format!(
+        "Request builder for `{} {}` (`{}`).\n\n{}\n\nCreate it with the resource method, set options, then call `.send()`.",
+        op.method.as_str(),
+        op.path,
+        op.id,
+        op.doc
+    ));
+    let query_fields = op.query.iter().map(|p| {
+        let field = ident(&p.rust);
+        let ty = ty_tokens(&p.ty);
+        if p.required {
+            quote!(#field: #ty,)
+        } else {
+            quote!(#field: Option<#ty>,)
+        }
+    });
+    let required_query: Vec<&Param> = op.query.iter().filter(|p| p.required).collect();
+    let new_args = required_query.iter().map(|p| {
+        let field = ident(&p.rust);
+        let ty = ty_tokens(&p.ty);
+        quote!(#field: #ty)
+    });
+    let query_init = op.query.iter().map(|p| {
+        let field = ident(&p.rust);
+        if p.required { quote!(#field,) } else { quote!(#field: None,) }
+    });
+    let body_field = op.body.as_ref().map(|_| quote!(body: crate::codec::EncodedBody,));
+    let body_arg = op.body.as_ref().map(|_| quote!(body: crate::codec::EncodedBody,));
+    let body_init = op.body.as_ref().map(|_| quote!(body,));
+    let body_value = if op.body.is_some() {
+        quote!(Some(self.body))
+    } else {
+        quote!(None)
+    };
+    let setters = op.query.iter().filter(|p| !p.required).map(|p| {
+        let field = ident(&p.rust);
+        let (ty, convert) = arg(&p.ty, is_id);
+        let value = if convert { quote!(value.into()) } else { quote!(value) };
+        let doc = docs(if p.doc.is_empty() { "Sets this query parameter." } else { &p.doc });
+        quote! {
+            #doc
+            pub fn #field(mut self, value: #ty) -> Self {
+                self.#field = Some(#value);
+                self
+            }
+        }
+    });
+    let query_push = op.query.iter().map(|p| {
+        let field = ident(&p.rust);
+        let wire = &p.wire;
+        if p.required {
+            quote!(query.push((#wire, crate::codec::QueryValue::to_query_value(&self.#field)));)
+        } else {
+            quote! {
+                if let Some(value) = &self.#field {
+                    query.push((#wire, crate::codec::QueryValue::to_query_value(value)));
+                }
+            }
+        }
+    });
+    let query_len = op.query.len();
+    let idempotency = op.idempotency_key.then(|| {
+        quote! {
+            /// Sets the `Idempotency-Key` sent with every attempt of this request. Without it
+            /// the SDK generates one per call, so retries never create anything twice; set your
+            /// own to make a request idempotent across process restarts.
+            pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+                self.options.idempotency_key = Some(key.into());
+                self
+            }
+        }
+    });
+    let send = match &op.response {
+        ResponseShape::Empty => quote! {
+            /// Sends the request.
+            pub async fn send(self) -> Result<(), crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_empty(request).await.map(|_| ())
+            }
+
+            /// Sends the request and returns the response metadata (request id, headers).
+            pub async fn send_with_meta(self) -> Result<crate::Response<()>, crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_empty(request).await
+            }
+        },
+        ResponseShape::Single(ty) => {
+            let ty = ty_tokens(ty);
+            quote! {
+                /// Sends the request and returns the entity.
+                pub async fn send(self) -> Result<#ty, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_single::<#ty>(request).await.map(|r| r.data)
+                }
+
+                /// Sends the request and returns the entity with the response metadata.
+                pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_single::<#ty>(request).await
+                }
+            }
+        }
+        ResponseShape::List(ty) => {
+            let ty = ty_tokens(ty);
+            quote! {
+                /// Sends the request and returns one page.
+                pub async fn send(self) -> Result<crate::Page<#ty>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_page::<#ty>(request).await
+                }
+
+                /// A stream of pages, following `next_cursor` with every filter kept.
+                pub fn pages(self) -> crate::pagination::Pages<#ty> {
+                    let (client, request) = self.into_request();
+                    crate::pagination::Pages::new(client, request)
+                }
+
+                /// A stream of items across all pages.
+                pub fn stream(self) -> crate::pagination::Items<#ty> {
+                    self.pages().items()
+                }
+            }
+        }
+    };
+    quote! {
+        static #op_static: crate::transport::OperationInfo = crate::transport::OperationInfo {
+            id: #id,
+            method: http::Method::#method,
+            path_template: #path,
+            deprecated: #deprecated,
+            success_status: #status,
+        };
+
+        #doc
+        #[must_use = "a request does nothing until it is sent"]
+        #[derive(Clone)]
+        pub struct #builder {
+            client: crate::Client,
+            path: String,
+            #body_field
+            #(#query_fields)*
+            options: crate::request::RequestOptions,
+        }
+
+        impl std::fmt::Debug for #builder {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(#builder_str)
+                    .field("path", &self.path)
+                    .field("options", &self.options)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl #builder {
+            fn new(client: crate::Client, path: String, #body_arg #(#new_args),*) -> Self {
+                Self {
+                    client,
+                    path,
+                    #body_init
+                    #(#query_init)*
+                    options: crate::request::RequestOptions::default(),
+                }
+            }
+
+            #(#setters)*
+            #idempotency
+
+            /// Sets the timeout of each attempt, overriding the client's.
+            pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.options.timeout = Some(timeout);
+                self
+            }
+
+            /// Sets the total number of attempts (1 = no retry), overriding the client's policy.
+            pub fn max_attempts(mut self, attempts: u32) -> Self {
+                self.options.max_attempts = Some(attempts);
+                self
+            }
+
+            fn into_request(self) -> (crate::Client, crate::transport::Request) {
+                #[allow(unused_mut)]
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(#query_len);
+                #(#query_push)*
+                let request = crate::transport::Request {
+                    operation: &#op_static,
+                    path: self.path,
+                    query,
+                    body: #body_value,
+                    options: self.options,
+                };
+                (self.client, request)
+            }
+
+            #send
+        }
+    }
+}
+
+/// `webhook_events.rs`: the typed event enum.
+pub fn events(api: &Api) -> TokenStream {
+    let variants = api.events.iter().map(|e: &EventDef| {
+        let var = ident(&e.variant);
+        let payload = ident(&e.payload);
+        let doc = docs(&format!("`{}`{}", e.wire, if e.doc.is_empty() { String::new() } else { format!(": {}", e.doc) }));
+        quote!(#doc #var(crate::models::#payload),)
+    });
+    let dispatch = api.events.iter().map(|e| {
+        let var = ident(&e.variant);
+        let wire = &e.wire;
+        quote!(#wire => Event::#var(serde_json::from_slice(body)?),)
+    });
+    let types = api.events.iter().map(|e| {
+        let var = ident(&e.variant);
+        quote!(Event::#var(e) => &e.r#type,)
+    });
+    let ids = api.events.iter().map(|e| {
+        let var = ident(&e.variant);
+        quote!(Event::#var(e) => &e.id,)
+    });
+    let wires = api.events.iter().map(|e| &e.wire);
+    let reexports = api.events.iter().map(|e| {
+        let payload = ident(&e.payload);
+        quote!(pub use crate::models::#payload;)
+    });
+    quote! {
+        #(#reexports)*
+
+        /// A webhook event, typed by its `type`.
+        ///
+        /// Event types added to the API after this version of the SDK still verify and arrive as
+        /// [`Event::Unknown`] with their raw JSON.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Event {
+            #(#variants)*
+            /// An event type this version of the SDK does not know.
+            Unknown(crate::webhooks::UnknownEvent),
+        }
+
+        impl Event {
+            /// Every event type this version of the SDK knows.
+            pub const KNOWN_TYPES: &'static [&'static str] = &[#(#wires),*];
+
+            /// Parses an event body (already verified) into its typed form.
+            pub fn from_slice(body: &[u8]) -> Result<Event, serde_json::Error> {
+                let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body)?;
+                Ok(match peek.event_type.as_ref() {
+                    #(#dispatch)*
+                    _ => Event::Unknown(crate::webhooks::UnknownEvent::from_slice(body)?),
+                })
+            }
+
+            /// The event type, e.g. `contact.created`.
+            pub fn event_type(&self) -> &str {
+                match self {
+                    #(#types)*
+                    Event::Unknown(e) => e.event_type(),
+                }
+            }
+
+            /// The event id (the `webhook-id` it was delivered with).
+            pub fn id(&self) -> &str {
+                match self {
+                    #(#ids)*
+                    Event::Unknown(e) => e.id(),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! [`Client`] and [`ClientBuilder`]: all configuration lives here.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use url::Url;
+
+use crate::auth::{Auth, Authenticator};
+use crate::clock::{Clock, RandomSource, Sleeper, SystemClock, ThreadRandom, TokioSleeper};
+use crate::error::Error;
+use crate::ratelimit::RateLimitGate;
+use crate::retry::{RetryBudget, RetryBudgetConfig, RetryPolicy};
+use crate::tls::{self, TlsVersion};
+
+/// The default cap on a response body: generous for any page, finite for a hostile server.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The client of the marketing platform API. Cheap to clone: clones share the connection pool,
+/// the token cache, the retry budget and the rate-limit state.
+///
+/// ```no_run
+/// use marketing_api::{Client, auth::ApiKey};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::builder("https://api.example.com/v1")
+///     .auth(ApiKey::new("mk_live_51H8")?)
+///     .build()?;
+/// let page = client.campaigns().list().limit(10).send().await?;
+/// for campaign in page.items {
+///     println!("{} {}", campaign.id, campaign.name);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    /// The base URL without a trailing slash; operation paths start with `/`.
+    pub(crate) base_url: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) auth: Authenticator,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) budget: RetryBudget,
+    pub(crate) gate: RateLimitGate,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    /// Headers sent with every request when the SDK does not own the HTTP client (a
+    /// user-supplied `reqwest::Client` does not know them); empty otherwise.
+    pub(crate) extra_headers: HeaderMap,
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) operation_timeout: Option<Duration>,
+    pub(crate) max_response_bytes: usize,
+    /// Deprecated operations already warned about, so each warns once.
+    pub(crate) deprecation_warned: Mutex<HashSet<&'static str>>,
+}
+
+impl Client {
+    /// Starts configuring a client for the API at `base_url` (e.g.
+    /// `https://api.example.com/v1`). Nothing is checked until [`ClientBuilder::build`].
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url.into())
+    }
+
+    /// The base URL operations are sent to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("auth", &self.inner.auth)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`]. Every setting has a sensible default; [`build`](Self::build)
+/// validates them all and never panics.
+#[must_use = "a builder does nothing until `.build()`"]
+pub struct ClientBuilder {
+    base_url: String,
+    auth: Auth,
+    connect_timeout: Duration,
+    attempt_timeout: Option<Duration>,
+    operation_timeout: Option<Duration>,
+    user_agent: String,
+    default_headers: Vec<(String, String)>,
+    http: Option<reqwest::Client>,
+    allow_insecure_http: bool,
+    retry: RetryPolicy,
+    budget: RetryBudgetConfig,
+    clock: Arc<dyn Clock>,
+    sleeper: Arc<dyn Sleeper>,
+    random: Arc<dyn RandomSource>,
+    max_response_bytes: usize,
+    min_tls_version: TlsVersion,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("operation_timeout", &self.operation_timeout)
+            .field("user_agent", &self.user_agent)
+            .field(
+                "default_headers",
+                &self.default_headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("min_tls_version", &self.min_tls_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    fn new(base_url: String) -> Self {
+        Self {
+            base_url,
+            auth: Auth::none(),
+            connect_timeout: Duration::from_secs(10),
+            attempt_timeout: Some(Duration::from_secs(30)),
+            operation_timeout: None,
+            user_agent: concat!("marketing-api-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
+            default_headers: Vec::new(),
+            http: None,
+            allow_insecure_http: false,
+            retry: RetryPolicy::default(),
+            budget: RetryBudgetConfig::default(),
+            clock: Arc::new(SystemClock),
+            sleeper: Arc::new(TokioSleeper),
+            random: Arc::new(ThreadRandom),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            min_tls_version: TlsVersion::default(),
+        }
+    }
+
+    /// How requests authenticate: an [`ApiKey`](crate::auth::ApiKey), a
+    /// [`BearerToken`](crate::auth::BearerToken) or an [`OAuth2`](crate::auth::OAuth2)
+    /// configuration. Default: none.
+    pub fn auth(mut self, auth: impl Into<Auth>) -> Self {
+        self.auth = auth.into();
+        self
+    }
+
+    /// Timeout for establishing a connection. Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Timeout of each attempt, from sending to the last body byte. Default: 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// Timeout of a whole operation, retries and their waits included. Default: none.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
+    /// The `User-Agent` header. Default: `marketing-api-rust/<version>`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// A header sent with every request (checked by [`build`](Self::build)).
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.default_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Uses this `reqwest::Client` (its pool, proxy and TLS settings) instead of building one.
+    /// The connect timeout and TLS settings of this builder then do not apply.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Allows `http://` base URLs for hosts other than loopback. Default: refused, since
+    /// credentials would cross the network in clear text.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// What is retried and how long to wait. Default: [`RetryPolicy::default`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The retry budget shared by all clones of the client. Default:
+    /// [`RetryBudgetConfig::default`].
+    pub fn retry_budget(mut self, budget: RetryBudgetConfig) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The largest response body the client reads; larger bodies fail with
+    /// [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge). Default: 32 MiB.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// The oldest TLS version to accept. Default: TLS 1.2.
+    pub fn min_tls_version(mut self, version: TlsVersion) -> Self {
+        self.min_tls_version = version;
+        self
+    }
+
+    /// The clock used for token expiry, `Retry-After` dates and rate-limit resets.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How the client waits between attempts.
+    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// The random source of backoff jitter.
+    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// Validates the configuration and builds the client.
+    ///
+    /// # Errors
+    /// A configuration error ([`Error::is_config`]) naming what to fix: a base URL that is not
+    /// an absolute `https://` URL (or `http://` on loopback), carries credentials, a query or a
+    /// fragment; an invalid header; invalid credentials ([`Error::is_auth`]).
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = validate_base_url(&self.base_url, self.allow_insecure_http)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_str(&self.user_agent).map_err(|_| {
+                Error::config("user agent contains characters not allowed in a header")
+            })?,
+        );
+        for (name, value) in &self.default_headers {
+            let header_name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?;
+            let mut header_value = HeaderValue::from_str(value).map_err(|_| {
+                Error::config(format!("the value of header `{name}` is not a valid header value"))
+            })?;
+            header_value.set_sensitive(true);
+            headers.append(header_name, header_value);
+        }
+        if self.max_response_bytes == 0 {
+            return Err(Error::config("max_response_bytes must be greater than zero"));
+        }
+        let (http, extra_headers) = match self.http {
+            Some(http) => (http, headers),
+            None => {
+                let tls = tls::client_config(self.min_tls_version)?;
+                let http = reqwest::Client::builder()
+                    .tls_backend_preconfigured(tls)
+                    .connect_timeout(self.connect_timeout)
+                    .default_headers(headers)
+                    .build()
+                    .map_err(|e| Error::config_from("HTTP client", e))?;
+                (http, HeaderMap::new())
+            }
+        };
+        let auth = Authenticator::new(self.auth, http.clone(), self.clock.clone())
+            .map_err(Error::auth)?;
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                base_url,
+                gate: RateLimitGate::new(self.retry.retry_after_cap()),
+                retry: self.retry,
+                budget: RetryBudget::new(self.budget),
+                http,
+                auth,
+                clock: self.clock,
+                sleeper: self.sleeper,
+                random: self.random,
+                extra_headers,
+                attempt_timeout: self.attempt_timeout,
+                operation_timeout: self.operation_timeout,
+                max_response_bytes: self.max_response_bytes,
+                deprecation_warned: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+}
+
+/// Checks the base URL and returns it without a trailing slash.
+fn validate_base_url(raw: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::config(format!(
+            "base URL `{raw}` is not an absolute URL ({e}); expected e.g. https://api.example.com/v1"
+        ))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo the URL: it carries credentials.
+        return Err(Error::config(
+            "base URL must not contain credentials; configure them with ClientBuilder::auth",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "base URL `{url}` has a fragment (`#...`), which would be ignored; remove it"
+        )));
+    }
+    if url.query().is_some() {
+        return Err(Error::config(format!(
+            "base URL `{url}` has a query string; remove it"
+        )));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::config(format!(
+                "base URL `{url}` uses http:// for a non-loopback host; use https:// or opt in with ClientBuilder::allow_insecure_http(true)"
+            )));
+        }
+        other => {
+            return Err(Error::config(format!(
+                "base URL scheme `{other}` is not supported; use https://"
+            )));
+        }
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked() {
+        assert_eq!(
+            validate_base_url("https://api.example.com/v1/", false).ok(),
+            Some("https://api.example.com/v1".to_owned())
+        );
+        assert!(validate_base_url("http://127.0.0.1:8080/v1", false).is_ok());
+        assert!(validate_base_url("http://localhost/v1", false).is_ok());
+        for bad in [
+            "",
+            "api.example.com/v1",
+            "http://api.example.com/v1",
+            "https://api.example.com/v1#frag",
+            "https://api.example.com/v1?x=1",
+            "ftp://api.example.com/v1",
+        ] {
+            let e = validate_base_url(bad, false).expect_err(bad);
+            assert!(e.is_config(), "{bad}: {e}");
+        }
+        assert!(validate_base_url("http://api.example.com/v1", true).is_ok());
+        let e = validate_base_url("https://user:hunter2@api.example.com/v1", false).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+}

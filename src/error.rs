@@ -1,0 +1,408 @@
+//! The one error type every operation returns.
+//!
+//! [`Error`] is opaque, like `reqwest::Error`: ask it questions (`is_rate_limited`,
+//! `is_not_found`, `api_error`, `decode_path`, …) instead of matching on its insides, so new
+//! failure kinds can be added without breaking callers. `source()` chains to the underlying
+//! transport, decode or authentication error.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::auth::AuthError;
+use crate::models::ErrorType;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong with an operation.
+///
+/// ```
+/// # async fn run(client: marketing_api::Client, id: marketing_api::models::CampaignId) {
+/// match client.campaigns().get(&id).send().await {
+///     Ok(campaign) => println!("{}", campaign.name),
+///     Err(e) if e.is_not_found() => println!("no such campaign"),
+///     Err(e) if e.is_rate_limited() => println!("slow down: {e}"),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    operation: Option<&'static str>,
+    attempts: u32,
+    api: Option<ApiError>,
+    message: Option<String>,
+    decode_path: Option<String>,
+    source: Option<BoxError>,
+}
+
+/// The broad class of an [`Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The API answered with an error status ([`Error::api_error`] has the details).
+    Api,
+    /// The request could not be sent or the connection broke.
+    Transport,
+    /// An attempt or the whole operation took longer than its timeout.
+    Timeout,
+    /// The response body did not match the contract ([`Error::decode_path`] says where).
+    Decode,
+    /// Credentials could not be obtained or were rejected.
+    Auth,
+    /// The client or request configuration is invalid; nothing was sent.
+    Config,
+    /// The response body exceeded the configured size limit.
+    ResponseTooLarge,
+    /// A page stream saw a cursor it had already followed (a server bug that would loop forever).
+    RepeatedCursor,
+}
+
+/// An error answer from the API: `{"error": {"type", "code", "message", "param", "request_id"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Error class (`invalid_request_error`, `rate_limit_error`, …); `None` when the body was
+    /// not the API's error envelope (e.g. an HTML page from a proxy).
+    pub error_type: Option<ErrorType>,
+    /// Machine-readable code, e.g. `resource_missing`.
+    pub code: Option<String>,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The offending field or query parameter, when there is one.
+    pub param: Option<String>,
+    /// The request id to quote to support.
+    pub request_id: Option<String>,
+    /// How long the server asked to wait (`Retry-After`), if it said.
+    pub retry_after: Option<Duration>,
+}
+
+impl Error {
+    fn new(kind: ErrorKind) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                operation: None,
+                attempts: 0,
+                api: None,
+                message: None,
+                decode_path: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn api(api: ApiError) -> Self {
+        let mut e = Self::new(ErrorKind::Api);
+        e.inner.api = Some(api);
+        e
+    }
+
+    pub(crate) fn transport(source: impl Into<BoxError>) -> Self {
+        let mut e = Self::new(ErrorKind::Transport);
+        e.inner.source = Some(source.into());
+        e
+    }
+
+    pub(crate) fn timeout(message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::Timeout);
+        e.inner.message = Some(message.into());
+        e
+    }
+
+    pub(crate) fn timeout_from(source: impl Into<BoxError>) -> Self {
+        let mut e = Self::new(ErrorKind::Timeout);
+        e.inner.source = Some(source.into());
+        e
+    }
+
+    pub(crate) fn decode(path: String, source: serde_json::Error) -> Self {
+        let mut e = Self::new(ErrorKind::Decode);
+        e.inner.decode_path = Some(path);
+        e.inner.source = Some(Box::new(source));
+        e
+    }
+
+    pub(crate) fn decode_message(message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::Decode);
+        e.inner.message = Some(message.into());
+        e
+    }
+
+    pub(crate) fn auth(source: AuthError) -> Self {
+        let mut e = Self::new(ErrorKind::Auth);
+        e.inner.source = Some(Box::new(source));
+        e
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::Config);
+        e.inner.message = Some(message.into());
+        e
+    }
+
+    pub(crate) fn config_from(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        let mut e = Self::config(message);
+        e.inner.source = Some(source.into());
+        e
+    }
+
+    pub(crate) fn too_large(limit: usize) -> Self {
+        let mut e = Self::new(ErrorKind::ResponseTooLarge);
+        e.inner.message = Some(format!(
+            "response body exceeds the limit of {limit} bytes (ClientBuilder::max_response_bytes)"
+        ));
+        e
+    }
+
+    pub(crate) fn repeated_cursor() -> Self {
+        let mut e = Self::new(ErrorKind::RepeatedCursor);
+        e.inner.message = Some(
+            "the server returned a cursor this stream already followed; stopping instead of looping"
+                .into(),
+        );
+        e
+    }
+
+    pub(crate) fn with_operation(mut self, operation: &'static str) -> Self {
+        self.inner.operation.get_or_insert(operation);
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = Some(message.into());
+        self
+    }
+
+    /// The broad class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The operation id (`listCampaigns`, …) that failed, when the error came from one.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+
+    /// How many attempts were made (0 when nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// The API's error answer, for [`ErrorKind::Api`].
+    pub fn api_error(&self) -> Option<&ApiError> {
+        self.inner.api.as_ref()
+    }
+
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.api.as_ref().map(|a| a.status)
+    }
+
+    /// The request id of an API error, to quote to support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.api.as_ref().and_then(|a| a.request_id.as_deref())
+    }
+
+    /// For a decode error, the JSON path that failed (e.g. `data[3].metrics.ctr`).
+    pub fn decode_path(&self) -> Option<&str> {
+        self.inner.decode_path.as_deref()
+    }
+
+    /// The authentication error, for [`ErrorKind::Auth`].
+    pub fn auth_error(&self) -> Option<&AuthError> {
+        self.inner.source.as_deref().and_then(|s| s.downcast_ref())
+    }
+
+    /// The server said the rate limit is spent (429).
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// Credentials were missing, rejected or could not be obtained (401, 403 or a token failure).
+    pub fn is_auth(&self) -> bool {
+        self.inner.kind == ErrorKind::Auth
+            || matches!(
+                self.status(),
+                Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+            )
+    }
+
+    /// The resource does not exist (404).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// The request was invalid (400 or 422); [`ApiError::param`] names the field.
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(
+            self.status(),
+            Some(StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY)
+        )
+    }
+
+    /// A timeout ended the operation.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// The response did not match the contract.
+    pub fn is_decode(&self) -> bool {
+        self.inner.kind == ErrorKind::Decode
+    }
+
+    /// The configuration was invalid; nothing was sent.
+    pub fn is_config(&self) -> bool {
+        self.inner.kind == ErrorKind::Config
+    }
+
+    /// The failure is transient: trying the same request again later may succeed (the SDK has
+    /// already retried as far as its policy allows).
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::Api => matches!(
+                self.status().map(|s| s.as_u16()),
+                Some(408 | 429 | 500 | 502 | 503 | 504)
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(op) = self.inner.operation {
+            d.field("operation", &op);
+        }
+        if self.inner.attempts > 0 {
+            d.field("attempts", &self.inner.attempts);
+        }
+        if let Some(api) = &self.inner.api {
+            d.field("api", api);
+        }
+        if let Some(m) = &self.inner.message {
+            d.field("message", m);
+        }
+        if let Some(p) = &self.inner.decode_path {
+            d.field("decode_path", p);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(op) = self.inner.operation {
+            write!(f, "{op}: ")?;
+        }
+        match self.inner.kind {
+            ErrorKind::Api => match &self.inner.api {
+                Some(api) => write!(f, "{api}")?,
+                None => f.write_str("API error")?,
+            },
+            ErrorKind::Transport => f.write_str("request failed in transport")?,
+            ErrorKind::Timeout => f.write_str("timed out")?,
+            ErrorKind::Decode => {
+                f.write_str("response does not match the API contract")?;
+                if let Some(path) = &self.inner.decode_path {
+                    write!(f, " at `{path}`")?;
+                }
+            }
+            ErrorKind::Auth => f.write_str("authentication failed")?,
+            ErrorKind::Config => f.write_str("invalid configuration")?,
+            ErrorKind::ResponseTooLarge => f.write_str("response too large")?,
+            ErrorKind::RepeatedCursor => f.write_str("pagination loop")?,
+        }
+        if let Some(message) = &self.inner.message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(source) = &self.inner.source {
+            write!(f, ": {source}")?;
+        }
+        if self.inner.attempts > 1 {
+            write!(f, " (after {} attempts)", self.inner.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.status)?;
+        match (&self.error_type, &self.code) {
+            (Some(t), Some(c)) => write!(f, " {t}/{c}")?,
+            (Some(t), None) => write!(f, " {t}")?,
+            (None, Some(c)) => write!(f, " {c}")?,
+            (None, None) => {}
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(param) = &self.param {
+            write!(f, " (param `{param}`)")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_answer_the_common_questions() {
+        let e = Error::api(ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error_type: Some(ErrorType::RateLimitError),
+            code: Some("rate_limited".into()),
+            message: "slow down".into(),
+            param: None,
+            request_id: Some("req_1".into()),
+            retry_after: Some(Duration::from_secs(2)),
+        })
+        .with_operation("listCampaigns")
+        .with_attempts(3);
+        assert!(e.is_rate_limited() && e.is_retryable() && !e.is_not_found());
+        assert_eq!(e.request_id(), Some("req_1"));
+        assert_eq!(
+            e.to_string(),
+            "listCampaigns: 429 Too Many Requests rate_limit_error/rate_limited: slow down [request req_1] (after 3 attempts)"
+        );
+    }
+
+    #[test]
+    fn decode_errors_name_the_path_and_chain_the_source() {
+        let source = serde_json::from_str::<u8>("\"x\"").unwrap_err();
+        let e = Error::decode("data.metrics.ctr".into(), source).with_operation("getCampaign");
+        assert!(e.is_decode());
+        assert!(e.to_string().contains("at `data.metrics.ctr`"), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

@@ -1,0 +1,67 @@
+//! What a successful operation hands back besides the entity.
+
+use http::{HeaderMap, StatusCode};
+
+/// An entity with the metadata of the response that carried it.
+///
+/// Returned by `.send_with_meta()`; `.send()` returns only [`Response::data`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Response<T> {
+    /// The decoded entity.
+    pub data: T,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The request id (`meta.request_id`, or the `X-Request-Id` header).
+    pub request_id: Option<String>,
+    /// The response headers (rate-limit state, `Idempotent-Replayed`, deprecation…).
+    pub headers: HeaderMap,
+}
+
+impl<T> Response<T> {
+    /// Whether the server replayed a stored response for a repeated `Idempotency-Key`.
+    pub fn is_idempotent_replay(&self) -> bool {
+        self.headers
+            .get("idempotent-replayed")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+    }
+}
+
+/// One page of a list operation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The items of this page, in the server's order.
+    pub items: Vec<T>,
+    /// The cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// Whether more items follow.
+    pub has_more: bool,
+    /// The total number of matching items, when the server counts them.
+    pub total_count: Option<i64>,
+    /// The request id of the response.
+    pub request_id: Option<String>,
+    /// The cursor this page was requested with (`None` for the first page): save it to re-read
+    /// this page, or save [`Page::next_cursor`] to resume after it.
+    pub cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The cursor to resume from after this page, if there is a next page.
+    pub fn resume_cursor(&self) -> Option<&str> {
+        if self.has_more {
+            self.next_cursor.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
+impl<T> IntoIterator for Page<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}

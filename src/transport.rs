@@ -1,0 +1,504 @@
+//! The one request pipeline every generated operation goes through:
+//! rate gate → authenticate → send → classify → (retry | decode).
+//!
+//! Each step asks a small part for its decision — [`RateLimitGate`](crate::ratelimit) for
+//! waits, the [`Authenticator`](crate::auth) for credentials, [`RetryPolicy`] and
+//! [`RetryBudget`](crate::retry) for retries — so this file only sequences them. One `tracing`
+//! span per operation carries the operation id, method, path template, attempt, status and
+//! request id.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::{Instrument, Span, field};
+
+use crate::client::Client;
+use crate::codec::{self, EncodedBody, Envelope};
+use crate::error::{ApiError, Error};
+use crate::models::ErrorType;
+use crate::ratelimit::parse_retry_after;
+use crate::request::RequestOptions;
+use crate::response::{Page, Response};
+use crate::retry::{self, AttemptOutcome, RequestSafety, RetryDecision, RetryPolicy};
+
+/// Static facts about one operation, generated from the spec.
+#[derive(Debug)]
+pub(crate) struct OperationInfo {
+    /// `operationId`.
+    pub(crate) id: &'static str,
+    /// HTTP method.
+    pub(crate) method: Method,
+    /// Path template, e.g. `/campaigns/{campaign_id}` (traced instead of the filled path).
+    pub(crate) path_template: &'static str,
+    /// Marked `deprecated` in the spec.
+    pub(crate) deprecated: bool,
+    /// The success status the spec states.
+    #[allow(dead_code)]
+    pub(crate) success_status: u16,
+}
+
+/// One logical request, as built by an operation builder.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) operation: &'static OperationInfo,
+    /// Filled path relative to the base URL, starting with `/`.
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<EncodedBody>,
+    pub(crate) options: RequestOptions,
+}
+
+impl Request {
+    /// Replaces (or removes) a query parameter; used by pagination to move the cursor.
+    pub(crate) fn set_query(&mut self, name: &'static str, value: Option<String>) {
+        self.query.retain(|(n, _)| *n != name);
+        if let Some(value) = value {
+            self.query.push((name, value));
+        }
+    }
+
+    /// The value of a query parameter.
+    pub(crate) fn query_value(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+}
+
+/// A successful response with its body read.
+pub(crate) struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl RawResponse {
+    fn header_request_id(&self) -> Option<String> {
+        self.headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+impl Client {
+    /// Sends a request whose success body is `{"data": T, "meta": ...}`.
+    pub(crate) async fn execute_single<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<Response<T>, Error> {
+        let op = request.operation.id;
+        let raw = self.execute(request).await?;
+        let envelope: Envelope<T> =
+            codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
+        let request_id = envelope.meta.request_id.or_else(|| raw.header_request_id());
+        Ok(Response {
+            data: envelope.data,
+            status: raw.status,
+            request_id,
+            headers: raw.headers,
+        })
+    }
+
+    /// Sends a list request and returns the page.
+    pub(crate) async fn execute_page<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<Page<T>, Error> {
+        let op = request.operation.id;
+        let cursor = request.query_value("cursor").map(str::to_owned);
+        let raw = self.execute(request).await?;
+        let envelope: Envelope<Vec<T>> =
+            codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
+        let meta = envelope.meta;
+        let request_id = meta.request_id.or_else(|| raw.header_request_id());
+        Ok(Page {
+            has_more: meta.has_more.unwrap_or(meta.next_cursor.is_some()),
+            items: envelope.data,
+            next_cursor: meta.next_cursor,
+            total_count: meta.total_count,
+            request_id,
+            cursor,
+        })
+    }
+
+    /// Sends a request whose success has no body (204).
+    pub(crate) async fn execute_empty(&self, request: Request) -> Result<Response<()>, Error> {
+        let raw = self.execute(request).await?;
+        let request_id = raw.header_request_id();
+        Ok(Response {
+            data: (),
+            status: raw.status,
+            request_id,
+            headers: raw.headers,
+        })
+    }
+
+    /// Runs the pipeline for one logical request, within the operation timeout.
+    pub(crate) async fn execute(&self, request: Request) -> Result<RawResponse, Error> {
+        let op = request.operation;
+        let span = tracing::info_span!(
+            "marketing_api.operation",
+            operation = op.id,
+            method = %op.method,
+            path = op.path_template,
+            attempt = field::Empty,
+            status = field::Empty,
+            request_id = field::Empty,
+        );
+        let pipeline = self.run_attempts(request).instrument(span);
+        match self.inner.operation_timeout {
+            Some(limit) => tokio::time::timeout(limit, pipeline).await.unwrap_or_else(|_| {
+                Err(Error::timeout(format!(
+                    "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
+                ))
+                .with_operation(op.id))
+            }),
+            None => pipeline.await,
+        }
+    }
+
+    async fn run_attempts(&self, request: Request) -> Result<RawResponse, Error> {
+        let inner = &*self.inner;
+        let op = request.operation;
+        let url = self.url_for(&request)?;
+        let body = match request.body {
+            Some(body) => Some(body.bytes().map_err(|e| e.with_operation(op.id))?),
+            None => None,
+        };
+        // One key per logical request, reused by every attempt, so the server can replay
+        // instead of acting twice.
+        let idempotency_key = if op.method == Method::POST {
+            let key = request
+                .options
+                .idempotency_key
+                .clone()
+                .unwrap_or_else(retry::idempotency_key);
+            Some(HeaderValue::from_str(&key).map_err(|_| {
+                Error::config("idempotency key contains characters not allowed in a header")
+                    .with_operation(op.id)
+            })?)
+        } else {
+            None
+        };
+        let safety = RequestSafety {
+            idempotent_method: op.method.is_idempotent(),
+            has_idempotency_key: idempotency_key.is_some(),
+        };
+        let policy: std::borrow::Cow<'_, RetryPolicy> = match request.options.max_attempts {
+            Some(n) => std::borrow::Cow::Owned(inner.retry.clone().max_attempts(n)),
+            None => std::borrow::Cow::Borrowed(&inner.retry),
+        };
+        let attempt_timeout = request.options.timeout.or(inner.attempt_timeout);
+        let span = Span::current();
+        let mut attempt: u32 = 0;
+        let mut replayed_after_401 = false;
+        loop {
+            attempt += 1;
+            span.record("attempt", attempt);
+            if let Some(wait) = inner.gate.delay_before_send(inner.clock.now()) {
+                tracing::debug!(wait_ms = wait.as_millis() as u64, "rate limit spent; waiting for the reset");
+                inner.sleeper.sleep(wait).await;
+            }
+            let credential = inner.auth.credential().await.map_err(|e| {
+                Error::auth(e)
+                    .with_operation(op.id)
+                    .with_attempts(attempt - 1)
+            })?;
+
+            let mut builder = inner.http.request(op.method.clone(), url.clone());
+            let mut headers = inner.extra_headers.clone();
+            if let Some(credential) = &credential {
+                credential.apply(&mut headers);
+            }
+            if let Some(key) = &idempotency_key {
+                headers.insert(IDEMPOTENCY_KEY, key.clone());
+            }
+            if let Some(body) = &body {
+                headers.insert(CONTENT_TYPE, APPLICATION_JSON);
+                builder = builder.body(body.clone());
+            }
+            builder = builder.headers(headers);
+            if let Some(timeout) = attempt_timeout {
+                builder = builder.timeout(timeout);
+            }
+
+            let outcome = match builder.send().await {
+                Ok(response) => Ok(self.read_response(response).await),
+                Err(e) => Err(e),
+            };
+            let now = inner.clock.now();
+            match outcome {
+                Ok(Ok(raw)) => {
+                    span.record("status", raw.status.as_u16());
+                    if let Some(id) = raw.headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+                        span.record("request_id", id);
+                    }
+                    inner.gate.observe(raw.status, &raw.headers, now);
+                    if raw.status == StatusCode::UNAUTHORIZED
+                        && !replayed_after_401
+                        && let Some(credential) = &credential
+                    {
+                        let replay = inner.auth.on_unauthorized(credential).await.map_err(|e| {
+                            Error::auth(e).with_operation(op.id).with_attempts(attempt)
+                        })?;
+                        if replay {
+                            tracing::debug!("401 with a token that may be stale; refreshed once, replaying");
+                            replayed_after_401 = true;
+                            // The replay is not a retry: it does not count against the policy.
+                            attempt -= 1;
+                            continue;
+                        }
+                    }
+                    if raw.status.is_success() {
+                        // A success refunds the retry budget.
+                        let _ = inner.budget.settle(policy.decide(
+                            attempt,
+                            safety,
+                            AttemptOutcome::Response { status: raw.status, headers: &raw.headers },
+                            now,
+                            &*inner.random,
+                        ));
+                        self.warn_if_deprecated(op, &raw.headers);
+                        return Ok(raw);
+                    }
+                    let decision = inner.budget.settle(policy.decide(
+                        attempt,
+                        safety,
+                        AttemptOutcome::Response { status: raw.status, headers: &raw.headers },
+                        now,
+                        &*inner.random,
+                    ));
+                    match decision {
+                        RetryDecision::Retry { delay, reason } => {
+                            tracing::info!(attempt, delay_ms = delay.as_millis() as u64, %reason, "retrying");
+                            inner.sleeper.sleep(delay).await;
+                        }
+                        RetryDecision::Stop { reason } => {
+                            tracing::debug!(attempt, %reason, "not retrying");
+                            return Err(api_error(&raw, now)
+                                .with_operation(op.id)
+                                .with_attempts(attempt));
+                        }
+                    }
+                }
+                Ok(Err(failure)) | Err(failure) => {
+                    if failure.is_config() {
+                        return Err(failure.with_operation(op.id).with_attempts(attempt));
+                    }
+                    let kind = if failure.is_timeout() {
+                        AttemptOutcome::TimedOut
+                    } else if is_connect_failure(&failure) {
+                        AttemptOutcome::ConnectFailed
+                    } else {
+                        AttemptOutcome::ConnectionDropped
+                    };
+                    let decision = inner.budget.settle(policy.decide(
+                        attempt,
+                        safety,
+                        kind,
+                        now,
+                        &*inner.random,
+                    ));
+                    match decision {
+                        RetryDecision::Retry { delay, reason } => {
+                            tracing::info!(attempt, delay_ms = delay.as_millis() as u64, %reason, "retrying");
+                            inner.sleeper.sleep(delay).await;
+                        }
+                        RetryDecision::Stop { reason } => {
+                            tracing::debug!(attempt, %reason, "not retrying");
+                            return Err(failure
+                                .with_operation(op.id)
+                                .with_attempts(attempt)
+                                .with_message(reason.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads status, headers and the body (bounded by `max_response_bytes`).
+    async fn read_response(&self, mut response: reqwest::Response) -> Result<RawResponse, Error> {
+        let limit = self.inner.max_response_bytes;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        if response.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(Error::too_large(limit));
+        }
+        // Most bodies arrive in one chunk: keep it without copying.
+        let mut first: Option<Bytes> = None;
+        let mut rest: Option<BytesMut> = None;
+        let mut total = 0usize;
+        while let Some(chunk) = response.chunk().await.map_err(reqwest_error)? {
+            total = total.saturating_add(chunk.len());
+            if total > limit {
+                return Err(Error::too_large(limit));
+            }
+            match (&mut first, &mut rest) {
+                (None, _) => first = Some(chunk),
+                (Some(head), None) => {
+                    let mut buf = BytesMut::with_capacity(total.max(2 * head.len()));
+                    buf.extend_from_slice(head);
+                    buf.extend_from_slice(&chunk);
+                    rest = Some(buf);
+                }
+                (Some(_), Some(buf)) => buf.extend_from_slice(&chunk),
+            }
+        }
+        let body = match (first, rest) {
+            (_, Some(buf)) => buf.freeze(),
+            (Some(only), None) => only,
+            (None, None) => Bytes::new(),
+        };
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn url_for(&self, request: &Request) -> Result<url::Url, Error> {
+        let mut text = String::with_capacity(
+            self.inner.base_url.len() + request.path.len() + 16 * request.query.len(),
+        );
+        text.push_str(&self.inner.base_url);
+        text.push_str(&request.path);
+        if !request.query.is_empty() {
+            text.push('?');
+            let start = text.len();
+            let mut query = url::form_urlencoded::Serializer::for_suffix(text, start);
+            for (name, value) in &request.query {
+                query.append_pair(name, value);
+            }
+            text = query.finish();
+        }
+        url::Url::parse(&text).map_err(|e| {
+            Error::config(format!("request URL is invalid: {e}")).with_operation(request.operation.id)
+        })
+    }
+
+    fn warn_if_deprecated(&self, op: &'static OperationInfo, headers: &HeaderMap) {
+        let deprecation = headers.get("deprecation");
+        if deprecation.is_none() && !op.deprecated {
+            return;
+        }
+        let first_time = self
+            .inner
+            .deprecation_warned
+            .lock()
+            .map(|mut seen| seen.insert(op.id))
+            .unwrap_or(false);
+        if first_time {
+            let text = |v: Option<&HeaderValue>| {
+                v.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+            };
+            tracing::warn!(
+                operation = op.id,
+                deprecation = %text(deprecation),
+                sunset = %text(headers.get("sunset")),
+                "this operation is deprecated by the API"
+            );
+        }
+    }
+}
+
+fn reqwest_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::timeout_from(e)
+    } else {
+        Error::transport(e)
+    }
+}
+
+fn is_connect_failure(error: &Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|s| s.downcast_ref::<reqwest::Error>())
+        .is_some_and(reqwest::Error::is_connect)
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        reqwest_error(e)
+    }
+}
+
+/// The API's error envelope; every field optional so a half-formed body still yields what it has.
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(rename = "type", default)]
+    error_type: Option<ErrorType>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    param: Option<String>,
+    #[serde(default)]
+    request_id: Option<String>,
+}
+
+/// Builds the [`ApiError`] of a non-success response, whatever its body is.
+fn api_error(raw: &RawResponse, now: std::time::SystemTime) -> Error {
+    let retry_after = raw
+        .headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| parse_retry_after(v, now));
+    let header_request_id = raw.header_request_id();
+    let api = match serde_json::from_slice::<ErrorEnvelope>(&raw.body) {
+        Ok(ErrorEnvelope { error }) => ApiError {
+            status: raw.status,
+            error_type: error.error_type,
+            code: error.code,
+            message: error
+                .message
+                .unwrap_or_else(|| "the API gave no message".to_owned()),
+            param: error.param,
+            request_id: error.request_id.or(header_request_id),
+            retry_after,
+        },
+        Err(_) => ApiError {
+            status: raw.status,
+            error_type: None,
+            code: None,
+            message: describe_foreign_body(raw),
+            param: None,
+            request_id: header_request_id,
+            retry_after,
+        },
+    };
+    Error::api(api)
+}
+
+/// Says what a non-envelope error body is, without dumping it (it may be large or hostile).
+fn describe_foreign_body(raw: &RawResponse) -> String {
+    let content_type = raw
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type");
+    if raw.body.is_empty() {
+        return format!("empty {} response", raw.status.as_u16());
+    }
+    let preview: String = String::from_utf8_lossy(&raw.body[..raw.body.len().min(120)])
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    format!(
+        "the response is not the API's error envelope ({content_type}, {} bytes; starts with `{}`), probably from a proxy or load balancer",
+        raw.body.len(),
+        preview.trim()
+    )
+}
