@@ -146,12 +146,8 @@ impl Auth {
         client: Option<(String, String)>,
         known_scopes: BTreeSet<String>,
     ) -> Self {
-        let (client_id, client_secret) = client.unwrap_or_else(|| {
-            (
-                random_token("cli_", 20),
-                random_token("cs_test_", 32),
-            )
-        });
+        let (client_id, client_secret) =
+            client.unwrap_or_else(|| (random_token("cli_", 20), random_token("cs_test_", 32)));
         Auth {
             standard_key: standard_key.unwrap_or_else(|| random_token("sk_test_std_", 32)),
             premium_key: premium_key.unwrap_or_else(|| random_token("sk_test_prm_", 32)),
@@ -239,12 +235,18 @@ impl Auth {
             )
         };
         let Some(access) = tables.access.get(token) else {
-            return Err(invalid_token("invalid_token", "The access token is not valid."));
+            return Err(invalid_token(
+                "invalid_token",
+                "The access token is not valid.",
+            ));
         };
         if let Some(family) = &access.family
             && tables.revoked_families.contains(family)
         {
-            return Err(invalid_token("token_revoked", "The access token was revoked."));
+            return Err(invalid_token(
+                "token_revoked",
+                "The access token was revoked.",
+            ));
         }
         if access.expires_at <= Utc::now() {
             return Err(invalid_token("token_expired", "The access token expired."));
@@ -258,10 +260,15 @@ impl Auth {
 
     /// Checks the client credentials of a token request.
     pub fn check_client(&self, client_id: &str, client_secret: &str) -> Result<(), OAuthError> {
-        if constant_eq(client_id, &self.client_id) && constant_eq(client_secret, &self.client_secret) {
+        if constant_eq(client_id, &self.client_id)
+            && constant_eq(client_secret, &self.client_secret)
+        {
             Ok(())
         } else {
-            Err(OAuthError::new("invalid_client", "Unknown client or wrong client secret."))
+            Err(OAuthError::new(
+                "invalid_client",
+                "Unknown client or wrong client secret.",
+            ))
         }
     }
 
@@ -278,7 +285,10 @@ impl Auth {
         let mut scopes = BTreeSet::new();
         for item in scope.split_whitespace() {
             if !self.known_scopes.contains(item) {
-                return Err(OAuthError::new("invalid_scope", format!("Unknown scope '{item}'.")));
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    format!("Unknown scope '{item}'."),
+                ));
             }
             scopes.insert(item.to_owned());
         }
@@ -293,7 +303,8 @@ impl Auth {
         ttl: Duration,
     ) -> IssuedToken {
         let access_token = random_token("at_", 40);
-        let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let expires_at =
+            Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let refresh_token = family.as_ref().map(|family| {
             let token = random_token("rt_", 40);
             tables.refresh.insert(
@@ -324,14 +335,23 @@ impl Auth {
     }
 
     /// The client-credentials grant (no refresh token, RFC 6749 §4.4.3).
-    pub fn client_credentials(&self, scope: Option<&str>, ttl: Duration) -> Result<IssuedToken, OAuthError> {
+    pub fn client_credentials(
+        &self,
+        scope: Option<&str>,
+        ttl: Duration,
+    ) -> Result<IssuedToken, OAuthError> {
         let scopes = self.parse_scopes(scope)?;
         let mut tables = self.tables();
         Ok(self.issue(&mut tables, scopes, None, ttl))
     }
 
     /// Records an approved authorization request and returns its code.
-    pub fn create_code(&self, redirect_uri: &str, scopes: BTreeSet<String>, code_challenge: &str) -> String {
+    pub fn create_code(
+        &self,
+        redirect_uri: &str,
+        scopes: BTreeSet<String>,
+        code_challenge: &str,
+    ) -> String {
         let code = random_token("ac_", 32);
         self.tables().codes.insert(
             code.clone(),
@@ -358,10 +378,16 @@ impl Auth {
         let mut tables = self.tables();
         // Removing first makes the code single-use even when the exchange then fails.
         let Some(grant) = tables.codes.remove(code) else {
-            return Err(OAuthError::new("invalid_grant", "The authorization code is unknown or was already used."));
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The authorization code is unknown or was already used.",
+            ));
         };
         if grant.expires_at <= Utc::now() {
-            return Err(OAuthError::new("invalid_grant", "The authorization code expired."));
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The authorization code expired.",
+            ));
         }
         if redirect_uri != Some(grant.redirect_uri.as_str()) {
             return Err(OAuthError::new(
@@ -370,7 +396,10 @@ impl Auth {
             ));
         }
         let Some(verifier) = code_verifier else {
-            return Err(OAuthError::new("invalid_request", "code_verifier is required (PKCE)."));
+            return Err(OAuthError::new(
+                "invalid_request",
+                "code_verifier is required (PKCE).",
+            ));
         };
         if !(43..=128).contains(&verifier.len()) {
             return Err(OAuthError::new(
@@ -379,21 +408,32 @@ impl Auth {
             ));
         }
         if !constant_eq(&pkce_challenge(verifier), &grant.code_challenge) {
-            return Err(OAuthError::new("invalid_grant", "code_verifier does not match the code_challenge."));
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "code_verifier does not match the code_challenge.",
+            ));
         }
         let family = random_token("fam_", 16);
         Ok(self.issue(&mut tables, grant.scopes, Some(family), ttl))
     }
 
     /// The refresh-token grant: rotates the refresh token; a reused one revokes its family.
-    pub fn refresh(&self, refresh_token: &str, scope: Option<&str>, ttl: Duration) -> Result<IssuedToken, OAuthError> {
+    pub fn refresh(
+        &self,
+        refresh_token: &str,
+        scope: Option<&str>,
+        ttl: Duration,
+    ) -> Result<IssuedToken, OAuthError> {
         let requested = match scope.filter(|s| !s.trim().is_empty()) {
             Some(scope) => Some(self.parse_scopes(Some(scope))?),
             None => None,
         };
         let mut tables = self.tables();
         let Some(stored) = tables.refresh.get_mut(refresh_token) else {
-            return Err(OAuthError::new("invalid_grant", "The refresh token is not valid."));
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The refresh token is not valid.",
+            ));
         };
         let family = stored.family.clone();
         if stored.used {
@@ -406,7 +446,10 @@ impl Auth {
         stored.used = true;
         let granted = stored.scopes.clone();
         if tables.revoked_families.contains(&family) {
-            return Err(OAuthError::new("invalid_grant", "The refresh token was revoked."));
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The refresh token was revoked.",
+            ));
         }
         let scopes = match requested {
             Some(requested) if !requested.is_subset(&granted) => {
@@ -423,7 +466,12 @@ impl Auth {
 }
 
 fn unauthorized(code: &str, message: &str, challenge: Option<String>) -> ApiError {
-    let error = ApiError::new(StatusCode::UNAUTHORIZED, ErrorType::Authentication, code, message);
+    let error = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorType::Authentication,
+        code,
+        message,
+    );
     match challenge {
         Some(challenge) => error.with_header("www-authenticate", challenge),
         None => error,

@@ -17,7 +17,10 @@ tokio::task_local! {
 }
 
 /// Runs `fut` with `request_id` as the current request id.
-pub(crate) async fn with_request_id<F: std::future::Future>(request_id: String, fut: F) -> F::Output {
+pub(crate) async fn with_request_id<F: std::future::Future>(
+    request_id: String,
+    fut: F,
+) -> F::Output {
     REQUEST_ID.scope(request_id, fut).await
 }
 
@@ -84,7 +87,12 @@ pub struct ApiError {
 
 impl ApiError {
     /// A new error.
-    pub fn new(status: StatusCode, kind: ErrorType, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        kind: ErrorType,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             kind,
@@ -109,12 +117,23 @@ impl ApiError {
 
     /// 400 `invalid_request_error` with `code` and `param`.
     pub fn bad_request(code: &str, param: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, code, message).with_param(param)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequest,
+            code,
+            message,
+        )
+        .with_param(param)
     }
 
     /// 400 `invalid_request_error` without a parameter.
     pub fn bad_request_plain(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, code, message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequest,
+            code,
+            message,
+        )
     }
 
     /// 404 `not_found_error`/`resource_missing` for `what` with id `id`.
@@ -135,7 +154,12 @@ impl ApiError {
 
     /// 500 `api_error`/`internal`.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorType::Api, "internal", message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::Api,
+            "internal",
+            message,
+        )
     }
 
     /// The JSON body of this error for the given request id.
@@ -154,7 +178,13 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 

@@ -67,7 +67,9 @@ impl FaultInjector {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        FaultInjector { rng: Mutex::new(rng) }
+        FaultInjector {
+            rng: Mutex::new(rng),
+        }
     }
 
     /// Restarts the sequence from `seed`.

@@ -27,8 +27,14 @@ pub struct StoredResponse {
 
 #[derive(Debug)]
 enum Entry {
-    InFlight { fingerprint: [u8; 32] },
-    Done { fingerprint: [u8; 32], response: StoredResponse, expires_at: Instant },
+    InFlight {
+        fingerprint: [u8; 32],
+    },
+    Done {
+        fingerprint: [u8; 32],
+        response: StoredResponse,
+        expires_at: Instant,
+    },
 }
 
 type EntryKey = (String, String);
@@ -110,10 +116,15 @@ impl IdempotencyStore {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if self.inserts.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
-            entries.retain(|_, e| !matches!(e, Entry::Done { expires_at, .. } if *expires_at <= now));
+            entries
+                .retain(|_, e| !matches!(e, Entry::Done { expires_at, .. } if *expires_at <= now));
         }
         match entries.get(&entry_key) {
-            Some(Entry::Done { fingerprint: stored, response, expires_at }) if *expires_at > now => {
+            Some(Entry::Done {
+                fingerprint: stored,
+                response,
+                expires_at,
+            }) if *expires_at > now => {
                 return if *stored == fingerprint {
                     self.replays.fetch_add(1, Ordering::Relaxed);
                     Begin::Replay(response.clone())
@@ -121,8 +132,14 @@ impl IdempotencyStore {
                     Begin::Mismatch
                 };
             }
-            Some(Entry::InFlight { fingerprint: stored }) => {
-                return if *stored == fingerprint { Begin::InFlight } else { Begin::Mismatch };
+            Some(Entry::InFlight {
+                fingerprint: stored,
+            }) => {
+                return if *stored == fingerprint {
+                    Begin::InFlight
+                } else {
+                    Begin::Mismatch
+                };
             }
             _ => {}
         }

@@ -12,6 +12,11 @@ pub fn new_id(prefix: &str) -> String {
 pub fn random_token(prefix: &str, len: usize) -> String {
     let mut out = String::with_capacity(prefix.len() + len);
     out.push_str(prefix);
-    out.extend(rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from));
+    out.extend(
+        rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(len)
+            .map(char::from),
+    );
     out
 }

@@ -91,7 +91,10 @@ impl fmt::Display for SandboxError {
         match self {
             SandboxError::Spec(e) => write!(f, "the sandbox cannot load its contract: {e}"),
             SandboxError::Bind { addr, source } => {
-                write!(f, "the sandbox cannot listen on {addr}: {source} (is the port in use?)")
+                write!(
+                    f,
+                    "the sandbox cannot listen on {addr}: {source} (is the port in use?)"
+                )
             }
         }
     }
@@ -200,7 +203,11 @@ impl SandboxBuilder {
     }
 
     /// Uses a fixed OAuth client id and secret instead of generated ones.
-    pub fn oauth_client(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+    pub fn oauth_client(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
         self.client = Some((client_id.into(), client_secret.into()));
         self
     }
@@ -210,12 +217,21 @@ impl SandboxBuilder {
         let spec = spec::Spec::bundled().map_err(SandboxError::Spec)?;
         let listener = TcpListener::bind(self.addr)
             .await
-            .map_err(|source| SandboxError::Bind { addr: self.addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| SandboxError::Bind { addr: self.addr, source })?;
+            .map_err(|source| SandboxError::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            addr: self.addr,
+            source,
+        })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let auth = auth::Auth::new(self.standard_key, self.premium_key, self.client, spec.scopes().clone());
+        let auth = auth::Auth::new(
+            self.standard_key,
+            self.premium_key,
+            self.client,
+            spec.scopes().clone(),
+        );
         let settings = SettingsHandle::new(self.settings);
         let state = Arc::new(AppState {
             spec,
@@ -232,7 +248,10 @@ impl SandboxBuilder {
         let router = routes::router()
             .fallback(errors::route_not_found)
             .method_not_allowed_fallback(errors::method_not_allowed)
-            .layer(axum::middleware::from_fn_with_state(state.clone(), app::pipeline))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                app::pipeline,
+            ))
             .with_state(state.clone());
         let server = tokio::spawn(serve(listener, router, shutdown_rx));
         Ok(Sandbox {
@@ -247,7 +266,10 @@ impl SandboxBuilder {
 
 fn webhook_client() -> Option<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    match reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build() {
+    match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
         Ok(client) => Some(client),
         Err(error) => {
             tracing::warn!(%error, "no HTTP client for webhook deliveries; every attempt will fail");
@@ -263,17 +285,20 @@ async fn serve(listener: TcpListener, router: axum::Router, mut shutdown: watch:
             accepted = listener.accept() => accepted,
             _ = shutdown.wait_for(|stopped| *stopped) => return,
         };
-        let Ok((stream, _peer)) = accepted else { continue };
+        let Ok((stream, _peer)) = accepted else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let mut conn_shutdown = shutdown.clone();
         tokio::spawn(async move {
             let dropper = ConnectionDropper::default();
             let request_dropper = dropper.clone();
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                request.extensions_mut().insert(request_dropper.clone());
-                router.clone().oneshot(request.map(Body::new))
-            });
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request.extensions_mut().insert(request_dropper.clone());
+                    router.clone().oneshot(request.map(Body::new))
+                });
             let connection = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);
@@ -298,7 +323,9 @@ pub struct Sandbox {
 
 impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sandbox").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -375,7 +402,12 @@ impl Sandbox {
 
     /// Every webhook delivery, oldest first.
     pub fn deliveries(&self) -> Vec<WebhookDelivery> {
-        self.state.store().deliveries.iter().map(|row| row.delivery.clone()).collect()
+        self.state
+            .store()
+            .deliveries
+            .iter()
+            .map(|row| row.delivery.clone())
+            .collect()
     }
 
     /// How many answers were replayed for a repeated idempotency key.

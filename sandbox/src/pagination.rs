@@ -56,7 +56,11 @@ pub struct ListBody {
 
 impl ListBody {
     /// A list body from a page of serializable rows.
-    pub fn from_page<T, U: Serialize>(page: Page<T>, view: impl Fn(&T) -> U, total: Option<usize>) -> Self {
+    pub fn from_page<T, U: Serialize>(
+        page: Page<T>,
+        view: impl Fn(&T) -> U,
+        total: Option<usize>,
+    ) -> Self {
         ListBody {
             data: page
                 .items

@@ -14,7 +14,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The bundled contract.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
@@ -217,9 +217,14 @@ fn header_example(root: &Value, name: &str) -> Option<String> {
 }
 
 impl Spec {
-    /// Loads the bundled `openapi.yaml`.
-    pub fn bundled() -> Result<Self, SpecError> {
-        Self::from_yaml(OPENAPI_YAML)
+    /// The bundled `openapi.yaml`, compiled once per process (compiling every validator takes
+    /// a moment, and tests start many sandboxes).
+    pub fn bundled() -> Result<Arc<Self>, SpecError> {
+        static BUNDLED: OnceLock<Result<Arc<Spec>, String>> = OnceLock::new();
+        BUNDLED
+            .get_or_init(|| Self::from_yaml(OPENAPI_YAML).map(Arc::new).map_err(|e| e.0))
+            .clone()
+            .map_err(SpecError)
     }
 
     /// Loads a spec from YAML text.
@@ -260,7 +265,11 @@ impl Spec {
                 })
                 .collect();
             let mut operations = HashMap::new();
-            let shared_params = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            let shared_params = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for (method_name, method) in [
                 ("get", Method::GET),
                 ("post", Method::POST),
@@ -268,11 +277,16 @@ impl Spec {
                 ("patch", Method::PATCH),
                 ("delete", Method::DELETE),
             ] {
-                let Some(op) = item.get(method_name) else { continue };
+                let Some(op) = item.get(method_name) else {
+                    continue;
+                };
                 let operation = Self::operation(&root, &defs_rewritten, path, op, &shared_params)?;
                 operations.insert(method, Arc::new(operation));
             }
-            paths.push(PathTemplate { segments, operations });
+            paths.push(PathTemplate {
+                segments,
+                operations,
+            });
         }
         // Literal segments win over templated ones (`/webhook_endpoints/x/rotate_secret` is
         // not an id), so try the most literal templates first.
@@ -286,8 +300,10 @@ impl Spec {
             paths,
             scopes,
             event_validator,
-            deprecation: header_example(&root, "Deprecation").unwrap_or_else(|| "@1767225600".into()),
-            sunset: header_example(&root, "Sunset").unwrap_or_else(|| "Wed, 01 Jul 2026 00:00:00 GMT".into()),
+            deprecation: header_example(&root, "Deprecation")
+                .unwrap_or_else(|| "@1767225600".into()),
+            sunset: header_example(&root, "Sunset")
+                .unwrap_or_else(|| "Wed, 01 Jul 2026 00:00:00 GMT".into()),
         })
     }
 
@@ -304,7 +320,10 @@ impl Spec {
             .unwrap_or(path)
             .to_owned();
         let security = op.get("security").or_else(|| root.get("security"));
-        let requirements = security.and_then(Value::as_array).cloned().unwrap_or_default();
+        let requirements = security
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let public = requirements.is_empty();
         let scopes = requirements
             .iter()
@@ -312,19 +331,30 @@ impl Spec {
             .flat_map(|scopes| scopes.iter().filter_map(Value::as_str).map(str::to_owned))
             .collect();
         let mut query = Vec::new();
-        let own_params = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+        let own_params = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for param in shared_params.iter().chain(own_params.iter()) {
             let param = resolve(root, param);
             if param.get("in").and_then(Value::as_str) != Some("query") {
                 continue;
             }
-            let name = param.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let name = param
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
             let validator = compile(&schema, defs)
                 .map_err(|e| SpecError(format!("{operation_id} parameter {name}: {}", e.0)))?;
             query.push(QueryParam {
                 param_type: param_type(root, &schema),
-                required: param.get("required").and_then(Value::as_bool).unwrap_or(false),
+                required: param
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 name,
                 validator,
             });
@@ -337,14 +367,18 @@ impl Spec {
                     .map(|(media, m)| (media.clone(), m.get("schema").cloned()))
                     .unwrap_or_else(|| ("application/json".into(), None));
                 let validator = match schema {
-                    Some(schema) if media_type == "application/json" => Some(
-                        compile(&schema, defs)
-                            .map_err(|e| SpecError(format!("{operation_id} request body: {}", e.0)))?,
-                    ),
+                    Some(schema) if media_type == "application/json" => {
+                        Some(compile(&schema, defs).map_err(|e| {
+                            SpecError(format!("{operation_id} request body: {}", e.0))
+                        })?)
+                    }
                     _ => None,
                 };
                 Some(RequestBody {
-                    required: body.get("required").and_then(Value::as_bool).unwrap_or(false),
+                    required: body
+                        .get("required")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                     media_type,
                     validator,
                 })
@@ -355,7 +389,10 @@ impl Spec {
             operation_id,
             scopes,
             public,
-            deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
+            deprecated: op
+                .get("deprecated")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             query,
             body,
         })
@@ -379,10 +416,14 @@ impl Spec {
             if template.segments.len() != segments.len() {
                 continue;
             }
-            let matches = template.segments.iter().zip(&segments).all(|(t, s)| match t {
-                Some(literal) => literal == s,
-                None => !s.is_empty(),
-            });
+            let matches = template
+                .segments
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| match t {
+                    Some(literal) => literal == s,
+                    None => !s.is_empty(),
+                });
             if !matches {
                 continue;
             }
@@ -410,7 +451,10 @@ impl Operation {
     /// schema after the text is turned into the parameter's JSON type.
     pub fn validate_query(&self, pairs: &[(String, String)]) -> Result<(), ApiError> {
         for param in &self.query {
-            let value = pairs.iter().find(|(k, _)| *k == param.name).map(|(_, v)| v.as_str());
+            let value = pairs
+                .iter()
+                .find(|(k, _)| *k == param.name)
+                .map(|(_, v)| v.as_str());
             let Some(text) = value else {
                 if param.required {
                     return Err(ApiError::bad_request(
@@ -441,7 +485,10 @@ impl Operation {
                 return Err(ApiError::bad_request(
                     "invalid_value",
                     &param.name,
-                    format!("The query parameter '{}' is invalid: {}.", param.name, error),
+                    format!(
+                        "The query parameter '{}' is invalid: {}.",
+                        param.name, error
+                    ),
                 ));
             }
         }
@@ -491,7 +538,13 @@ fn pointer_to_param(prefix: &str, pointer: &str) -> String {
 
 fn error_to_api(prefix: &str, error: &ValidationError<'_>) -> ApiError {
     let at = pointer_to_param(prefix, error.instance_path().as_str());
-    let join = |name: &str| if at.is_empty() { name.to_owned() } else { format!("{at}.{name}") };
+    let join = |name: &str| {
+        if at.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{at}.{name}")
+        }
+    };
     match error.kind() {
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
@@ -501,7 +554,11 @@ fn error_to_api(prefix: &str, error: &ValidationError<'_>) -> ApiError {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let name = unexpected.first().map(String::as_str).unwrap_or_default();
             let param = join(name);
-            ApiError::bad_request("unknown_field", &param, format!("'{param}' is not a known field."))
+            ApiError::bad_request(
+                "unknown_field",
+                &param,
+                format!("'{param}' is not a known field."),
+            )
         }
         _ => {
             let (code, param) = if at.is_empty() {
@@ -509,7 +566,11 @@ fn error_to_api(prefix: &str, error: &ValidationError<'_>) -> ApiError {
             } else {
                 ("invalid_value", Some(at.clone()))
             };
-            let shown = if at.is_empty() { "The body".to_owned() } else { format!("'{at}'") };
+            let shown = if at.is_empty() {
+                "The body".to_owned()
+            } else {
+                format!("'{at}'")
+            };
             let error = ApiError::bad_request_plain(code, format!("{shown} is invalid: {error}."));
             match param {
                 Some(param) => error.with_param(param),
@@ -538,7 +599,10 @@ mod tests {
     #[test]
     fn pointers_become_params() {
         assert_eq!(pointer_to_param("", "/events/3/type"), "events[3].type");
-        assert_eq!(pointer_to_param("events[2]", "/contact_id"), "events[2].contact_id");
+        assert_eq!(
+            pointer_to_param("events[2]", "/contact_id"),
+            "events[2].contact_id"
+        );
         assert_eq!(pointer_to_param("", ""), "");
     }
 
@@ -550,7 +614,13 @@ mod tests {
             RouteMatch::Operation(op) => assert!(op.deprecated),
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(spec.find(&Method::PUT, "/contacts"), RouteMatch::MethodNotAllowed));
-        assert!(matches!(spec.find(&Method::GET, "/nope"), RouteMatch::NotFound));
+        assert!(matches!(
+            spec.find(&Method::PUT, "/contacts"),
+            RouteMatch::MethodNotAllowed
+        ));
+        assert!(matches!(
+            spec.find(&Method::GET, "/nope"),
+            RouteMatch::NotFound
+        ));
     }
 }

@@ -60,16 +60,6 @@ impl<T: Clone> Table<T> {
         self.rows.get_mut(key)
     }
 
-    /// The row at `key`.
-    pub fn get_by_key(&self, key: &RowKey) -> Option<&T> {
-        self.rows.get(key)
-    }
-
-    /// The key of the row with `id`.
-    pub fn key_of(&self, id: &str) -> Option<&RowKey> {
-        self.keys.get(id)
-    }
-
     /// Removes and returns the row with `id`.
     pub fn remove(&mut self, id: &str) -> Option<T> {
         let key = self.keys.remove(id)?;
@@ -79,11 +69,6 @@ impl<T: Clone> Table<T> {
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.rows.len()
-    }
-
-    /// Whether the table is empty.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 
     /// All rows in order.

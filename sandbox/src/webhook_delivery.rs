@@ -28,10 +28,15 @@ pub fn new_secret() -> String {
 
 /// The `webhook-signature` value for one secret.
 pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &str) -> Option<String> {
-    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap_or(secret)).ok()?;
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
     mac.update(format!("{msg_id}.{timestamp}.{body}").as_bytes());
-    Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Some(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// Records a delivery of `data` as event `event_type` to every subscribed endpoint and starts
@@ -51,7 +56,9 @@ pub(crate) fn emit(app: &App, event_type: &str, data: Value) {
         let endpoints: Vec<String> = store
             .endpoints
             .iter()
-            .filter(|row| row.endpoint.enabled && row.endpoint.event_types.iter().any(|t| t == event_type))
+            .filter(|row| {
+                row.endpoint.enabled && row.endpoint.event_types.iter().any(|t| t == event_type)
+            })
             .map(|row| row.endpoint.id.clone())
             .collect();
         for endpoint_id in endpoints {
@@ -110,7 +117,9 @@ async fn deliver(app: &App, delivery_id: &str) {
         let now = Utc::now();
         let next_wait = {
             let mut store = app.store();
-            let Some(row) = store.deliveries.get_mut(delivery_id) else { return };
+            let Some(row) = store.deliveries.get_mut(delivery_id) else {
+                return;
+            };
             let delivery = &mut row.delivery;
             delivery.attempts += 1;
             delivery.last_attempt_at = Some(now);
@@ -130,8 +139,9 @@ async fn deliver(app: &App, delivery_id: &str) {
             match wait {
                 Some(wait) => {
                     delivery.status = "retrying".into();
-                    delivery.next_attempt_at =
-                        Some(now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX));
+                    delivery.next_attempt_at = Some(
+                        now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+                    );
                 }
                 None => {
                     delivery.status = "dead_lettered".into();
@@ -186,7 +196,9 @@ async fn attempt(app: &App, delivery_id: &str) -> Attempt {
         .send()
         .await;
     match sent {
-        Ok(response) if response.status().is_success() => Attempt::Delivered(response.status().as_u16()),
+        Ok(response) if response.status().is_success() => {
+            Attempt::Delivered(response.status().as_u16())
+        }
         Ok(response) => Attempt::Failed(Some(response.status().as_u16())),
         Err(error) => {
             tracing::debug!(delivery_id, %error, "webhook attempt failed");

@@ -12,9 +12,15 @@ async fn campaign_lifecycle() {
     let api = Api::new(&sandbox);
 
     let response = api
-        .post("/campaigns", json!({"name": "Black Friday", "budget_cents": 500000}))
+        .post(
+            "/campaigns",
+            json!({"name": "Black Friday", "budget_cents": 500000}),
+        )
         .await;
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let created = json(response, 201).await;
     assert_eq!(created["meta"]["request_id"], request_id.as_str());
     let campaign = &created["data"];
@@ -31,8 +37,11 @@ async fn campaign_lifecycle() {
     assert_eq!(got["data"], *campaign);
 
     let patched = json(
-        api.patch(&format!("/campaigns/{id}"), json!({"status": "active", "daily_budget_cents": 1000}))
-            .await,
+        api.patch(
+            &format!("/campaigns/{id}"),
+            json!({"status": "active", "daily_budget_cents": 1000}),
+        )
+        .await,
         200,
     )
     .await;
@@ -41,7 +50,15 @@ async fn campaign_lifecycle() {
     assert_eq!(patched["data"]["name"], "Black Friday");
 
     // null clears a nullable field; absence leaves it alone.
-    let cleared = json(api.patch(&format!("/campaigns/{id}"), json!({"daily_budget_cents": null})).await, 200).await;
+    let cleared = json(
+        api.patch(
+            &format!("/campaigns/{id}"),
+            json!({"daily_budget_cents": null}),
+        )
+        .await,
+        200,
+    )
+    .await;
     assert!(cleared["data"]["daily_budget_cents"].is_null());
     assert_eq!(cleared["data"]["status"], "active");
 
@@ -69,7 +86,14 @@ async fn campaign_lifecycle() {
     let deleted = api.delete(&format!("/campaigns/{id}")).await;
     assert_eq!(deleted.status(), 204);
     assert!(deleted.text().await.unwrap().is_empty());
-    error(api.get(&format!("/campaigns/{id}")).await, 404, "not_found_error", "resource_missing", Some("campaign_id")).await;
+    error(
+        api.get(&format!("/campaigns/{id}")).await,
+        404,
+        "not_found_error",
+        "resource_missing",
+        Some("campaign_id"),
+    )
+    .await;
     sandbox.shutdown().await;
 }
 
@@ -77,9 +101,17 @@ async fn campaign_lifecycle() {
 async fn campaign_validation_names_the_param() {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     let api = Api::new(&sandbox);
-    error(api.post("/campaigns", json!({"name": "x"})).await, 400, "invalid_request_error", "missing_field", Some("budget_cents")).await;
     error(
-        api.post("/campaigns", json!({"name": "x", "budget_cents": -1})).await,
+        api.post("/campaigns", json!({"name": "x"})).await,
+        400,
+        "invalid_request_error",
+        "missing_field",
+        Some("budget_cents"),
+    )
+    .await;
+    error(
+        api.post("/campaigns", json!({"name": "x", "budget_cents": -1}))
+            .await,
         400,
         "invalid_request_error",
         "invalid_value",
@@ -87,17 +119,49 @@ async fn campaign_validation_names_the_param() {
     )
     .await;
     error(
-        api.post("/campaigns", json!({"name": "x", "budget_cents": 1, "status": "active"})).await,
+        api.post(
+            "/campaigns",
+            json!({"name": "x", "budget_cents": 1, "status": "active"}),
+        )
+        .await,
         400,
         "invalid_request_error",
         "invalid_value",
         Some("status"),
     )
     .await;
-    error(api.get("/campaigns?limit=0").await, 400, "invalid_request_error", "invalid_value", Some("limit")).await;
-    error(api.get("/campaigns?limit=abc").await, 400, "invalid_request_error", "invalid_value", Some("limit")).await;
-    error(api.get("/campaigns?created_after=yesterday").await, 400, "invalid_request_error", "invalid_value", Some("created_after")).await;
-    error(api.get("/campaigns?cursor=garbage").await, 400, "invalid_request_error", "invalid_cursor", Some("cursor")).await;
+    error(
+        api.get("/campaigns?limit=0").await,
+        400,
+        "invalid_request_error",
+        "invalid_value",
+        Some("limit"),
+    )
+    .await;
+    error(
+        api.get("/campaigns?limit=abc").await,
+        400,
+        "invalid_request_error",
+        "invalid_value",
+        Some("limit"),
+    )
+    .await;
+    error(
+        api.get("/campaigns?created_after=yesterday").await,
+        400,
+        "invalid_request_error",
+        "invalid_value",
+        Some("created_after"),
+    )
+    .await;
+    error(
+        api.get("/campaigns?cursor=garbage").await,
+        400,
+        "invalid_request_error",
+        "invalid_cursor",
+        Some("cursor"),
+    )
+    .await;
     let bad_json = api
         .request(reqwest::Method::POST, "/campaigns")
         .header("content-type", "application/json")
@@ -113,7 +177,21 @@ async fn campaign_validation_names_the_param() {
         .send()
         .await
         .unwrap();
-    error(wrong_type, 400, "invalid_request_error", "invalid_content_type", None).await;
-    error(api.get("/nowhere").await, 404, "not_found_error", "route_not_found", None).await;
+    error(
+        wrong_type,
+        400,
+        "invalid_request_error",
+        "invalid_content_type",
+        None,
+    )
+    .await;
+    error(
+        api.get("/nowhere").await,
+        404,
+        "not_found_error",
+        "route_not_found",
+        None,
+    )
+    .await;
     sandbox.shutdown().await;
 }

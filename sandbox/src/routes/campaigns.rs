@@ -2,8 +2,8 @@
 //! stats operation.
 
 use super::{
-    ApiResult, QueryArgs, check_flight, created, emit_all, list, no_content, ok, parse, parse_object,
-    patch_field, patch_value, to_json,
+    ApiResult, QueryArgs, check_flight, created, emit_all, list, no_content, ok, parse,
+    parse_object, patch_field, patch_value, to_json,
 };
 use crate::app::App;
 use crate::errors::ApiError;
@@ -115,7 +115,9 @@ async fn create_campaign(State(app): State<App>, body: Bytes) -> ApiResult {
         created_at: now,
         updated_at: now,
     };
-    store.campaigns.insert(row_key(now, &campaign.id), campaign.clone());
+    store
+        .campaigns
+        .insert(row_key(now, &campaign.id), campaign.clone());
     drop(store);
     emit_all(&app, vec![("campaign.created", to_json(&campaign))]);
     created(campaign)
@@ -131,7 +133,11 @@ async fn campaign_stats(State(app): State<App>, Path(id): Path<String>) -> ApiRe
     ok(metrics)
 }
 
-async fn replace_campaign(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn replace_campaign(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
     let new: CampaignReplace = parse(&body)?;
     check_flight(new.start_at, new.end_at)?;
     let mut store = app.store();
@@ -221,7 +227,12 @@ async fn delete_campaign(State(app): State<App>, Path(id): Path<String>) -> ApiR
         .campaigns
         .remove(&id)
         .ok_or_else(|| ApiError::not_found("campaign", "campaign_id", &id))?;
-    let ad_ids: Vec<String> = store.ads.iter().filter(|a| a.campaign_id == id).map(|a| a.id.clone()).collect();
+    let ad_ids: Vec<String> = store
+        .ads
+        .iter()
+        .filter(|a| a.campaign_id == id)
+        .map(|a| a.id.clone())
+        .collect();
     let creative_ids: Vec<String> = store
         .creatives
         .iter()

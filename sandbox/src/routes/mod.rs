@@ -46,7 +46,8 @@ pub(crate) type ApiResult = Result<Response, ApiError>;
 
 /// `{"data": ..., "meta": {"request_id"}}` with `status`.
 pub(crate) fn single(status: StatusCode, data: impl Serialize) -> ApiResult {
-    let data = serde_json::to_value(data).map_err(|e| ApiError::internal(format!("serialization failed: {e}")))?;
+    let data = serde_json::to_value(data)
+        .map_err(|e| ApiError::internal(format!("serialization failed: {e}")))?;
     Ok((
         status,
         axum::Json(json!({ "data": data, "meta": { "request_id": current_request_id() } })),
@@ -84,9 +85,14 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .nth(1)
             .filter(|_| text.starts_with("missing field"))
             .map(str::to_owned);
-        let error = ApiError::bad_request_plain("invalid_body", format!("The body is invalid: {text}."));
+        let error =
+            ApiError::bad_request_plain("invalid_body", format!("The body is invalid: {text}."));
         match field {
-            Some(field) => ApiError::bad_request("missing_field", field.clone(), format!("'{field}' is required.")),
+            Some(field) => ApiError::bad_request(
+                "missing_field",
+                field.clone(),
+                format!("'{field}' is required."),
+            ),
             None => error,
         }
     })
@@ -99,27 +105,46 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError>
     }
     match serde_json::from_slice(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(ApiError::bad_request_plain("invalid_body", "The body must be a JSON object.")),
+        _ => Err(ApiError::bad_request_plain(
+            "invalid_body",
+            "The body must be a JSON object.",
+        )),
     }
 }
 
 /// Reads a field of a PATCH body: `None` when absent, `Some(None)` when `null`.
-pub(crate) fn patch_field<T: DeserializeOwned>(map: &Map<String, Value>, name: &str) -> Result<Option<Option<T>>, ApiError> {
+pub(crate) fn patch_field<T: DeserializeOwned>(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Option<T>>, ApiError> {
     match map.get(name) {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
         Some(value) => serde_json::from_value(value.clone())
             .map(|v| Some(Some(v)))
-            .map_err(|_| ApiError::bad_request("invalid_value", name, format!("'{name}' has the wrong type."))),
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_value",
+                    name,
+                    format!("'{name}' has the wrong type."),
+                )
+            }),
     }
 }
 
 /// Reads a non-nullable field of a PATCH body.
-pub(crate) fn patch_value<T: DeserializeOwned>(map: &Map<String, Value>, name: &str) -> Result<Option<T>, ApiError> {
+pub(crate) fn patch_value<T: DeserializeOwned>(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
     match patch_field(map, name)? {
         None => Ok(None),
         Some(Some(value)) => Ok(Some(value)),
-        Some(None) => Err(ApiError::bad_request("invalid_value", name, format!("'{name}' cannot be null."))),
+        Some(None) => Err(ApiError::bad_request(
+            "invalid_value",
+            name,
+            format!("'{name}' cannot be null."),
+        )),
     }
 }
 
@@ -142,15 +167,23 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryArgs {
 impl QueryArgs {
     /// The text of `name`.
     pub fn str(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `name` as an integer.
     pub fn i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.str(name)
             .map(|v| {
-                v.parse()
-                    .map_err(|_| ApiError::bad_request("invalid_value", name, format!("'{name}' must be an integer.")))
+                v.parse().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_value",
+                        name,
+                        format!("'{name}' must be an integer."),
+                    )
+                })
             })
             .transpose()
     }
@@ -159,8 +192,13 @@ impl QueryArgs {
     pub fn f64(&self, name: &str) -> Result<Option<f64>, ApiError> {
         self.str(name)
             .map(|v| {
-                v.parse()
-                    .map_err(|_| ApiError::bad_request("invalid_value", name, format!("'{name}' must be a number.")))
+                v.parse().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_value",
+                        name,
+                        format!("'{name}' must be a number."),
+                    )
+                })
             })
             .transpose()
     }
@@ -199,11 +237,18 @@ impl QueryArgs {
 }
 
 /// Checks that `start_at` precedes `end_at`.
-pub(crate) fn check_flight(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+pub(crate) fn check_flight(
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> Result<(), ApiError> {
     if let (Some(start), Some(end)) = (start, end)
         && end <= start
     {
-        return Err(ApiError::bad_request("invalid_value", "end_at", "'end_at' must be after 'start_at'."));
+        return Err(ApiError::bad_request(
+            "invalid_value",
+            "end_at",
+            "'end_at' must be after 'start_at'.",
+        ));
     }
     Ok(())
 }

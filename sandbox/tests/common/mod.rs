@@ -34,23 +34,44 @@ impl Api {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.request(Method::GET, path).send().await.expect("GET is answered")
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("GET is answered")
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Response {
-        self.request(Method::POST, path).header("content-type", "application/json").body(body.to_string()).send().await.expect("POST is answered")
+        self.request(Method::POST, path)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST is answered")
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Response {
-        self.request(Method::PUT, path).header("content-type", "application/json").body(body.to_string()).send().await.expect("PUT is answered")
+        self.request(Method::PUT, path)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("PUT is answered")
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Response {
-        self.request(Method::PATCH, path).header("content-type", "application/json").body(body.to_string()).send().await.expect("PATCH is answered")
+        self.request(Method::PATCH, path)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("PATCH is answered")
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.request(Method::DELETE, path).send().await.expect("DELETE is answered")
+        self.request(Method::DELETE, path)
+            .send()
+            .await
+            .expect("DELETE is answered")
     }
 }
 
@@ -63,7 +84,13 @@ pub async fn json(response: Response, status: u16) -> Value {
 }
 
 /// Asserts an error envelope with `status`, `type`, `code` and `param`.
-pub async fn error(response: Response, status: u16, kind: &str, code: &str, param: Option<&str>) -> Value {
+pub async fn error(
+    response: Response,
+    status: u16,
+    kind: &str,
+    code: &str,
+    param: Option<&str>,
+) -> Value {
     let request_id = response
         .headers()
         .get("x-request-id")
@@ -75,7 +102,10 @@ pub async fn error(response: Response, status: u16, kind: &str, code: &str, para
     assert_eq!(error["type"], kind, "{body}");
     assert_eq!(error["code"], code, "{body}");
     assert_eq!(error["request_id"], request_id.as_str(), "{body}");
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     match param {
         Some(param) => assert_eq!(error["param"], param, "{body}"),
         None => assert!(error["param"].is_null(), "{body}"),
