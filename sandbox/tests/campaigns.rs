@@ -200,7 +200,12 @@ async fn campaign_validation_names_the_param() {
 async fn ads_and_creatives_nest_under_their_campaign() {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     let api = Api::new(&sandbox);
-    let campaign = json(api.post("/campaigns", json!({"name": "C", "budget_cents": 10})).await, 201).await;
+    let campaign = json(
+        api.post("/campaigns", json!({"name": "C", "budget_cents": 10}))
+            .await,
+        201,
+    )
+    .await;
     let cid = campaign["data"]["id"].as_str().unwrap().to_owned();
 
     let ad = json(
@@ -216,8 +221,11 @@ async fn ads_and_creatives_nest_under_their_campaign() {
     assert_eq!(ad["data"]["campaign_id"], cid.as_str());
     assert_eq!(ad["data"]["status"], "draft");
     error(
-        api.post(&format!("/campaigns/{cid}/ads"), json!({"name": "A", "headline": "x", "destination_url": "not a url"}))
-            .await,
+        api.post(
+            &format!("/campaigns/{cid}/ads"),
+            json!({"name": "A", "headline": "x", "destination_url": "not a url"}),
+        )
+        .await,
         400,
         "invalid_request_error",
         "invalid_value",
@@ -225,8 +233,11 @@ async fn ads_and_creatives_nest_under_their_campaign() {
     )
     .await;
     error(
-        api.post("/campaigns/cmp_missing/ads", json!({"name": "A", "headline": "x", "destination_url": "https://a.example/"}))
-            .await,
+        api.post(
+            "/campaigns/cmp_missing/ads",
+            json!({"name": "A", "headline": "x", "destination_url": "https://a.example/"}),
+        )
+        .await,
         404,
         "not_found_error",
         "resource_missing",
@@ -234,9 +245,22 @@ async fn ads_and_creatives_nest_under_their_campaign() {
     )
     .await;
 
-    let patched = json(api.patch(&format!("/campaigns/{cid}/ads/{aid}"), json!({"status": "active"})).await, 200).await;
+    let patched = json(
+        api.patch(
+            &format!("/campaigns/{cid}/ads/{aid}"),
+            json!({"status": "active"}),
+        )
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(patched["data"]["status"], "active");
-    let ads = json(api.get(&format!("/campaigns/{cid}/ads?status=active")).await, 200).await;
+    let ads = json(
+        api.get(&format!("/campaigns/{cid}/ads?status=active"))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(ads["data"][0]["id"], aid.as_str());
 
     let creative = json(
@@ -251,19 +275,38 @@ async fn ads_and_creatives_nest_under_their_campaign() {
     let crid = creative["data"]["id"].as_str().unwrap().to_owned();
     assert_eq!(creative["data"]["ad_id"], aid.as_str());
     assert!(creative["data"]["body"].is_null());
-    let got = json(api.get(&format!("/campaigns/{cid}/ads/{aid}/creatives/{crid}")).await, 200).await;
+    let got = json(
+        api.get(&format!("/campaigns/{cid}/ads/{aid}/creatives/{crid}"))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(got["data"], creative["data"]);
-    let videos = json(api.get(&format!("/campaigns/{cid}/ads/{aid}/creatives?kind=video")).await, 200).await;
+    let videos = json(
+        api.get(&format!("/campaigns/{cid}/ads/{aid}/creatives?kind=video"))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(videos["data"].as_array().unwrap().len(), 0);
     error(
-        api.post(&format!("/campaigns/{cid}/ads/{aid}/creatives"), json!({"kind": "hologram"})).await,
+        api.post(
+            &format!("/campaigns/{cid}/ads/{aid}/creatives"),
+            json!({"kind": "hologram"}),
+        )
+        .await,
         400,
         "invalid_request_error",
         "invalid_value",
         Some("kind"),
     )
     .await;
-    assert_eq!(api.delete(&format!("/campaigns/{cid}/ads/{aid}/creatives/{crid}")).await.status(), 204);
+    assert_eq!(
+        api.delete(&format!("/campaigns/{cid}/ads/{aid}/creatives/{crid}"))
+            .await
+            .status(),
+        204
+    );
 
     // Deleting the campaign takes its ads with it.
     assert_eq!(api.delete(&format!("/campaigns/{cid}")).await.status(), 204);
@@ -282,7 +325,12 @@ async fn ads_and_creatives_nest_under_their_campaign() {
 async fn deprecated_stats_carry_deprecation_headers_and_archived_is_final() {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     let api = Api::new(&sandbox);
-    let campaign = json(api.post("/campaigns", json!({"name": "C", "budget_cents": 10})).await, 201).await;
+    let campaign = json(
+        api.post("/campaigns", json!({"name": "C", "budget_cents": 10}))
+            .await,
+        201,
+    )
+    .await;
     let cid = campaign["data"]["id"].as_str().unwrap().to_owned();
     let stats = api.get(&format!("/campaigns/{cid}/stats")).await;
     assert_eq!(stats.headers()["deprecation"], "@1767225600");
@@ -292,9 +340,15 @@ async fn deprecated_stats_carry_deprecation_headers_and_archived_is_final() {
     let plain = api.get(&format!("/campaigns/{cid}")).await;
     assert!(plain.headers().get("deprecation").is_none());
 
-    json(api.patch(&format!("/campaigns/{cid}"), json!({"status": "archived"})).await, 200).await;
+    json(
+        api.patch(&format!("/campaigns/{cid}"), json!({"status": "archived"}))
+            .await,
+        200,
+    )
+    .await;
     error(
-        api.patch(&format!("/campaigns/{cid}"), json!({"status": "active"})).await,
+        api.patch(&format!("/campaigns/{cid}"), json!({"status": "active"}))
+            .await,
         409,
         "conflict_error",
         "invalid_status_transition",
@@ -310,7 +364,15 @@ async fn pagination_is_stable_under_concurrent_inserts() {
     let api = Api::new(&sandbox);
     let mut created = Vec::new();
     for i in 0..25 {
-        let c = json(api.post("/campaigns", json!({"name": format!("c{i}"), "budget_cents": i})).await, 201).await;
+        let c = json(
+            api.post(
+                "/campaigns",
+                json!({"name": format!("c{i}"), "budget_cents": i}),
+            )
+            .await,
+            201,
+        )
+        .await;
         created.push(c["data"]["id"].as_str().unwrap().to_owned());
     }
     let mut seen = Vec::new();
@@ -328,7 +390,12 @@ async fn pagination_is_stable_under_concurrent_inserts() {
         }
         // Insert while paging: new rows sort after every existing one.
         if pages <= 2 {
-            let c = json(api.post("/campaigns", json!({"name": "late", "budget_cents": 1})).await, 201).await;
+            let c = json(
+                api.post("/campaigns", json!({"name": "late", "budget_cents": 1}))
+                    .await,
+                201,
+            )
+            .await;
             created.push(c["data"]["id"].as_str().unwrap().to_owned());
         }
         if page["meta"]["has_more"] == false {
@@ -337,6 +404,9 @@ async fn pagination_is_stable_under_concurrent_inserts() {
         }
         cursor = Some(page["meta"]["next_cursor"].as_str().unwrap().to_owned());
     }
-    assert_eq!(seen, created, "every campaign exactly once, in creation order");
+    assert_eq!(
+        seen, created,
+        "every campaign exactly once, in creation order"
+    );
     sandbox.shutdown().await;
 }
