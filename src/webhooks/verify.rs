@@ -333,9 +333,17 @@ fn read_timestamp<H: WebhookHeaders + ?Sized>(headers: &H) -> Result<(&[u8], i64
         .ok_or(WebhookError::MissingHeader {
             name: WEBHOOK_TIMESTAMP,
         })?;
-    // Digits only: no sign, no spaces, no fraction. At most 18 of them, so the value fits an
-    // i64 without an overflow check (that is still year 31 billion).
-    if raw.is_empty() || raw.len() > 18 || !raw.iter().all(u8::is_ascii_digit) {
+    // Digits only: no sign, no spaces, no fraction, no leading zero. Other implementations
+    // sign the number formatted back to text, so only the canonical form signs the same
+    // bytes everywhere. At most 18 digits, so the value fits an i64 without an overflow check
+    // (that is still year 31 billion).
+    let canonical = match raw {
+        [] => false,
+        [b'0'] => true,
+        [b'0', ..] => false,
+        _ => raw.len() <= 18 && raw.iter().all(u8::is_ascii_digit),
+    };
+    if !canonical {
         return Err(WebhookError::MalformedHeader {
             name: WEBHOOK_TIMESTAMP,
             reason: "the value is not a Unix timestamp in whole seconds",
