@@ -95,8 +95,9 @@ async fn receive(
     }
 
     match webhook.event() {
-        Event::ContactCreated(created) => {
-            tracing::info!(id = webhook.id(), contact = %created.data["id"], "welcome the new contact");
+        Event::ContactCreated(_created) => {
+            // `_created.data` is the complete contact: send the welcome email from it.
+            tracing::info!(id = webhook.id(), "welcome the new contact");
         }
         Event::Unknown(unknown) => {
             // Newer than this build of the SDK: keep the raw JSON for later.
@@ -145,7 +146,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "id": id,
         "type": "contact.created",
         "created_at": "2025-03-01T12:00:00Z",
-        "data": { "id": "ctc_42", "email": "ada@example.com", "status": "subscribed" }
+        "data": {
+            "id": "ctc_42",
+            "email": "ada@example.com",
+            "phone": null,
+            "first_name": "Ada",
+            "last_name": null,
+            "status": "subscribed",
+            "attributes": {},
+            "created_at": "2025-03-01T12:00:00Z",
+            "updated_at": "2025-03-01T12:00:00Z"
+        }
     })
     .to_string();
 

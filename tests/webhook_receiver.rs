@@ -60,12 +60,27 @@ async fn start() -> Harness {
     }
 }
 
+/// A complete contact, as the contract describes it.
+fn contact() -> serde_json::Value {
+    serde_json::json!({
+        "id": "ctc_42",
+        "email": "ada@example.com",
+        "phone": null,
+        "first_name": "Ada",
+        "last_name": null,
+        "status": "subscribed",
+        "attributes": {},
+        "created_at": "2025-03-01T12:00:00Z",
+        "updated_at": "2025-03-01T12:00:00Z"
+    })
+}
+
 fn event(id: &str, event_type: &str) -> String {
     serde_json::json!({
         "id": id,
         "type": event_type,
         "created_at": "2025-03-01T12:00:00Z",
-        "data": { "id": "ctc_42", "email": "ada@example.com" }
+        "data": contact()
     })
     .to_string()
 }

@@ -19,11 +19,22 @@ use sha2::Sha256;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const NOW: i64 = 1_700_000_000;
 
+/// A complete `contact.created` event, as the contract describes it.
 const CONTACT_CREATED: &[u8] = br#"{
   "id": "msg_2b7Yw9",
   "type": "contact.created",
   "created_at": "2025-03-01T12:00:00Z",
-  "data": {"id": "ctc_42", "email": "ada@example.com", "status": "subscribed"}
+  "data": {
+    "id": "ctc_42",
+    "email": "ada@example.com",
+    "phone": null,
+    "first_name": "Ada",
+    "last_name": null,
+    "status": "subscribed",
+    "attributes": {"plan": "pro"},
+    "created_at": "2025-03-01T12:00:00Z",
+    "updated_at": "2025-03-01T12:00:00Z"
+  }
 }"#;
 
 fn at(unix: i64) -> SystemTime {

@@ -67,7 +67,8 @@ mod tests {
     use super::*;
 
     fn reference(key: &[u8], message: &[u8]) -> [u8; TAG_LEN] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
         mac.update(message);
         mac.finalize().into_bytes().into()
     }
