@@ -73,7 +73,12 @@ fuzz_target!(|data: &[u8]| {
             // Compared without `=` padding, which the verifier does not require.
             let listed: Vec<&[u8]> = signature
                 .split(|b| b.is_ascii_whitespace())
-                .map(|entry| entry.strip_suffix(b"==").or(entry.strip_suffix(b"=")).unwrap_or(entry))
+                .map(|entry| {
+                    entry
+                        .strip_suffix(b"==")
+                        .or(entry.strip_suffix(b"="))
+                        .unwrap_or(entry)
+                })
                 .collect();
             let made_by_us = SIGNERS.iter().any(|signer| {
                 let expected = signer.sign(id, timestamp, body);
