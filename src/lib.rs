@@ -33,6 +33,7 @@ mod client;
 pub mod clock;
 mod codec;
 mod error;
+pub mod ingest;
 pub mod pagination;
 mod patch;
 mod ratelimit;

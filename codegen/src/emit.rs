@@ -535,6 +535,12 @@ fn resource_tokens(
         }
 
         impl #name {
+            /// The client this resource sends through, so hand-written helpers (such as
+            /// `Events::ingest`) can build on the generated operations.
+            #[allow(dead_code)]
+            pub(crate) fn client(&self) -> &crate::Client {
+                &self.client
+            }
             #(#child_accessors)*
             #(#methods)*
         }
