@@ -203,9 +203,9 @@ pub struct IngestReport {
     pub read: u64,
     /// Events the API stored.
     pub accepted: u64,
-    /// Events refused, with the reason, in the order their batches were answered.
+    /// Events refused, with the reason, in input order.
     pub rejected: Vec<RejectedEvent>,
-    /// Batches that could not be delivered, with their events and error.
+    /// Batches that could not be delivered, with their events and error, in input order.
     pub undeliverable: Vec<UndeliverableBatch>,
     /// Batches sent (answered or undeliverable).
     pub batches: u64,
@@ -481,10 +481,6 @@ where
                     }
                     ledger.publish();
                 }
-                () = wait(&mut linger_timer), if linger_timer.is_some() => {
-                    linger_timer = None;
-                    packer.lingered = true;
-                }
                 item = source.next(), if reading => match item {
                     None => source_done = true,
                     Some(item) => match item.into_event() {
@@ -500,10 +496,21 @@ where
                         Err(error) => stop = Some(Stop::SourceFailed(error)),
                     },
                 },
+                // Last: an event that is ready joins the batch before the linger sends it.
+                () = wait(&mut linger_timer), if linger_timer.is_some() => {
+                    linger_timer = None;
+                    packer.lingered = true;
+                },
             }
         }
 
         ledger.report.read = ledger.progress.read;
+        // Batches are answered out of order; the report lists events in input order.
+        ledger.report.rejected.sort_by_key(|r| r.position);
+        ledger
+            .report
+            .undeliverable
+            .sort_by_key(|b| b.positions.first().copied());
         ledger.report.elapsed = started.elapsed();
         ledger.progress.finished = true;
         ledger.progress.in_flight = 0;
