@@ -216,7 +216,10 @@ pub struct IngestReport {
 impl IngestReport {
     /// Number of events in undeliverable batches.
     pub fn undeliverable_events(&self) -> u64 {
-        self.undeliverable.iter().map(|b| b.events.len() as u64).sum()
+        self.undeliverable
+            .iter()
+            .map(|b| b.events.len() as u64)
+            .sum()
     }
 
     /// Whether every event read was stored.
@@ -542,7 +545,9 @@ where
 enum Stop {
     SourceFailed(BoxError),
     /// The undeliverable batch (by index) whose error means every batch will fail.
-    Aborted { batch: usize },
+    Aborted {
+        batch: usize,
+    },
 }
 
 async fn wait(timer: &mut Option<Sleep>) {
@@ -794,11 +799,8 @@ impl Ledger {
                 *slot = Some(result);
             }
         }
-        for ((event, position), result) in batch
-            .events
-            .into_iter()
-            .zip(batch.positions)
-            .zip(by_index)
+        for ((event, position), result) in
+            batch.events.into_iter().zip(batch.positions).zip(by_index)
         {
             let rejection = match result {
                 Some(EventResult {

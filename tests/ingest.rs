@@ -251,7 +251,11 @@ async fn rejected_events_come_back_with_the_servers_reason() {
     for rejected in &report.rejected {
         assert!(!rejected.local);
         assert_eq!(rejected.reason.code, "resource_missing");
-        assert!(rejected.reason.message.contains("ctc_missing"), "{:?}", rejected.reason);
+        assert!(
+            rejected.reason.message.contains("ctc_missing"),
+            "{:?}",
+            rejected.reason
+        );
         let index_in_batch = rejected.position % 500;
         assert_eq!(
             rejected.reason.param.as_deref(),
@@ -295,7 +299,13 @@ async fn progress_reaches_the_final_counts() {
     assert!(updates >= 1);
     assert!(last.finished);
     assert_eq!(
-        (last.read, last.sent, last.accepted, last.rejected, last.failed),
+        (
+            last.read,
+            last.sent,
+            last.accepted,
+            last.rejected,
+            last.failed
+        ),
         (5_000, 5_000, 5_000, 0, 0)
     );
     assert_eq!((last.batches, last.in_flight), (20, 0));
@@ -371,13 +381,19 @@ async fn the_end_of_the_stream_and_the_linger_time_send_partial_batches() {
             .run(),
     );
     for _ in 0..3 {
-        tx.send(NewInteractionEvent::new(InteractionEventType::Purchase, occurred_at()))
-            .await
-            .expect("ingest is reading");
+        tx.send(NewInteractionEvent::new(
+            InteractionEventType::Purchase,
+            occurred_at(),
+        ))
+        .await
+        .expect("ingest is reading");
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while sandbox.accepted_event_count() < 1_234 + 3 {
-        assert!(std::time::Instant::now() < deadline, "the lingering batch was not sent");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lingering batch was not sent"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(tx);
@@ -470,7 +486,10 @@ async fn a_fast_producer_is_held_to_concurrency_plus_one_batches() {
         worst <= (concurrency + 1) * batch + 1,
         "{worst} events held at once"
     );
-    assert!(worst >= concurrency * batch, "the slots were never all busy: {worst}");
+    assert!(
+        worst >= concurrency * batch,
+        "the slots were never all busy: {worst}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,7 +521,10 @@ async fn undeliverable_batches_hand_back_their_events_and_error() {
     assert_eq!(positions, (0..1_100).collect::<Vec<_>>());
     for batch in &report.undeliverable {
         assert_eq!(batch.events.len(), batch.positions.len());
-        assert_eq!(batch.error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
+        assert_eq!(
+            batch.error.status(),
+            Some(StatusCode::INTERNAL_SERVER_ERROR)
+        );
         assert_eq!(batch.idempotency_key.len(), 36, "a UUID");
     }
     assert_eq!(sandbox.accepted_event_count(), 0);
@@ -544,10 +566,25 @@ async fn refused_credentials_stop_the_ingest() {
 async fn settings_out_of_range_are_refused_before_reading() {
     let client = client("http://127.0.0.1:9/v1", "mk_test_key");
     for (ingest, needle) in [
-        (client.events().ingest(generated(1)).max_batch_events(0), "max_batch_events"),
-        (client.events().ingest(generated(1)).max_batch_events(501), "max_batch_events"),
-        (client.events().ingest(generated(1)).max_batch_bytes(2 << 20), "max_batch_bytes"),
-        (client.events().ingest(generated(1)).concurrency(0), "concurrency"),
+        (
+            client.events().ingest(generated(1)).max_batch_events(0),
+            "max_batch_events",
+        ),
+        (
+            client.events().ingest(generated(1)).max_batch_events(501),
+            "max_batch_events",
+        ),
+        (
+            client
+                .events()
+                .ingest(generated(1))
+                .max_batch_bytes(2 << 20),
+            "max_batch_bytes",
+        ),
+        (
+            client.events().ingest(generated(1)).concurrency(0),
+            "concurrency",
+        ),
     ] {
         let error = ingest.run().await.expect_err("refused");
         assert!(matches!(error, IngestError::InvalidConfig(_)));
