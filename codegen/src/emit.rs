@@ -108,11 +108,14 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         let ty = ty_tokens(&f.ty);
         let rename = (f.rust.trim_start_matches("r#") != f.wire).then(|| quote!(rename = #wire,));
         match f.repr(s.patch) {
-            FieldRepr::Plain => quote! {
-                #doc
-                #[serde(#rename)]
-                pub #field: #ty,
-            },
+            FieldRepr::Plain => {
+                let attr = rename.map(|r| quote!(#[serde(#r)]));
+                quote! {
+                    #doc
+                    #attr
+                    pub #field: #ty,
+                }
+            }
             FieldRepr::NullableRequired => quote! {
                 #doc
                 #[serde(#rename default)]
@@ -207,6 +210,15 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         }
     });
     let name_str = t.name.as_str();
+    let default_impl = plain.is_empty().then(|| {
+        quote! {
+            impl Default for #name {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+        }
+    });
     let new_doc = if plain.is_empty() {
         " Creates a value with every field unset.".to_string()
     } else {
@@ -235,6 +247,8 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
             }
             #(#setters)*
         }
+
+        #default_impl
 
         impl std::fmt::Debug for #name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
