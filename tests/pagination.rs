@@ -180,7 +180,11 @@ async fn pages_carry_their_metadata() {
     let next: Vec<_> = pages.iter().map(|p| p.next_cursor.as_deref()).collect();
     assert_eq!(next, [Some("c2"), Some("c3"), None]);
     assert!(pages.iter().all(|p| p.total_count == Some(6)));
-    assert!(pages.iter().all(|p| p.request_id.as_deref() == Some("req_x")));
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.request_id.as_deref() == Some("req_x"))
+    );
     assert_eq!(pages[1].resume_cursor(), Some("c3"));
     assert_eq!(pages[2].resume_cursor(), None);
     assert!(!pages[2].has_more);
@@ -214,7 +218,10 @@ async fn a_repeated_cursor_yields_the_typed_error_once_then_ends() {
         }
     };
     assert_eq!(error.kind(), ErrorKind::RepeatedCursor, "{error}");
-    assert!(error.to_string().contains("cursor"), "says what went wrong: {error}");
+    assert!(
+        error.to_string().contains("cursor"),
+        "says what went wrong: {error}"
+    );
     // Every item the server did send arrives before the error.
     assert_eq!(ids(&seen), expected_ids(0..4));
     assert!(stream.next().await.is_none(), "the error ends the stream");
@@ -239,7 +246,13 @@ async fn a_repeated_cursor_is_caught_with_prefetch_too() {
         .await;
     let (client, _) = client_for(&server);
 
-    let results: Vec<_> = client.contacts().list().stream().prefetch(true).collect().await;
+    let results: Vec<_> = client
+        .contacts()
+        .list()
+        .stream()
+        .prefetch(true)
+        .collect()
+        .await;
     assert_eq!(results.len(), 5, "four contacts then the error");
     assert!(results[..4].iter().all(Result::is_ok));
     let error = results[4].as_ref().expect_err("the loop is reported");
@@ -269,7 +282,13 @@ async fn an_empty_first_page_ends_cleanly() {
         .expect("an empty list is not an error");
     assert!(contacts.is_empty());
 
-    let pages: Vec<_> = client.contacts().list().pages().try_collect().await.expect("one page");
+    let pages: Vec<_> = client
+        .contacts()
+        .list()
+        .pages()
+        .try_collect()
+        .await
+        .expect("one page");
     assert_eq!(pages.len(), 1);
     assert!(pages[0].items.is_empty());
     assert_eq!(pages[0].total_count, Some(0));
@@ -300,8 +319,16 @@ async fn a_500_mid_stream_is_retried_and_the_stream_continues() {
         .await
         .expect("the transport retries the 500");
 
-    assert_eq!(ids(&contacts), expected_ids(0..6), "all items, in order, once");
-    assert_eq!(clock.sleeps().len(), 1, "one backoff, slept on the manual clock");
+    assert_eq!(
+        ids(&contacts),
+        expected_ids(0..6),
+        "all items, in order, once"
+    );
+    assert_eq!(
+        clock.sleeps().len(),
+        1,
+        "one backoff, slept on the manual clock"
+    );
     let requests = server.received_requests().await.expect("recording is on");
     let cursors: Vec<_> = requests
         .iter()
@@ -314,7 +341,12 @@ async fn a_500_mid_stream_is_retried_and_the_stream_continues() {
         .collect();
     assert_eq!(
         cursors,
-        [None, Some("c2".into()), Some("c2".into()), Some("c3".into())],
+        [
+            None,
+            Some("c2".into()),
+            Some("c2".into()),
+            Some("c3".into())
+        ],
         "page 2 is asked twice with the same cursor"
     );
     server.verify().await;
@@ -355,7 +387,11 @@ async fn a_saved_cursor_resumes_and_the_page_cursor_is_exposed() {
     stream.try_next().await.expect("page 3").expect("an item");
     let third = stream.try_next().await.expect("page 4").expect("an item");
     assert_eq!(third.id.to_string(), "con_00006");
-    assert_eq!(stream.page_cursor(), Some("c4"), "a checkpoint now restarts at page 4");
+    assert_eq!(
+        stream.page_cursor(),
+        Some("c4"),
+        "a checkpoint now restarts at page 4"
+    );
     assert_eq!(stream.next_cursor(), None);
     let rest: Vec<Contact> = stream.try_collect().await.expect("the rest");
     assert_eq!(ids(&rest), expected_ids(7..8));
@@ -420,7 +456,11 @@ async fn an_error_ends_the_stream_after_being_yielded_once() {
             .prefetch(prefetch)
             .collect()
             .await;
-        assert_eq!(results.len(), 3, "prefetch={prefetch}: two items then one error");
+        assert_eq!(
+            results.len(),
+            3,
+            "prefetch={prefetch}: two items then one error"
+        );
         assert!(results[..2].iter().all(Result::is_ok));
         let error = results[2].as_ref().expect_err("page 2 failed");
         assert_eq!(error.kind(), ErrorKind::Api, "{error}");
@@ -453,7 +493,11 @@ async fn prefetch_yields_the_same_items_and_asks_for_the_next_page_early() {
 
     // Hold page 1 without asking for more: the server must still see page 2 being requested.
     let first = stream.try_next().await.expect("page 1").expect("an item");
-    assert_eq!(stream.remaining_in_page(), 1, "page 1 is still being consumed");
+    assert_eq!(
+        stream.remaining_in_page(),
+        1,
+        "page 1 is still being consumed"
+    );
     let asked_for_page_2 = async {
         loop {
             let requests = server.received_requests().await.unwrap_or_default();
@@ -512,7 +556,8 @@ impl marketing_api::clock::Sleeper for StuckSleeper {
         &self,
         _: Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        self.started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let guard = CountDrop(self.dropped.clone());
         Box::pin(async move {
             let _guard = guard;
