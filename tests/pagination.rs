@@ -609,3 +609,40 @@ async fn dropping_a_prefetching_stream_cancels_the_page_it_was_fetching() {
         .await
         .expect("dropping the stream cancels the in-flight prefetch");
 }
+
+#[tokio::test]
+async fn an_empty_page_in_the_middle_does_not_end_the_stream_and_cursors_round_trip() {
+    // Opaque cursors are often base64: `+`, `/` and `=` must reach the server unchanged.
+    let tricky = "eyJpZCI6MX0+/a b=&c==";
+    let server = MockServer::start().await;
+    Mock::given(path("/contacts"))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(page(0..2, Some(tricky), 4))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Everything on this page was filtered out server-side, but more follow.
+    Mock::given(path("/contacts"))
+        .and(query_param("cursor", tricky))
+        .respond_with(page(2..2, Some("c3"), 4))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/contacts"))
+        .and(query_param("cursor", "c3"))
+        .respond_with(page(2..4, None, 4))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client_for(&server);
+
+    let contacts: Vec<Contact> = client
+        .contacts()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .expect("all pages");
+    assert_eq!(ids(&contacts), expected_ids(0..4));
+    server.verify().await;
+}
