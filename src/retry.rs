@@ -34,6 +34,9 @@ use crate::ratelimit::parse_retry_after;
 /// Name of the header that makes a `POST` or `PATCH` safe to retry.
 pub(crate) const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
+/// The longest `Idempotency-Key` the API accepts (`openapi.yaml`, parameter `IdempotencyKey`).
+pub(crate) const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
 /// A fresh idempotency key (a random UUID v4), generated once per logical request and sent
 /// unchanged on every attempt of it.
 pub(crate) fn idempotency_key() -> String {
@@ -432,6 +435,28 @@ impl StopReason {
             | Self::NotSafeToRetry { attempts, .. }
             | Self::AttemptsExhausted { attempts, .. }
             | Self::BudgetExhausted { attempts, .. } => attempts,
+        }
+    }
+}
+
+impl StopReason {
+    /// Why the request was not retried, when the final error would not otherwise say so: the
+    /// status and attempt count explain a final answer or spent attempts, but not a request that
+    /// was unsafe to repeat or a budget that ran dry.
+    pub(crate) fn note(&self) -> Option<&'static str> {
+        match self {
+            Self::NotSafeToRetry { .. } => Some(
+                "not retried because the request may have reached the server and is neither \
+                 idempotent nor sent with an Idempotency-Key",
+            ),
+            Self::BudgetExhausted { .. } => Some(
+                "not retried because the client's retry budget is exhausted (many requests are \
+                 failing)",
+            ),
+            Self::TimeoutRetryDisabled { .. } => {
+                Some("not retried because the retry policy does not retry timeouts")
+            }
+            Self::FinalResponse { .. } | Self::AttemptsExhausted { .. } => None,
         }
     }
 }

@@ -16,12 +16,14 @@ use tracing::{Instrument, Span, field};
 
 use crate::client::Client;
 use crate::codec::{self, EncodedBody, Envelope};
-use crate::error::{ApiError, Error};
+use crate::error::{ApiError, Error, ErrorKind};
 use crate::models::ErrorType;
 use crate::ratelimit::parse_retry_after;
 use crate::request::RequestOptions;
 use crate::response::{Page, Response};
-use crate::retry::{self, AttemptOutcome, RequestSafety, RetryDecision, RetryPolicy};
+use crate::retry::{
+    self, AttemptFailure, AttemptOutcome, RequestSafety, RetryDecision, RetryPolicy,
+};
 
 /// Static facts about one operation, generated from the spec.
 #[derive(Debug)]
@@ -178,6 +180,16 @@ impl Client {
                 .idempotency_key
                 .clone()
                 .unwrap_or_else(retry::idempotency_key);
+            // An empty key reads as no key to the server, which would then act on every
+            // attempt the SDK retries as if it were safe; an over-long one is refused.
+            let length = key.chars().count();
+            if !(1..=retry::MAX_IDEMPOTENCY_KEY_CHARS).contains(&length) {
+                return Err(Error::config(format!(
+                    "idempotency key must be 1 to {} characters, got {length}",
+                    retry::MAX_IDEMPOTENCY_KEY_CHARS
+                ))
+                .with_operation(op.id));
+            }
             Some(HeaderValue::from_str(&key).map_err(|_| {
                 Error::config("idempotency key contains characters not allowed in a header")
                     .with_operation(op.id)
@@ -295,14 +307,22 @@ impl Client {
                         }
                         RetryDecision::Stop { reason } => {
                             tracing::debug!(attempt, %reason, "not retrying");
-                            return Err(api_error(&raw, now)
+                            let error = api_error(&raw, now)
                                 .with_operation(op.id)
-                                .with_attempts(attempt));
+                                .with_attempts(attempt);
+                            // Status and attempt count do not explain an unsafe request or an
+                            // empty budget; say it, or the caller cannot tell why it stopped.
+                            return Err(match reason.note() {
+                                Some(note) => error.with_message(note),
+                                None => error,
+                            });
                         }
                     }
                 }
                 Err(failure) => {
-                    if failure.is_config() {
+                    // Neither is transient: the same request gets the same refusal or the same
+                    // oversized answer, so it is reported as it is, not retried.
+                    if failure.is_config() || failure.kind() == ErrorKind::ResponseTooLarge {
                         return Err(failure.with_operation(op.id).with_attempts(attempt));
                     }
                     // A connect timeout never reached the server: check for it before timeouts.
@@ -327,10 +347,21 @@ impl Client {
                         }
                         RetryDecision::Stop { reason } => {
                             tracing::debug!(attempt, %reason, "not retrying");
-                            return Err(failure
-                                .with_operation(op.id)
-                                .with_attempts(attempt)
-                                .with_message(reason.to_string()));
+                            // The error already counts the attempts; add how the connection
+                            // failed (a timeout says so itself) and why it was not retried.
+                            let how = (!failure.is_timeout())
+                                .then(|| AttemptFailure::from(kind).to_string());
+                            let message = match (how, reason.note()) {
+                                (Some(how), Some(note)) => Some(format!("{how}; {note}")),
+                                (Some(how), None) => Some(how),
+                                (None, Some(note)) => Some(note.to_owned()),
+                                (None, None) => None,
+                            };
+                            let error = failure.with_operation(op.id).with_attempts(attempt);
+                            return Err(match message {
+                                Some(message) => error.with_message(message),
+                                None => error,
+                            });
                         }
                     }
                 }

@@ -1,9 +1,11 @@
 //! The runtime side of authentication: which header each request carries, and keeping OAuth2
 //! tokens fresh with exactly one token request at a time.
 //!
-//! Readers of a fresh token only take a short `std::sync::RwLock` read lock. Renewal happens
-//! under a `tokio::sync::Mutex`; whoever gets it re-checks whether a task ahead of it already
-//! renewed, so however many requests find the token stale at once, one token request is made.
+//! Readers of a fresh token only take a short `std::sync::RwLock` read lock (never held across
+//! an await). Renewal happens under a `tokio::sync::Mutex`; whoever gets it re-checks whether a
+//! task ahead of it already renewed, so however many requests find the token stale at once, one
+//! token request is made. The renewal itself runs on a task of its own that owns the lock, so a
+//! request dropped mid-refresh cannot abandon a refresh the server has already carried out.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -27,7 +29,7 @@ pub(crate) struct AppliedCredential {
     generation: u64,
 }
 
-#[allow(dead_code)] // The accessors are the transport's interface.
+#[cfg_attr(not(test), allow(dead_code))] // The accessors exist for tests; the transport calls `apply`.
 impl AppliedCredential {
     /// The header to set (`authorization` or `x-api-key`).
     pub(crate) fn header_name(&self) -> &HeaderName {
@@ -73,7 +75,7 @@ enum Credentials {
         name: HeaderName,
         value: HeaderValue,
     },
-    OAuth(OAuthRuntime),
+    OAuth(Arc<OAuthRuntime>),
 }
 
 impl fmt::Debug for Credentials {
@@ -86,7 +88,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-#[allow(dead_code)] // Called by the transport.
 impl Authenticator {
     /// Checks the configuration (token URL, client id) and prepares the token cache. No network
     /// traffic happens until the first [`credential`](Self::credential).
@@ -105,7 +106,9 @@ impl Authenticator {
                 let (name, value) = token.header();
                 Credentials::Static { name, value }
             }
-            AuthKind::OAuth2(oauth) => Credentials::OAuth(OAuthRuntime::new(*oauth, http, clock)?),
+            AuthKind::OAuth2(oauth) => {
+                Credentials::OAuth(Arc::new(OAuthRuntime::new(*oauth, http, clock)?))
+            }
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -209,7 +212,7 @@ struct OAuthRuntime {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     current: RwLock<Option<CachedToken>>,
-    renewal: tokio::sync::Mutex<RenewalState>,
+    renewal: Arc<tokio::sync::Mutex<RenewalState>>,
 }
 
 impl fmt::Debug for OAuthRuntime {
@@ -254,32 +257,35 @@ impl OAuthRuntime {
             http,
             clock,
             current: RwLock::new(None),
-            renewal: tokio::sync::Mutex::new(RenewalState {
+            renewal: Arc::new(tokio::sync::Mutex::new(RenewalState {
                 initial: Some(initial),
                 refresh_token,
                 held_back: None,
                 last_generation: 0,
-            }),
+            })),
         })
     }
 
-    async fn credential(&self) -> Result<AppliedCredential, AuthError> {
+    async fn credential(self: &Arc<Self>) -> Result<AppliedCredential, AuthError> {
         if let Some(fresh) = self.fresh_token() {
             return Ok(fresh);
         }
-        let mut state = self.renewal.lock().await;
+        let state = Arc::clone(&self.renewal).lock_owned().await;
         // Whoever held the lock before us may have renewed the token already.
         if let Some(fresh) = self.fresh_token() {
             return Ok(fresh);
         }
-        self.renew(&mut state).await
+        self.renew_detached(state).await
     }
 
-    async fn on_unauthorized(&self, rejected_generation: u64) -> Result<bool, AuthError> {
+    async fn on_unauthorized(
+        self: &Arc<Self>,
+        rejected_generation: u64,
+    ) -> Result<bool, AuthError> {
         if self.current_generation() != rejected_generation {
             return Ok(true);
         }
-        let mut state = self.renewal.lock().await;
+        let state = Arc::clone(&self.renewal).lock_owned().await;
         if self.current_generation() != rejected_generation {
             return Ok(true);
         }
@@ -292,8 +298,28 @@ impl OAuthRuntime {
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
             return Ok(false);
         }
-        self.renew(&mut state).await?;
+        self.renew_detached(state).await?;
         Ok(true)
+    }
+
+    /// Runs [`renew`](Self::renew) on its own task, which owns the renewal lock until it is
+    /// done. If the request that started it is dropped (a timeout, a cancelled future), the
+    /// token request still completes and its tokens are saved and installed: a refresh token the
+    /// server has already rotated is never lost half-way, and the next task in line finds the
+    /// new token instead of starting a second refresh.
+    async fn renew_detached(
+        self: &Arc<Self>,
+        mut state: tokio::sync::OwnedMutexGuard<RenewalState>,
+    ) -> Result<AppliedCredential, AuthError> {
+        let runtime = Arc::clone(self);
+        let task = tokio::spawn(async move { runtime.renew(&mut state).await });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(AuthError::TokenRequest(
+                "the token renewal task ended without an answer (a panic or a runtime shutdown)"
+                    .to_owned(),
+            )),
+        }
     }
 
     fn fresh_token(&self) -> Option<AppliedCredential> {

@@ -26,7 +26,7 @@ use super::verify::Verifier;
 ///
 /// async fn receive(webhook: VerifiedEvent) -> &'static str {
 ///     match webhook.event() {
-///         Event::ContactCreated(created) => tracing::info!(contact = %created.data, "new contact"),
+///         Event::ContactCreated(_) => tracing::info!(id = webhook.id(), "new contact"),
 ///         other => tracing::info!(event_type = other.event_type(), "ignored"),
 ///     }
 ///     "ok"

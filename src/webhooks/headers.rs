@@ -31,7 +31,18 @@ pub trait WebhookHeaders {
 
 impl WebhookHeaders for http::HeaderMap {
     fn header(&self, name: &str) -> Option<&[u8]> {
-        self.get(name).map(http::HeaderValue::as_bytes)
+        // Looking up by `&str` validates and lowercases the name on every call; the three
+        // names the verifier asks for are prepared once instead.
+        const ID: http::HeaderName = http::HeaderName::from_static(WEBHOOK_ID);
+        const TIMESTAMP: http::HeaderName = http::HeaderName::from_static(WEBHOOK_TIMESTAMP);
+        const SIGNATURE: http::HeaderName = http::HeaderName::from_static(WEBHOOK_SIGNATURE);
+        let value = match name {
+            WEBHOOK_ID => self.get(&ID),
+            WEBHOOK_TIMESTAMP => self.get(&TIMESTAMP),
+            WEBHOOK_SIGNATURE => self.get(&SIGNATURE),
+            other => self.get(other),
+        };
+        value.map(http::HeaderValue::as_bytes)
     }
 }
 

@@ -19,7 +19,7 @@
 //! use marketing_api::webhooks::{Event, InMemoryReplayGuard, ReplayGuard, Signer, Verifier};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-//! # let body = br#"{"id":"msg_1","type":"contact.created","created_at":"2025-01-01T00:00:00Z","data":{"id":"ctc_1"}}"#;
+//! # let body = br#"{"id":"msg_1","type":"loyalty.tier_changed","data":{}}"#;
 //! # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
 //! # let headers: http::HeaderMap = Signer::new(secret)?.sign("msg_1", now, body).to_header_map()?;
 //! let verifier = Verifier::new(secret)?;
@@ -29,7 +29,7 @@
 //! let payload = verifier.verify(&headers, body)?;               // 401 / 400 on error
 //! if guard.check_and_remember(payload.id(), verifier.clock().now()) {
 //!     match payload.event()? {
-//!         Event::ContactCreated(created) => println!("contact {}", created.data["id"]),
+//!         Event::ContactCreated(created) => println!("new contact, event {}", created.id),
 //!         other => println!("not handled: {}", other.event_type()),
 //!     }
 //! }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
@@ -12,7 +13,7 @@ use super::error::WebhookError;
 use super::events::Event;
 use super::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, WebhookHeaders};
 use super::mac::{KeyedMac, TAG_LEN};
-use super::secret::{BASE64_ANY_PADDING, WebhookSecret};
+use super::secret::WebhookSecret;
 use crate::clock::{Clock, SystemClock};
 
 /// The tolerance the Standard Webhooks specification recommends: five minutes either way.
@@ -22,9 +23,8 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 /// asymmetric `v1a`) are skipped, as the specification asks.
 const SIGNATURE_VERSION: &[u8] = b"v1,";
 
-/// The longest base64 signature worth decoding: a 32-byte tag is 44 characters with padding.
-/// Anything longer cannot match and is skipped without decoding.
-const MAX_ENCODED_SIGNATURE: usize = 64;
+/// The length of a tag in base64 without its padding.
+const ENCODED_TAG_LEN: usize = 43;
 
 /// Verifies Standard Webhooks requests: the signature over `{id}.{timestamp}.{body}` under one
 /// of the configured secrets, and the timestamp against a tolerance.
@@ -333,9 +333,17 @@ fn read_timestamp<H: WebhookHeaders + ?Sized>(headers: &H) -> Result<(&[u8], i64
         .ok_or(WebhookError::MissingHeader {
             name: WEBHOOK_TIMESTAMP,
         })?;
-    // Digits only: no sign, no spaces, no fraction. At most 18 of them, so the value fits an
-    // i64 without an overflow check (that is still year 31 billion).
-    if raw.is_empty() || raw.len() > 18 || !raw.iter().all(u8::is_ascii_digit) {
+    // Digits only: no sign, no spaces, no fraction, no leading zero. Other implementations
+    // sign the number formatted back to text, so only the canonical form signs the same
+    // bytes everywhere. At most 18 digits, so the value fits an i64 without an overflow check
+    // (that is still year 31 billion).
+    let canonical = match raw {
+        [] => false,
+        [b'0'] => true,
+        [b'0', ..] => false,
+        _ => raw.len() <= 18 && raw.iter().all(u8::is_ascii_digit),
+    };
+    if !canonical {
         return Err(WebhookError::MalformedHeader {
             name: WEBHOOK_TIMESTAMP,
             reason: "the value is not a Unix timestamp in whole seconds",
@@ -364,25 +372,41 @@ fn read_signatures<H: WebhookHeaders + ?Sized>(headers: &H) -> Result<&[u8], Web
 
 /// Whether any `v1,<base64>` entry of the space-separated list equals `expected`.
 ///
-/// Each candidate is decoded into a stack buffer and compared in constant time, so how much
-/// of a forged signature is right never shows in the response time. Entries of other versions,
-/// or that do not decode to a tag, simply do not match.
+/// The expected tag is encoded once and compared with each candidate as text, in constant
+/// time, so how much of a forged signature is right never shows in the response time.
+/// Comparing text is the same as comparing decoded bytes because base64 of 32 bytes has one
+/// canonical form (43 characters; the trailing `=` is optional here, as some senders drop
+/// it). Entries of other versions, or of another length, simply do not match.
 fn signatures_match(list: &[u8], expected: &[u8; TAG_LEN]) -> bool {
-    let mut decoded = [0u8; MAX_ENCODED_SIGNATURE];
+    let mut encoded_expected = [0u8; ENCODED_TAG_LEN];
+    if STANDARD_NO_PAD.encode_slice(expected, &mut encoded_expected) != Ok(ENCODED_TAG_LEN) {
+        return false;
+    }
     let mut matched = false;
     for entry in list.split(u8::is_ascii_whitespace) {
         let Some(encoded) = entry.strip_prefix(SIGNATURE_VERSION) else {
             continue;
         };
-        if encoded.is_empty() || encoded.len() > MAX_ENCODED_SIGNATURE {
-            continue;
-        }
-        if let Ok(TAG_LEN) = BASE64_ANY_PADDING.decode_slice(encoded, &mut decoded) {
-            // No early exit: every entry is looked at whatever the outcome.
-            matched |= bool::from(decoded[..TAG_LEN].ct_eq(expected));
-        }
+        let encoded = encoded.strip_suffix(b"=").unwrap_or(encoded);
+        // No early exit: every entry is looked at whatever the outcome.
+        matched |= constant_time_equal(encoded, &encoded_expected);
     }
     matched
+}
+
+/// Compares a candidate with the expected value in constant time (for a given length): the
+/// differences of all bytes are OR-ed together with no branch on the data, and only the
+/// result is turned into a `bool`, through `subtle` so the compiler cannot short-circuit
+/// the reduction. Lengths are public (every tag has the same), so they may exit early.
+fn constant_time_equal(candidate: &[u8], expected: &[u8]) -> bool {
+    if candidate.len() != expected.len() {
+        return false;
+    }
+    let difference = candidate
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    bool::from(difference.ct_eq(&0))
 }
 
 /// Whole Unix seconds, rounded down (also before 1970).
@@ -407,6 +431,48 @@ mod tests {
         assert_eq!(unix_seconds(UNIX_EPOCH + Duration::from_millis(1_500)), 1);
         assert_eq!(unix_seconds(UNIX_EPOCH - Duration::from_millis(1_500)), -2);
         assert_eq!(unix_seconds(UNIX_EPOCH - Duration::from_secs(3)), -3);
+    }
+
+    #[test]
+    fn constant_time_equal_sees_a_difference_in_any_byte() {
+        let expected = [0xa5u8; ENCODED_TAG_LEN];
+        assert!(constant_time_equal(&expected, &expected));
+        for index in 0..ENCODED_TAG_LEN {
+            for bit in 0..8 {
+                let mut candidate = expected;
+                candidate[index] ^= 1 << bit;
+                assert!(
+                    !constant_time_equal(&candidate, &expected),
+                    "byte {index} bit {bit}"
+                );
+            }
+        }
+        assert!(!constant_time_equal(&expected[..42], &expected));
+    }
+
+    #[test]
+    fn padding_is_optional_but_the_encoding_must_be_canonical() {
+        let tag = [0x5au8; TAG_LEN];
+        let padded = base64::engine::general_purpose::STANDARD.encode(tag);
+        assert!(padded.ends_with('='));
+        let unpadded = padded.trim_end_matches('=');
+        assert!(signatures_match(format!("v1,{padded}").as_bytes(), &tag));
+        assert!(signatures_match(format!("v1,{unpadded}").as_bytes(), &tag));
+        assert!(!signatures_match(format!("v1,{padded}=").as_bytes(), &tag));
+        // The last character carries two unused bits; setting them is another string for
+        // the same bytes, which strict decoders refuse too.
+        let mut non_canonical = unpadded.as_bytes().to_vec();
+        let last = non_canonical.len() - 1;
+        non_canonical[last] = if non_canonical[last] == b'o' {
+            b'p'
+        } else {
+            b'o'
+        };
+        let non_canonical = String::from_utf8(non_canonical).expect("ascii");
+        assert!(!signatures_match(
+            format!("v1,{non_canonical}").as_bytes(),
+            &tag
+        ));
     }
 
     #[test]

@@ -1,0 +1,369 @@
+//! The shared state of a running sandbox and the request pipeline every request passes:
+//! request id → faults → route lookup in the spec → authentication → rate limit → scope →
+//! query and body validation → idempotency → handler → response headers.
+
+use crate::auth::{Auth, Credential, Tier};
+use crate::errors::{ApiError, ErrorType, current_request_id, with_request_id};
+use crate::faults::{ConnectionDropper, Fault, FaultInjector};
+use crate::idempotency::{Begin, IdempotencyStore, StoredResponse, fingerprint};
+use crate::ids::new_id;
+use crate::ratelimit::{RateDecision, RateLimiter};
+use crate::settings::SettingsHandle;
+use crate::spec::{RouteMatch, Spec};
+use crate::store::Store;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+
+/// Largest request body accepted (1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything a running sandbox shares between requests and background deliveries.
+#[derive(Debug)]
+pub struct AppState {
+    pub(crate) spec: Arc<Spec>,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) auth: Auth,
+    pub(crate) settings: SettingsHandle,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) idempotency: IdempotencyStore,
+    pub(crate) faults: FaultInjector,
+    pub(crate) accepted_events: AtomicU64,
+    pub(crate) webhook_client: Option<reqwest::Client>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// A handle to the shared state.
+pub type App = Arc<AppState>;
+
+impl AppState {
+    /// Locks the store; callers keep the guard only for the mutation at hand.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Query pairs of a request, decoded.
+pub(crate) fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    serde_urlencoded_pairs(query)
+}
+
+fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let uri: axum::http::Uri = format!("/?{query}").parse().map_err(|_| {
+        ApiError::bad_request_plain("invalid_query", "The query string is malformed.")
+    })?;
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .map_err(|e| {
+            ApiError::bad_request_plain(
+                "invalid_query",
+                format!("The query string is malformed: {e}."),
+            )
+        })
+}
+
+/// The request pipeline (an axum middleware around every route and the fallback).
+pub(crate) async fn pipeline(State(app): State<App>, request: Request, next: Next) -> Response {
+    let request_id = new_id("req_");
+    let header_id = request_id.clone();
+    let mut response = with_request_id(request_id, handle(app, request, next)).await;
+    if !response.headers().contains_key("x-request-id")
+        && let Ok(value) = HeaderValue::from_str(&header_id)
+    {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn handle(app: App, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    let is_oauth = path.starts_with("/v1/oauth/");
+
+    let faults = app.settings.read(|s| s.faults.clone());
+    if faults.is_active() && (!is_oauth || faults.apply_to_oauth) {
+        if !faults.latency.is_zero() {
+            tokio::time::sleep(faults.latency).await;
+        }
+        match app.faults.choose(&faults) {
+            Some(Fault::DropConnection) => {
+                if let Some(dropper) = request.extensions().get::<ConnectionDropper>() {
+                    dropper.drop_connection();
+                    // The connection task drops this future together with the socket.
+                    std::future::pending::<()>().await;
+                }
+                return ApiError::internal("The connection would have been dropped.")
+                    .into_response();
+            }
+            Some(fault) => {
+                if let Some(error) = fault.error() {
+                    return error.into_response();
+                }
+            }
+            None => {}
+        }
+    }
+
+    let Some(api_path) = path.strip_prefix("/v1") else {
+        return next.run(request).await;
+    };
+    let operation = match app.spec.find(&method, api_path) {
+        RouteMatch::Operation(op) => op,
+        RouteMatch::MethodNotAllowed | RouteMatch::NotFound => return next.run(request).await,
+    };
+
+    // Who is calling decides the rate bucket; the OAuth endpoints share one bucket.
+    let credential = if operation.public {
+        Credential {
+            principal: "oauth-endpoints".into(),
+            tier: Tier::Standard,
+            scopes: None,
+        }
+    } else {
+        match app.auth.authenticate(request.headers()) {
+            Ok(credential) => credential,
+            Err(error) => {
+                let tier = app.settings.read(|s| s.standard_tier);
+                let decision = app.limiter.check("unauthenticated", tier);
+                return with_rate_headers(error.into_response(), &decision);
+            }
+        }
+    };
+    let tier = app.settings.read(|s| match credential.tier {
+        Tier::Standard => s.standard_tier,
+        Tier::Premium => s.premium_tier,
+    });
+    let decision = app.limiter.check(&credential.principal, tier);
+    if !decision.allowed {
+        let error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorType::RateLimit,
+            "rate_limited",
+            format!(
+                "Rate limit of {} requests per {} s exceeded; retry after {} s.",
+                decision.limit, decision.window_secs, decision.retry_after_secs
+            ),
+        );
+        return with_rate_headers(error.into_response(), &decision);
+    }
+    let mut response = checked(&app, &credential, &operation, request, next).await;
+    if operation.deprecated {
+        let (deprecation, sunset) = app.spec.deprecation_headers();
+        for (name, value) in [("deprecation", deprecation), ("sunset", sunset)] {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    with_rate_headers(response, &decision)
+}
+
+fn with_rate_headers(mut response: Response, decision: &RateDecision) -> Response {
+    decision.write_headers(response.headers_mut());
+    response
+}
+
+async fn checked(
+    app: &App,
+    credential: &Credential,
+    operation: &crate::spec::Operation,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(scope) = credential.missing_scope(&operation.scopes) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::Permission,
+            "insufficient_scope",
+            format!(
+                "The access token lacks the scope '{scope}' that {} needs.",
+                operation.operation_id
+            ),
+        )
+        .into_response();
+    }
+    // The OAuth endpoints answer bad input in RFC 6749 form, so they check their own input.
+    if !operation.public {
+        let pairs = match query_pairs(request.uri().query()) {
+            Ok(pairs) => pairs,
+            Err(error) => return error.into_response(),
+        };
+        if let Err(error) = operation.validate_query(&pairs) {
+            return error.into_response();
+        }
+    }
+
+    let (parts, body) = request.into_parts();
+    let bytes = match read_body(&parts, body).await {
+        Ok(bytes) => bytes,
+        Err(error) => return error.into_response(),
+    };
+    if let Some(spec_body) = &operation.body
+        && spec_body.media_type == "application/json"
+        && !operation.public
+    {
+        if bytes.is_empty() {
+            if spec_body.required {
+                return ApiError::bad_request_plain(
+                    "missing_body",
+                    "A JSON request body is required.",
+                )
+                .into_response();
+            }
+        } else {
+            let is_json = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| {
+                    let media = v
+                        .split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase();
+                    media == "application/json" || media.ends_with("+json")
+                })
+                .unwrap_or(false);
+            if !is_json {
+                return ApiError::bad_request_plain(
+                    "invalid_content_type",
+                    "Send the body as JSON with Content-Type: application/json.",
+                )
+                .into_response();
+            }
+            let json: serde_json::Value = match serde_json::from_slice(&bytes) {
+                Ok(json) => json,
+                Err(e) => {
+                    return ApiError::bad_request_plain(
+                        "invalid_json",
+                        format!("The body is not valid JSON: {e}."),
+                    )
+                    .into_response();
+                }
+            };
+            // Event batches are validated event by event by their handler, so one bad event
+            // does not reject the whole batch.
+            if operation.operation_id != "ingestEvents"
+                && let Err(error) = operation.validate_body(&json)
+            {
+                return error.into_response();
+            }
+        }
+    }
+
+    let idempotency_key = if parts.method == Method::POST {
+        match parts.headers.get("idempotency-key") {
+            Some(value) => match value.to_str() {
+                Ok(key) if (1..=255).contains(&key.len()) => Some(key.to_owned()),
+                _ => {
+                    return ApiError::bad_request(
+                        "invalid_value",
+                        "Idempotency-Key",
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                    )
+                    .into_response();
+                }
+            },
+            None => None,
+        }
+    } else {
+        None
+    };
+    let print = idempotency_key
+        .as_ref()
+        .map(|_| fingerprint(parts.method.as_str(), parts.uri.path(), &bytes));
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let (Some(key), Some(print)) = (idempotency_key, print) else {
+        return next.run(request).await;
+    };
+    let guard = match app.idempotency.begin(&credential.principal, &key, print) {
+        Begin::Proceed(guard) => guard,
+        Begin::Replay(stored) => return replay(stored),
+        Begin::Mismatch => {
+            return ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorType::Idempotency,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request; use a new key for a new request.",
+            )
+            .with_param("Idempotency-Key")
+            .into_response();
+        }
+        Begin::InFlight => {
+            return ApiError::conflict(
+                "idempotency_key_in_use",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+            )
+            .into_response();
+        }
+    };
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(_) => return ApiError::internal("The response could not be buffered.").into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&current_request_id()) {
+        parts.headers.insert("x-request-id", value);
+    }
+    let stored = StoredResponse {
+        status: parts.status,
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        body: body.clone(),
+    };
+    let ttl = app.settings.read(|s| s.idempotency_ttl);
+    guard.complete(stored, ttl);
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let mut response = Response::new(Body::from(stored.body));
+    *response.status_mut() = stored.status;
+    for (name, value) in stored.headers {
+        response.headers_mut().insert(name, value);
+    }
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+async fn read_body(
+    parts: &axum::http::request::Parts,
+    body: Body,
+) -> Result<bytes::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorType::InvalidRequest,
+            "payload_too_large",
+            format!(
+                "The request body exceeds {MAX_BODY_BYTES} bytes; split it into smaller requests."
+            ),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())
+}

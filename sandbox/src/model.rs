@@ -1,0 +1,216 @@
+//! The entities the sandbox stores, serialized exactly as the contract's schemas.
+//!
+//! Enumerations are plain strings here: the request validator has already checked them against
+//! the spec's enums, so the sandbox does not keep a second copy of those lists.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A timestamp as the sandbox stores it (UTC, microsecond precision).
+pub type Timestamp = DateTime<Utc>;
+
+/// Delivery and engagement figures of a campaign.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CampaignMetrics {
+    /// Times an ad of the campaign was shown (`page_view` events).
+    pub impressions: i64,
+    /// Clicks on its ads (`ad_click` events).
+    pub clicks: i64,
+    /// Conversions (`form_submitted` and `purchase` events).
+    pub conversions: i64,
+    /// Money spent, in cents.
+    pub spend_cents: i64,
+    /// Clicks divided by impressions (0 without impressions).
+    pub ctr: f64,
+}
+
+impl CampaignMetrics {
+    /// Recomputes the click-through rate after a change of the counters.
+    pub fn refresh_ctr(&mut self) {
+        self.ctr = if self.impressions > 0 {
+            self.clicks as f64 / self.impressions as f64
+        } else {
+            0.0
+        };
+    }
+}
+
+/// A marketing campaign.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Campaign {
+    /// `cmp_…`
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Lifecycle status.
+    pub status: String,
+    /// What the campaign optimises for.
+    pub objective: String,
+    /// Total budget in cents.
+    pub budget_cents: i64,
+    /// Daily budget in cents.
+    pub daily_budget_cents: Option<i64>,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Start of the flight.
+    pub start_at: Option<Timestamp>,
+    /// End of the flight.
+    pub end_at: Option<Timestamp>,
+    /// Delivery figures.
+    pub metrics: CampaignMetrics,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// An ad of a campaign.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Ad {
+    /// `ad_…`
+    pub id: String,
+    /// The owning campaign.
+    pub campaign_id: String,
+    /// Display name.
+    pub name: String,
+    /// Lifecycle status.
+    pub status: String,
+    /// Headline text.
+    pub headline: String,
+    /// Where a click leads.
+    pub destination_url: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// A creative asset of an ad.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Creative {
+    /// `crv_…`
+    pub id: String,
+    /// The campaign of the ad.
+    pub campaign_id: String,
+    /// The owning ad.
+    pub ad_id: String,
+    /// image, video, text or html.
+    pub kind: String,
+    /// Location of the asset.
+    pub asset_url: Option<String>,
+    /// Text or HTML body.
+    pub body: Option<String>,
+    /// Width in pixels.
+    pub width: Option<i32>,
+    /// Height in pixels.
+    pub height: Option<i32>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// A contact (personal data).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Contact {
+    /// `ctc_…`
+    pub id: String,
+    /// E-mail address, unique case-insensitively.
+    pub email: String,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Subscription status.
+    pub status: String,
+    /// Free-form attributes.
+    pub attributes: Map<String, Value>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// A named set of contacts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Audience {
+    /// `aud_…`
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Number of members.
+    pub contact_count: i64,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// An ingested interaction event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InteractionEvent {
+    /// `evt_…`
+    pub id: String,
+    /// Event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The contact it concerns.
+    pub contact_id: Option<String>,
+    /// The campaign it is attributed to.
+    pub campaign_id: Option<String>,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+    /// When the sandbox received it.
+    pub received_at: Timestamp,
+    /// Monetary value in cents.
+    pub value_cents: Option<i64>,
+    /// Free-form properties.
+    pub properties: Map<String, Value>,
+}
+
+/// A registered webhook endpoint (the secret is only shown on creation).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WebhookEndpoint {
+    /// `whe_…`
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Subscribed event types.
+    pub event_types: Vec<String>,
+    /// Whether events are sent.
+    pub enabled: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// One webhook message to one endpoint, with its delivery attempts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WebhookDelivery {
+    /// `whd_…`
+    pub id: String,
+    /// The endpoint it goes to.
+    pub endpoint_id: String,
+    /// The `webhook-id` header sent (`msg_…`).
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// pending, succeeded, retrying or dead_lettered.
+    pub status: String,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// Time of the last attempt.
+    pub last_attempt_at: Option<Timestamp>,
+    /// Time of the next attempt, while retrying.
+    pub next_attempt_at: Option<Timestamp>,
+    /// HTTP status of the last attempt's answer.
+    pub response_status: Option<i32>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,201 @@
+//! Contacts: unique e-mail, subscription status, membership filter.
+
+use super::{
+    ApiResult, QueryArgs, created, emit_all, list, no_content, ok, parse, parse_object,
+    patch_field, patch_value, to_json,
+};
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::ids::new_id;
+use crate::model::{Audience, Contact};
+use crate::pagination::ListBody;
+use crate::store::row_key;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+pub(crate) fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/contacts", get(list_contacts).post(create_contact))
+        .route(
+            "/v1/contacts/{contact_id}",
+            get(get_contact)
+                .patch(update_contact)
+                .delete(delete_contact),
+        )
+}
+
+#[derive(Deserialize)]
+struct NewContact {
+    email: String,
+    phone: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    status: Option<String>,
+    attributes: Option<Map<String, Value>>,
+}
+
+fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "A contact with this email already exists.")
+        .with_param("email")
+}
+
+async fn list_contacts(State(app): State<App>, q: QueryArgs) -> ApiResult {
+    let (after, limit) = q.page()?;
+    let status = q.str("status");
+    let email = q.str("email").map(str::to_lowercase);
+    let audience = q.str("audience_id");
+    let created_after = q.time("created_after")?;
+    let created_before = q.time("created_before")?;
+    let store = app.store();
+    let members = audience.map(|id| store.memberships.get(id));
+    let keep = |c: &Contact| {
+        status.is_none_or(|s| c.status == s)
+            && email.as_deref().is_none_or(|e| c.email.to_lowercase() == e)
+            && created_after.is_none_or(|t| c.created_at >= t)
+            && created_before.is_none_or(|t| c.created_at < t)
+            && match &members {
+                None => true,
+                Some(None) => false,
+                Some(Some(set)) => set.contains(&row_key(c.created_at, &c.id)),
+            }
+    };
+    let page = store.contacts.page(after.as_ref(), limit, keep);
+    let total = store.contacts.count(keep);
+    drop(store);
+    list(ListBody::from_page(page, Clone::clone, Some(total)))
+}
+
+async fn create_contact(State(app): State<App>, body: Bytes) -> ApiResult {
+    let new: NewContact = parse(&body)?;
+    let mut store = app.store();
+    let email_key = new.email.to_lowercase();
+    if store.contact_emails.contains_key(&email_key) {
+        return Err(email_taken());
+    }
+    let now = store.next_timestamp();
+    let contact = Contact {
+        id: new_id("ctc_"),
+        email: new.email,
+        phone: new.phone,
+        first_name: new.first_name,
+        last_name: new.last_name,
+        status: new.status.unwrap_or_else(|| "subscribed".into()),
+        attributes: new.attributes.unwrap_or_default(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.contact_emails.insert(email_key, contact.id.clone());
+    store
+        .contacts
+        .insert(row_key(now, &contact.id), contact.clone());
+    drop(store);
+    emit_all(&app, vec![("contact.created", to_json(&contact))]);
+    created(contact)
+}
+
+async fn get_contact(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let store = app.store();
+    let contact = store
+        .contacts
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
+    drop(store);
+    ok(contact)
+}
+
+async fn update_contact(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let patch = parse_object(&body)?;
+    let email: Option<String> = patch_value(&patch, "email")?;
+    let phone: Option<Option<String>> = patch_field(&patch, "phone")?;
+    let first_name: Option<Option<String>> = patch_field(&patch, "first_name")?;
+    let last_name: Option<Option<String>> = patch_field(&patch, "last_name")?;
+    let status: Option<String> = patch_value(&patch, "status")?;
+    let attributes: Option<Map<String, Value>> = patch_value(&patch, "attributes")?;
+
+    let mut store = app.store();
+    let now = store.now();
+    let old_email = store
+        .contacts
+        .get(&id)
+        .map(|c| c.email.to_lowercase())
+        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
+    if let Some(email) = &email {
+        let key = email.to_lowercase();
+        if key != old_email {
+            if store.contact_emails.contains_key(&key) {
+                return Err(email_taken());
+            }
+            store.contact_emails.remove(&old_email);
+            store.contact_emails.insert(key, id.clone());
+        }
+    }
+    let contact = store
+        .contacts
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
+    let previous_status = contact.status.clone();
+    if let Some(email) = email {
+        contact.email = email;
+    }
+    if let Some(phone) = phone {
+        contact.phone = phone;
+    }
+    if let Some(first_name) = first_name {
+        contact.first_name = first_name;
+    }
+    if let Some(last_name) = last_name {
+        contact.last_name = last_name;
+    }
+    if let Some(status) = status {
+        contact.status = status;
+    }
+    if let Some(attributes) = attributes {
+        contact.attributes = attributes;
+    }
+    contact.updated_at = now;
+    let contact = contact.clone();
+    drop(store);
+    let mut events = vec![("contact.updated", to_json(&contact))];
+    if contact.status != previous_status {
+        events.push((
+            "subscription.changed",
+            json!({ "contact": contact, "previous_status": previous_status, "status": contact.status }),
+        ));
+    }
+    emit_all(&app, events);
+    ok(contact)
+}
+
+async fn delete_contact(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let mut store = app.store();
+    let contact = store
+        .contacts
+        .remove(&id)
+        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
+    store.contact_emails.remove(&contact.email.to_lowercase());
+    let key = row_key(contact.created_at, &contact.id);
+    let now = store.now();
+    let mut changed: Vec<Audience> = Vec::new();
+    let audience_ids: Vec<String> = store
+        .memberships
+        .iter_mut()
+        .filter_map(|(aud, members)| members.remove(&key).then(|| aud.clone()))
+        .collect();
+    for audience_id in audience_ids {
+        if let Some(audience) = store.audiences.get_mut(&audience_id) {
+            audience.contact_count -= 1;
+            audience.updated_at = now;
+            changed.push(audience.clone());
+        }
+    }
+    drop(store);
+    let mut events = vec![("contact.deleted", to_json(&contact))];
+    events.extend(changed.iter().map(|a| ("audience.updated", to_json(a))));
+    emit_all(&app, events);
+    no_content()
+}

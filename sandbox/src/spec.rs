@@ -1,0 +1,626 @@
+//! The contract itself: `openapi.yaml`, loaded at start-up and turned into per-operation
+//! validators.
+//!
+//! For every operation the sandbox keeps its required scopes, whether it is deprecated, a
+//! JSON Schema validator (Draft 2020-12) per query parameter and one for the request body.
+//! Schemas refer to `#/components/schemas/...`; each validator is compiled from a document
+//! `{"$defs": <all component schemas>, ...the schema}` with those references rewritten to
+//! `#/$defs/...`, so they resolve without any registry.
+
+use crate::errors::ApiError;
+use axum::http::Method;
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{ValidationError, Validator};
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// The bundled contract.
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+
+/// Why the spec could not be turned into validators.
+#[derive(Debug)]
+pub struct SpecError(pub String);
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "openapi.yaml: {}", self.0)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// The JSON type a query parameter is coerced to before validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    /// Kept as a string.
+    String,
+    /// Parsed as a signed integer.
+    Integer,
+    /// Parsed as a floating-point number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+}
+
+/// One query parameter of an operation.
+pub struct QueryParam {
+    /// Its name.
+    pub name: String,
+    /// Whether it must be present.
+    pub required: bool,
+    /// How the text is coerced.
+    pub param_type: ParamType,
+    validator: Validator,
+}
+
+impl fmt::Debug for QueryParam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueryParam")
+            .field("name", &self.name)
+            .field("required", &self.required)
+            .field("param_type", &self.param_type)
+            .finish()
+    }
+}
+
+/// The request body of an operation.
+pub struct RequestBody {
+    /// Whether a body must be sent.
+    pub required: bool,
+    /// Its media type (`application/json` or `application/x-www-form-urlencoded`).
+    pub media_type: String,
+    validator: Option<Validator>,
+}
+
+impl fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("required", &self.required)
+            .field("media_type", &self.media_type)
+            .finish()
+    }
+}
+
+/// What the sandbox needs to know about one operation.
+#[derive(Debug)]
+pub struct Operation {
+    /// `operationId`.
+    pub operation_id: String,
+    /// OAuth scopes it needs; empty with `security: []`.
+    pub scopes: Vec<String>,
+    /// Whether the operation needs no credential (`security: []`).
+    pub public: bool,
+    /// `deprecated: true`.
+    pub deprecated: bool,
+    /// Query parameters.
+    pub query: Vec<QueryParam>,
+    /// Request body.
+    pub body: Option<RequestBody>,
+}
+
+#[derive(Debug)]
+struct PathTemplate {
+    segments: Vec<Option<String>>,
+    operations: HashMap<Method, Arc<Operation>>,
+}
+
+/// The loaded contract.
+pub struct Spec {
+    paths: Vec<PathTemplate>,
+    scopes: BTreeSet<String>,
+    event_validator: Validator,
+    deprecation: String,
+    sunset: String,
+}
+
+impl fmt::Debug for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spec")
+            .field("paths", &self.paths.len())
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What matching a request against the spec found.
+#[derive(Debug, Clone)]
+pub enum RouteMatch {
+    /// An operation of the spec.
+    Operation(Arc<Operation>),
+    /// A path of the spec, but not with this method.
+    MethodNotAllowed,
+    /// No such path.
+    NotFound,
+}
+
+fn rewrite_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                if key == "$ref" {
+                    if let Value::String(target) = item
+                        && let Some(name) = target.strip_prefix("#/components/schemas/")
+                    {
+                        *target = format!("#/$defs/{name}");
+                    }
+                } else {
+                    rewrite_refs(item);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
+}
+
+fn compile(schema: &Value, defs: &Value) -> Result<Validator, SpecError> {
+    let mut schema = schema.clone();
+    rewrite_refs(&mut schema);
+    let mut document = match schema {
+        Value::Object(map) => map,
+        // A boolean schema; wrap it so `$defs` has a home.
+        other => {
+            let mut map = Map::new();
+            map.insert("allOf".into(), Value::Array(vec![other]));
+            map
+        }
+    };
+    document.insert("$defs".into(), defs.clone());
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&Value::Object(document))
+        .map_err(|e| SpecError(format!("a schema does not compile: {e}")))
+}
+
+fn resolve<'a>(root: &'a Value, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    for _ in 0..8 {
+        let Some(target) = current.get("$ref").and_then(Value::as_str) else {
+            return current;
+        };
+        let Some(pointer) = target.strip_prefix('#') else {
+            return current;
+        };
+        match root.pointer(pointer) {
+            Some(next) => current = next,
+            None => return current,
+        }
+    }
+    current
+}
+
+fn param_type(root: &Value, schema: &Value) -> ParamType {
+    let schema = resolve(root, schema);
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string"),
+        _ => "string",
+    };
+    match kind {
+        "integer" => ParamType::Integer,
+        "number" => ParamType::Number,
+        "boolean" => ParamType::Boolean,
+        _ => ParamType::String,
+    }
+}
+
+fn header_example(root: &Value, name: &str) -> Option<String> {
+    root.pointer(&format!("/components/headers/{name}/example"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+impl Spec {
+    /// The bundled `openapi.yaml`, compiled once per process (compiling every validator takes
+    /// a moment, and tests start many sandboxes).
+    pub fn bundled() -> Result<Arc<Self>, SpecError> {
+        static BUNDLED: OnceLock<Result<Arc<Spec>, String>> = OnceLock::new();
+        BUNDLED
+            .get_or_init(|| Self::from_yaml(OPENAPI_YAML).map(Arc::new).map_err(|e| e.0))
+            .clone()
+            .map_err(SpecError)
+    }
+
+    /// Loads a spec from YAML text.
+    pub fn from_yaml(text: &str) -> Result<Self, SpecError> {
+        let root: Value =
+            serde_saphyr::from_str(text).map_err(|e| SpecError(format!("not valid YAML: {e}")))?;
+        let defs = root
+            .pointer("/components/schemas")
+            .cloned()
+            .ok_or_else(|| SpecError("components.schemas is missing".into()))?;
+        let mut defs_rewritten = defs.clone();
+        rewrite_refs(&mut defs_rewritten);
+
+        let scopes: BTreeSet<String> = root
+            .pointer("/components/securitySchemes/oauth2/flows")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|flows| flows.values())
+            .filter_map(|flow| flow.get("scopes").and_then(Value::as_object))
+            .flat_map(|scopes| scopes.keys().cloned())
+            .collect();
+
+        let mut paths = Vec::new();
+        let spec_paths = root
+            .get("paths")
+            .and_then(Value::as_object)
+            .ok_or_else(|| SpecError("paths is missing".into()))?;
+        for (path, item) in spec_paths {
+            let segments = path
+                .trim_matches('/')
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') && segment.ends_with('}') {
+                        None
+                    } else {
+                        Some(segment.to_owned())
+                    }
+                })
+                .collect();
+            let mut operations = HashMap::new();
+            let shared_params = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for (method_name, method) in [
+                ("get", Method::GET),
+                ("post", Method::POST),
+                ("put", Method::PUT),
+                ("patch", Method::PATCH),
+                ("delete", Method::DELETE),
+            ] {
+                let Some(op) = item.get(method_name) else {
+                    continue;
+                };
+                let operation = Self::operation(&root, &defs_rewritten, path, op, &shared_params)?;
+                operations.insert(method, Arc::new(operation));
+            }
+            paths.push(PathTemplate {
+                segments,
+                operations,
+            });
+        }
+        // Literal segments win over templated ones (`/webhook_endpoints/x/rotate_secret` is
+        // not an id), so try the most literal templates first.
+        paths.sort_by_key(|p| p.segments.iter().filter(|s| s.is_none()).count());
+
+        let event_schema = defs
+            .get("NewInteractionEvent")
+            .ok_or_else(|| SpecError("components.schemas.NewInteractionEvent is missing".into()))?;
+        let event_validator = compile(event_schema, &defs_rewritten)?;
+        Ok(Spec {
+            paths,
+            scopes,
+            event_validator,
+            deprecation: header_example(&root, "Deprecation")
+                .unwrap_or_else(|| "@1767225600".into()),
+            sunset: header_example(&root, "Sunset")
+                .unwrap_or_else(|| "Wed, 01 Jul 2026 00:00:00 GMT".into()),
+        })
+    }
+
+    fn operation(
+        root: &Value,
+        defs: &Value,
+        path: &str,
+        op: &Value,
+        shared_params: &[Value],
+    ) -> Result<Operation, SpecError> {
+        let operation_id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or(path)
+            .to_owned();
+        let security = op.get("security").or_else(|| root.get("security"));
+        let requirements = security
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let public = requirements.is_empty();
+        let scopes = requirements
+            .iter()
+            .filter_map(|req| req.get("oauth2").and_then(Value::as_array))
+            .flat_map(|scopes| scopes.iter().filter_map(Value::as_str).map(str::to_owned))
+            .collect();
+        let mut query = Vec::new();
+        let own_params = op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for param in shared_params.iter().chain(own_params.iter()) {
+            let param = resolve(root, param);
+            if param.get("in").and_then(Value::as_str) != Some("query") {
+                continue;
+            }
+            let name = param
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+            let validator = compile(&schema, defs)
+                .map_err(|e| SpecError(format!("{operation_id} parameter {name}: {}", e.0)))?;
+            query.push(QueryParam {
+                param_type: param_type(root, &schema),
+                required: param
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                name,
+                validator,
+            });
+        }
+        let body = match op.get("requestBody").map(|b| resolve(root, b)) {
+            Some(body) => {
+                let content = body.get("content").and_then(Value::as_object);
+                let (media_type, schema) = content
+                    .and_then(|c| c.iter().next())
+                    .map(|(media, m)| (media.clone(), m.get("schema").cloned()))
+                    .unwrap_or_else(|| ("application/json".into(), None));
+                let validator = match schema {
+                    Some(schema) if media_type == "application/json" => {
+                        Some(compile(&schema, defs).map_err(|e| {
+                            SpecError(format!("{operation_id} request body: {}", e.0))
+                        })?)
+                    }
+                    _ => None,
+                };
+                Some(RequestBody {
+                    required: body
+                        .get("required")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    media_type,
+                    validator,
+                })
+            }
+            None => None,
+        };
+        Ok(Operation {
+            operation_id,
+            scopes,
+            public,
+            deprecated: op
+                .get("deprecated")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            query,
+            body,
+        })
+    }
+
+    /// Every OAuth scope the spec declares.
+    pub fn scopes(&self) -> &BTreeSet<String> {
+        &self.scopes
+    }
+
+    /// The `Deprecation` and `Sunset` header values of deprecated operations.
+    pub fn deprecation_headers(&self) -> (&str, &str) {
+        (&self.deprecation, &self.sunset)
+    }
+
+    /// Finds the operation for `method` on `path` (relative to `/v1`).
+    pub fn find(&self, method: &Method, path: &str) -> RouteMatch {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut path_matched = false;
+        for template in &self.paths {
+            if template.segments.len() != segments.len() {
+                continue;
+            }
+            let matches = template
+                .segments
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| match t {
+                    Some(literal) => literal == s,
+                    None => !s.is_empty(),
+                });
+            if !matches {
+                continue;
+            }
+            if let Some(op) = template.operations.get(method) {
+                return RouteMatch::Operation(Arc::clone(op));
+            }
+            path_matched = true;
+        }
+        if path_matched {
+            RouteMatch::MethodNotAllowed
+        } else {
+            RouteMatch::NotFound
+        }
+    }
+
+    /// Validates one event of a batch against `NewInteractionEvent`; `prefix` is its place in
+    /// the batch (`events[3]`).
+    pub fn validate_event(&self, event: &Value, prefix: &str) -> Result<(), ApiError> {
+        first_error(&self.event_validator, event, prefix)
+    }
+}
+
+impl Operation {
+    /// Validates and coerces the query string: every declared parameter is checked against its
+    /// schema after the text is turned into the parameter's JSON type.
+    pub fn validate_query(&self, pairs: &[(String, String)]) -> Result<(), ApiError> {
+        for param in &self.query {
+            let value = pairs
+                .iter()
+                .find(|(k, _)| *k == param.name)
+                .map(|(_, v)| v.as_str());
+            let Some(text) = value else {
+                if param.required {
+                    return Err(ApiError::bad_request(
+                        "missing_parameter",
+                        &param.name,
+                        format!("The query parameter '{}' is required.", param.name),
+                    ));
+                }
+                continue;
+            };
+            let json = coerce(param.param_type, text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_value",
+                    &param.name,
+                    format!(
+                        "The query parameter '{}' must be {}.",
+                        param.name,
+                        match param.param_type {
+                            ParamType::Integer => "an integer",
+                            ParamType::Number => "a number",
+                            ParamType::Boolean => "true or false",
+                            ParamType::String => "a string",
+                        }
+                    ),
+                )
+            })?;
+            if let Some(error) = param.validator.iter_errors(&json).next() {
+                return Err(ApiError::bad_request(
+                    "invalid_value",
+                    &param.name,
+                    format!(
+                        "The query parameter '{}' is invalid: {}.",
+                        param.name, error
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates a JSON body against the operation's request schema.
+    pub fn validate_body(&self, body: &Value) -> Result<(), ApiError> {
+        match self.body.as_ref().and_then(|b| b.validator.as_ref()) {
+            Some(validator) => first_error(validator, body, ""),
+            None => Ok(()),
+        }
+    }
+}
+
+fn coerce(param_type: ParamType, text: &str) -> Option<Value> {
+    Some(match param_type {
+        ParamType::String => Value::String(text.to_owned()),
+        ParamType::Integer => Value::from(text.parse::<i64>().ok()?),
+        ParamType::Number => {
+            let number = text.parse::<f64>().ok().filter(|n| n.is_finite())?;
+            Value::from(number)
+        }
+        ParamType::Boolean => Value::Bool(text.parse::<bool>().ok()?),
+    })
+}
+
+/// Turns a JSON pointer (`/events/3/type`) into the `param` notation (`events[3].type`),
+/// prefixed by `prefix`.
+fn pointer_to_param(prefix: &str, pointer: &str) -> String {
+    let mut out = prefix.to_owned();
+    for raw in pointer.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(&segment);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    out
+}
+
+fn error_to_api(prefix: &str, error: &ValidationError<'_>) -> ApiError {
+    let at = pointer_to_param(prefix, error.instance_path().as_str());
+    let join = |name: &str| {
+        if at.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{at}.{name}")
+        }
+    };
+    match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let param = join(name);
+            ApiError::bad_request("missing_field", &param, format!("'{param}' is required."))
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let name = unexpected.first().map(String::as_str).unwrap_or_default();
+            let param = join(name);
+            ApiError::bad_request(
+                "unknown_field",
+                &param,
+                format!("'{param}' is not a known field."),
+            )
+        }
+        _ => {
+            let (code, param) = if at.is_empty() {
+                ("invalid_body", None)
+            } else {
+                ("invalid_value", Some(at.clone()))
+            };
+            let shown = if at.is_empty() {
+                "The body".to_owned()
+            } else {
+                format!("'{at}'")
+            };
+            let error = ApiError::bad_request_plain(code, format!("{shown} is invalid: {error}."));
+            match param {
+                Some(param) => error.with_param(param),
+                None => error,
+            }
+        }
+    }
+}
+
+fn first_error(validator: &Validator, instance: &Value, prefix: &str) -> Result<(), ApiError> {
+    // Report the deepest error: for `anyOf`/`oneOf` failures the innermost one names the field.
+    let errors: Vec<ValidationError<'_>> = validator.iter_errors(instance).collect();
+    match errors
+        .iter()
+        .max_by_key(|e| e.instance_path().as_str().matches('/').count())
+    {
+        Some(error) => Err(error_to_api(prefix, error)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_become_params() {
+        assert_eq!(pointer_to_param("", "/events/3/type"), "events[3].type");
+        assert_eq!(
+            pointer_to_param("events[2]", "/contact_id"),
+            "events[2].contact_id"
+        );
+        assert_eq!(pointer_to_param("", ""), "");
+    }
+
+    #[test]
+    fn bundled_spec_loads_and_routes() {
+        let spec = Spec::bundled().expect("the bundled spec compiles");
+        assert!(spec.scopes().contains("campaigns:read"));
+        match spec.find(&Method::GET, "/campaigns/cmp_1/stats") {
+            RouteMatch::Operation(op) => assert!(op.deprecated),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            spec.find(&Method::PUT, "/contacts"),
+            RouteMatch::MethodNotAllowed
+        ));
+        assert!(matches!(
+            spec.find(&Method::GET, "/nope"),
+            RouteMatch::NotFound
+        ));
+    }
+}

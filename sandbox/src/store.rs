@@ -1,0 +1,190 @@
+//! The sandbox's storage: in-memory tables ordered for keyset pagination.
+//!
+//! Every table is a `BTreeMap` keyed by `(created_at in µs, id)`, the order lists are served in,
+//! plus an index from id to key. The whole [`Store`] sits behind one `std::sync::Mutex` that
+//! handlers hold only for the few microseconds a lookup or mutation takes (never across an
+//! `.await`), which keeps multi-table changes (deleting a campaign and its ads) atomic without a
+//! lock order to get wrong.
+
+use crate::model::{
+    Ad, Audience, Campaign, Contact, Creative, InteractionEvent, Timestamp, WebhookDelivery,
+    WebhookEndpoint,
+};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+
+/// The position of a row: creation time in microseconds, then id.
+pub type RowKey = (i64, String);
+
+/// One page of rows.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The rows of the page.
+    pub items: Vec<T>,
+    /// Key of the last row, when more rows follow.
+    pub next: Option<RowKey>,
+}
+
+/// Rows of one kind, in `(created_at, id)` order.
+#[derive(Debug)]
+pub struct Table<T> {
+    rows: BTreeMap<RowKey, T>,
+    keys: HashMap<String, RowKey>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            rows: BTreeMap::new(),
+            keys: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Clone> Table<T> {
+    /// Inserts a row at `key`.
+    pub fn insert(&mut self, key: RowKey, row: T) {
+        self.keys.insert(key.1.clone(), key.clone());
+        self.rows.insert(key, row);
+    }
+
+    /// The row with `id`.
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.keys.get(id).and_then(|key| self.rows.get(key))
+    }
+
+    /// The row with `id`, for changing it in place.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
+        let key = self.keys.get(id)?;
+        self.rows.get_mut(key)
+    }
+
+    /// Removes and returns the row with `id`.
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        let key = self.keys.remove(id)?;
+        self.rows.remove(&key)
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// All rows in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.rows.values()
+    }
+
+    /// Up to `limit` rows strictly after `after` that `keep` accepts.
+    ///
+    /// Because the position is a key, not an offset, rows inserted while a client pages either
+    /// sort after the cursor (and are seen later) or before it (and are never repeated).
+    pub fn page(&self, after: Option<&RowKey>, limit: usize, keep: impl Fn(&T) -> bool) -> Page<T> {
+        let lower = match after {
+            Some(key) => Bound::Excluded(key.clone()),
+            None => Bound::Unbounded,
+        };
+        let mut matching = self
+            .rows
+            .range((lower, Bound::Unbounded))
+            .filter(|(_, row)| keep(row));
+        let mut items = Vec::with_capacity(limit.min(100));
+        let mut last = None;
+        for (key, row) in matching.by_ref().take(limit) {
+            items.push(row.clone());
+            last = Some(key.clone());
+        }
+        let has_more = matching.next().is_some();
+        Page {
+            items,
+            next: if has_more { last } else { None },
+        }
+    }
+
+    /// Number of rows `keep` accepts.
+    pub fn count(&self, keep: impl Fn(&T) -> bool) -> usize {
+        self.rows.values().filter(|row| keep(row)).count()
+    }
+}
+
+/// A webhook endpoint with its signing secrets.
+#[derive(Debug, Clone)]
+pub struct EndpointRow {
+    /// The public part.
+    pub endpoint: WebhookEndpoint,
+    /// The current secret (`whsec_…`).
+    pub secret: String,
+    /// The secret before the last rotation, still signing until it expires.
+    pub previous_secret: Option<(String, Timestamp)>,
+}
+
+impl EndpointRow {
+    /// The secrets that sign a message sent at `now`.
+    pub fn signing_secrets(&self, now: Timestamp) -> Vec<String> {
+        let mut secrets = vec![self.secret.clone()];
+        if let Some((previous, expires)) = &self.previous_secret
+            && *expires > now
+        {
+            secrets.push(previous.clone());
+        }
+        secrets
+    }
+}
+
+/// A delivery with the exact payload it sends on every attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    /// The public part.
+    pub delivery: WebhookDelivery,
+    /// The JSON body sent.
+    pub payload: String,
+}
+
+/// All sandbox data.
+#[derive(Debug, Default)]
+pub struct Store {
+    last_micros: i64,
+    /// Campaigns.
+    pub campaigns: Table<Campaign>,
+    /// Ads of all campaigns.
+    pub ads: Table<Ad>,
+    /// Creatives of all ads.
+    pub creatives: Table<Creative>,
+    /// Contacts.
+    pub contacts: Table<Contact>,
+    /// Lower-cased e-mail → contact id.
+    pub contact_emails: HashMap<String, String>,
+    /// Audiences.
+    pub audiences: Table<Audience>,
+    /// Audience id → keys of its member contacts.
+    pub memberships: HashMap<String, BTreeSet<RowKey>>,
+    /// Interaction events.
+    pub events: Table<InteractionEvent>,
+    /// Webhook endpoints.
+    pub endpoints: Table<EndpointRow>,
+    /// Webhook deliveries.
+    pub deliveries: Table<DeliveryRow>,
+}
+
+impl Store {
+    /// A creation time strictly after every earlier one, so `(created_at, id)` order is the order
+    /// of creation and a cursor taken at a row never sorts after a newer row.
+    pub fn next_timestamp(&mut self) -> Timestamp {
+        let now = Utc::now().timestamp_micros();
+        let micros = now.max(self.last_micros + 1);
+        self.last_micros = micros;
+        DateTime::from_timestamp_micros(micros).unwrap_or_else(Utc::now)
+    }
+
+    /// The current time at microsecond precision, for `updated_at` and the like.
+    pub fn now(&self) -> Timestamp {
+        let micros = Utc::now().timestamp_micros();
+        DateTime::from_timestamp_micros(micros).unwrap_or_else(Utc::now)
+    }
+}
+
+/// The key of a row created at `created_at` with `id`.
+pub fn row_key(created_at: Timestamp, id: &str) -> RowKey {
+    (created_at.timestamp_micros(), id.to_owned())
+}
