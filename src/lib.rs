@@ -60,3 +60,8 @@ pub mod models {
 pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api.rs"));
 }
+
+/// The README's code blocks, compiled and run as doc tests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
