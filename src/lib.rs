@@ -50,13 +50,11 @@ pub use response::{Page, Response};
 pub use tls::TlsVersion;
 
 /// Every schema of the API contract: entities, request bodies, enums and typed ids.
-#[allow(clippy::all)]
 pub mod models {
     include!(concat!(env!("OUT_DIR"), "/models.rs"));
 }
 
 /// Resource accessors (`client.campaigns()`) and one request builder per operation.
-#[allow(clippy::all)]
 pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api.rs"));
 }
