@@ -195,12 +195,12 @@ async fn export(
         });
     }
     // Drop whatever was written after the checkpoint: it belongs to a page not yet recorded.
-    let mut file = OpenOptions::new()
+    OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(false)
-        .open(out)?;
-    file.set_len(checkpoint.bytes)?;
+        .open(out)?
+        .set_len(checkpoint.bytes)?;
     let mut file = OpenOptions::new().append(true).open(out)?;
 
     let mut list = client.contacts().list().limit(PAGE_SIZE);
