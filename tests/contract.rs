@@ -29,7 +29,7 @@ use marketing_api::models::*;
 use marketing_api::testing::Contract;
 use marketing_api::webhooks::{Event, Verifier};
 use marketing_api_sandbox::Sandbox;
-use proxy::Proxy;
+use proxy::{Proxy, Tamper};
 use serde_json::json;
 
 type StepError = Box<dyn std::error::Error + Send + Sync>;
@@ -224,10 +224,11 @@ fn steps() -> Vec<Step> {
         }),
         step("replaceCampaign", |ctx| async move {
             let id = need(&ctx.ids().campaign, "campaign")?;
-            let body = CampaignReplace::new("Black Friday", 600_000, CampaignObjective::Leads, "USD")
-                .with_daily_budget_cents(30_000)
-                .with_start_at(ts(21))
-                .with_end_at(ts(29));
+            let body =
+                CampaignReplace::new("Black Friday", 600_000, CampaignObjective::Leads, "USD")
+                    .with_daily_budget_cents(30_000)
+                    .with_start_at(ts(21))
+                    .with_end_at(ts(29));
             ctx.client.campaigns().replace(&id, &body).send().await?;
             Ok(())
         }),
@@ -255,7 +256,13 @@ fn steps() -> Vec<Step> {
             let campaign = need(&ctx.ids().campaign, "campaign")?;
             let body = NewAd::new("Hero", "Everything 50% off", "https://shop.example.com/bf")
                 .with_status(AdStatus::Active);
-            let ad = ctx.client.campaigns().ads(&campaign).create(&body).send().await?;
+            let ad = ctx
+                .client
+                .campaigns()
+                .ads(&campaign)
+                .create(&body)
+                .send()
+                .await?;
             ctx.ids().ad = Some(ad.id);
             Ok(())
         }),
@@ -264,7 +271,12 @@ fn steps() -> Vec<Step> {
                 let ids = ctx.ids();
                 (need(&ids.campaign, "campaign")?, need(&ids.ad, "ad")?)
             };
-            ctx.client.campaigns().ads(&campaign).get(&ad).send().await?;
+            ctx.client
+                .campaigns()
+                .ads(&campaign)
+                .get(&ad)
+                .send()
+                .await?;
             Ok(())
         }),
         step("listAds", |ctx| async move {
@@ -291,7 +303,12 @@ fn steps() -> Vec<Step> {
                 .with_status(AdStatus::Paused)
                 .with_destination_url("https://shop.example.com/bf2")
                 .with_name("Hero v2");
-            ctx.client.campaigns().ads(&campaign).update(&ad, &body).send().await?;
+            ctx.client
+                .campaigns()
+                .ads(&campaign)
+                .update(&ad, &body)
+                .send()
+                .await?;
             Ok(())
         }),
         step("createCreative", |ctx| async move {
@@ -399,14 +416,19 @@ fn steps() -> Vec<Step> {
         }),
         step("updateAudience", |ctx| async move {
             let id = need(&ctx.ids().audience, "audience")?;
-            let body = AudiencePatch::new().with_name("VIP 2026").clear_description();
+            let body = AudiencePatch::new()
+                .with_name("VIP 2026")
+                .clear_description();
             ctx.client.audiences().update(&id, &body).send().await?;
             Ok(())
         }),
         step("addAudienceContacts", |ctx| async move {
             let (audience, contact) = {
                 let ids = ctx.ids();
-                (need(&ids.audience, "audience")?, need(&ids.contact, "contact")?)
+                (
+                    need(&ids.audience, "audience")?,
+                    need(&ids.contact, "contact")?,
+                )
             };
             let result = ctx
                 .client
@@ -463,7 +485,10 @@ fn steps() -> Vec<Step> {
         step("removeAudienceContact", |ctx| async move {
             let (audience, contact) = {
                 let ids = ctx.ids();
-                (need(&ids.audience, "audience")?, need(&ids.contact, "contact")?)
+                (
+                    need(&ids.audience, "audience")?,
+                    need(&ids.contact, "contact")?,
+                )
             };
             ctx.client
                 .audiences()
@@ -477,7 +502,10 @@ fn steps() -> Vec<Step> {
         step("ingestEvents", |ctx| async move {
             let (contact, campaign) = {
                 let ids = ctx.ids();
-                (need(&ids.contact, "contact")?, need(&ids.campaign, "campaign")?)
+                (
+                    need(&ids.contact, "contact")?,
+                    need(&ids.campaign, "campaign")?,
+                )
             };
             let mut properties = serde_json::Map::new();
             properties.insert("sku".into(), json!("SKU-1"));
@@ -497,7 +525,10 @@ fn steps() -> Vec<Step> {
         step("listEvents", |ctx| async move {
             let (contact, campaign) = {
                 let ids = ctx.ids();
-                (need(&ids.contact, "contact")?, need(&ids.campaign, "campaign")?)
+                (
+                    need(&ids.contact, "contact")?,
+                    need(&ids.campaign, "campaign")?,
+                )
             };
             let page = ctx
                 .client
@@ -535,11 +566,20 @@ fn steps() -> Vec<Step> {
         step("getWebhookEndpoint", |ctx| async move {
             let id = need(&ctx.ids().endpoint, "webhook endpoint")?;
             let endpoint = ctx.client.webhook_endpoints().get(&id).send().await?;
-            assert!(endpoint.secret.is_none(), "the secret is only in the create answer");
+            assert!(
+                endpoint.secret.is_none(),
+                "the secret is only in the create answer"
+            );
             Ok(())
         }),
         step("listWebhookEndpoints", |ctx| async move {
-            let page = ctx.client.webhook_endpoints().list().limit(5).send().await?;
+            let page = ctx
+                .client
+                .webhook_endpoints()
+                .list()
+                .limit(5)
+                .send()
+                .await?;
             assert_eq!(page.items.len(), 1);
             Ok(())
         }),
@@ -549,12 +589,19 @@ fn steps() -> Vec<Step> {
                 .clear_description()
                 .with_enabled(true)
                 .with_url(ctx.receiver_url.clone());
-            ctx.client.webhook_endpoints().update(&id, &body).send().await?;
+            ctx.client
+                .webhook_endpoints()
+                .update(&id, &body)
+                .send()
+                .await?;
             // Something to deliver: a campaign update after the endpoint subscribed.
             let campaign = need(&ctx.ids().campaign, "campaign")?;
             ctx.client
                 .campaigns()
-                .update(&campaign, &CampaignPatch::new().with_name("Black Friday (live)"))
+                .update(
+                    &campaign,
+                    &CampaignPatch::new().with_name("Black Friday (live)"),
+                )
                 .send()
                 .await?;
             Ok(())
@@ -592,7 +639,12 @@ fn steps() -> Vec<Step> {
         }),
         step("rotateWebhookEndpointSecret", |ctx| async move {
             let id = need(&ctx.ids().endpoint, "webhook endpoint")?;
-            let rotated = ctx.client.webhook_endpoints().rotate_secret(&id).send().await?;
+            let rotated = ctx
+                .client
+                .webhook_endpoints()
+                .rotate_secret(&id)
+                .send()
+                .await?;
             assert_eq!(rotated.endpoint_id, id);
             Ok(())
         }),
@@ -620,7 +672,12 @@ fn steps() -> Vec<Step> {
                 let ids = ctx.ids();
                 (need(&ids.campaign, "campaign")?, need(&ids.ad, "ad")?)
             };
-            ctx.client.campaigns().ads(&campaign).delete(&ad).send().await?;
+            ctx.client
+                .campaigns()
+                .ads(&campaign)
+                .delete(&ad)
+                .send()
+                .await?;
             Ok(())
         }),
         step("deleteAudience", |ctx| async move {
@@ -672,7 +729,11 @@ async fn every_operation_of_the_spec_honours_the_contract() {
     let contract = Contract::bundled().expect("the bundled spec compiles");
     let steps = steps();
     let gaps = coverage_gaps(contract, &steps);
-    assert!(gaps.is_empty(), "contract coverage:\n  {}", gaps.join("\n  "));
+    assert!(
+        gaps.is_empty(),
+        "contract coverage:\n  {}",
+        gaps.join("\n  ")
+    );
 
     let sandbox = Sandbox::builder()
         .webhook_retry_schedule(vec![Duration::from_millis(10)])
@@ -697,11 +758,13 @@ async fn every_operation_of_the_spec_honours_the_contract() {
 
     let total = steps.len();
     let mut covered = 0;
+    let mut validated = 0;
     let mut failures = Vec::new();
     for step in steps {
         let operation = step.operation;
         let outcome = (step.run)(ctx.clone()).await;
         let exchanges = proxy.take();
+        validated += exchanges.len();
         if let Err(error) = outcome {
             failures.push(format!("{operation}: the step failed: {error}"));
         }
@@ -757,6 +820,10 @@ async fn every_operation_of_the_spec_honours_the_contract() {
         failures.push("createWebhookEndpoint returned no secret".into());
     }
 
+    println!(
+        "contract: {validated} exchanges and {} webhook deliveries validated against openapi.yaml",
+        delivered.len()
+    );
     assert!(
         failures.is_empty(),
         "contract: {covered}/{total} operations covered; failures:\n  {}",
@@ -772,8 +839,8 @@ fn a_request_missing_a_required_field_names_the_operation_and_the_field() {
     let contract = Contract::bundled().expect("the bundled spec compiles");
     let op = contract.operation("createCampaign").expect("in the spec");
     // What the SDK would send if `NewCampaign` stopped serializing `name`.
-    let body = serde_json::to_vec(&json!({"budget_cents": 500000, "currency": "USD"}))
-        .expect("encodes");
+    let body =
+        serde_json::to_vec(&json!({"budget_cents": 500000, "currency": "USD"})).expect("encodes");
     let mut headers = HeaderMap::new();
     headers.insert("content-type", "application/json".parse().expect("valid"));
     headers.insert("x-api-key", "mk_test_1".parse().expect("valid"));
@@ -828,5 +895,80 @@ fn a_missing_step_is_reported_by_operation_name() {
     assert_eq!(
         gaps,
         vec!["operation `getCampaign` in openapi.yaml has no contract step".to_owned()]
+    );
+}
+
+/// Runs the `createCampaign` and `getCampaign` steps through a proxy that tampers with bodies
+/// and returns the failures the suite reports.
+async fn suite_failures_with(tamper: Tamper) -> Vec<String> {
+    let contract = Contract::bundled().expect("the bundled spec compiles");
+    let sandbox = Sandbox::start().await.expect("the sandbox starts");
+    let upstream = format!("http://{}", sandbox.addr());
+    let proxy = Proxy::start_tampering(&upstream, contract, tamper).await;
+    let client = Client::builder(proxy.base_url())
+        .auth(ApiKey::new(sandbox.api_key()).expect("a valid key"))
+        .retry_policy(marketing_api::retry::RetryPolicy::never())
+        .build()
+        .expect("a valid configuration");
+    let ctx = Arc::new(Ctx {
+        proxy_base: proxy.base_url(),
+        sandbox,
+        client,
+        ids: Mutex::default(),
+        receiver_url: String::new(),
+        webhooks: Arc::default(),
+    });
+    let mut failures = Vec::new();
+    for step in steps()
+        .into_iter()
+        .filter(|s| matches!(s.operation, "createCampaign" | "getCampaign"))
+    {
+        let _ = (step.run)(ctx.clone()).await;
+        for exchange in proxy.take() {
+            failures.extend(exchange.violations.iter().map(ToString::to_string));
+        }
+    }
+    failures
+}
+
+#[tokio::test]
+async fn an_sdk_that_stops_sending_a_required_field_fails_the_suite_by_operation_and_field() {
+    fn drop_name(body: &mut serde_json::Value) {
+        if let Some(map) = body.as_object_mut() {
+            map.remove("name");
+        }
+    }
+    let failures = suite_failures_with(Tamper {
+        request: Some(drop_name),
+        response: None,
+    })
+    .await;
+    println!("{}", failures.join("\n"));
+    assert!(
+        failures.iter().any(|f| f
+            == "createCampaign: request does not match the spec: `name`: required field is missing"),
+        "{failures:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sandbox_that_renames_a_response_field_fails_the_suite_by_operation_and_field() {
+    fn rename_budget(body: &mut serde_json::Value) {
+        if let Some(data) = body.get_mut("data").and_then(|d| d.as_object_mut())
+            && let Some(budget) = data.remove("budget_cents")
+        {
+            data.insert("budget".into(), budget);
+        }
+    }
+    let failures = suite_failures_with(Tamper {
+        request: None,
+        response: Some(rename_budget),
+    })
+    .await;
+    println!("{}", failures.join("\n"));
+    assert!(
+        failures.iter().any(|f| f
+            == "createCampaign: response 201 does not match the spec: `data.budget_cents`: required field is missing"),
+        "{failures:#?}"
     );
 }

@@ -254,7 +254,10 @@ fn a_new_webhook_event_type_verifies_as_unknown_with_its_payload() {
     };
     assert_eq!(event.event_type(), "loyalty.points_awarded");
     assert_eq!(event.id(), "msg_2Kq9fJ8Lx");
-    assert_eq!(unknown.data().and_then(|d| d.get("points")), Some(&json!(120)));
+    assert_eq!(
+        unknown.data().and_then(|d| d.get("points")),
+        Some(&json!(120))
+    );
 }
 
 #[test]
@@ -272,7 +275,10 @@ fn a_known_webhook_event_with_extra_fields_and_new_enum_values_stays_typed() {
         .expect("verifies and parses");
     match event {
         Event::CampaignCreated(created) => {
-            assert_eq!(created.data.status, CampaignStatus::Unknown("hibernating".into()));
+            assert_eq!(
+                created.data.status,
+                CampaignStatus::Unknown("hibernating".into())
+            );
         }
         other => panic!("expected CampaignCreated, got {other:?}"),
     }

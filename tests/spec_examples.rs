@@ -83,5 +83,8 @@ fn a_reencoded_example_that_loses_a_field_is_reported_by_name() {
         .validate_schema("Campaign", &broken)
         .expect_err("currency is required");
     assert!(violation.names_field("currency"), "{violation}");
-    assert!(violation.to_string().starts_with("Campaign: schema"), "{violation}");
+    assert!(
+        violation.to_string().starts_with("Campaign: schema"),
+        "{violation}"
+    );
 }

@@ -6,9 +6,9 @@
 //! `#/components/schemas/...` references rewritten to `#/$defs/...`, so references resolve
 //! without a registry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, Method};
 use jsonschema::Validator;
@@ -127,18 +127,18 @@ struct TextValidator {
     name: String,
     required: bool,
     kind: TextType,
-    validator: Validator,
+    validator: Arc<Validator>,
 }
 
 struct BodyContract {
     required: bool,
     media_type: String,
-    validator: Option<Validator>,
+    validator: Option<Arc<Validator>>,
 }
 
 struct ResponseContract {
     /// `application/json` body schema; `None` when the response declares no content.
-    body: Option<Validator>,
+    body: Option<Arc<Validator>>,
     /// Declared media type, if any.
     media_type: Option<String>,
     headers: Vec<TextValidator>,
@@ -154,7 +154,7 @@ pub struct OperationContract {
     deprecated: bool,
     secured: bool,
     query: Vec<TextValidator>,
-    idempotency_key: Option<Validator>,
+    idempotency_key: Option<Arc<Validator>>,
     body: Option<BodyContract>,
     responses: BTreeMap<String, ResponseContract>,
 }
@@ -185,9 +185,9 @@ impl fmt::Debug for OperationContract {
 /// ```
 pub struct Contract {
     operations: Vec<OperationContract>,
-    schemas: BTreeMap<String, Validator>,
+    schemas: BTreeMap<String, Arc<Validator>>,
     examples: Vec<(String, Value)>,
-    webhooks: BTreeMap<String, Validator>,
+    webhooks: BTreeMap<String, Arc<Validator>>,
 }
 
 impl fmt::Debug for Contract {
@@ -219,22 +219,41 @@ fn rewrite_refs(value: &mut Value) {
     }
 }
 
-fn compile(schema: &Value, defs: &Value, what: &str) -> Result<Validator, ContractError> {
-    let mut schema = schema.clone();
-    rewrite_refs(&mut schema);
-    let mut document = match schema {
-        Value::Object(map) => map,
-        other => {
-            let mut map = Map::new();
-            map.insert("allOf".into(), Value::Array(vec![other]));
-            map
+/// Compiles schemas once each: operations share most of theirs (error responses, headers,
+/// parameters), and compiling is the slow part of loading a contract.
+struct Compiler {
+    defs: Value,
+    cache: HashMap<String, Arc<Validator>>,
+}
+
+impl Compiler {
+    fn compile(&mut self, schema: &Value, what: &str) -> Result<Arc<Validator>, ContractError> {
+        let key = schema.to_string();
+        if let Some(validator) = self.cache.get(&key) {
+            return Ok(validator.clone());
         }
-    };
-    document.insert("$defs".into(), defs.clone());
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&Value::Object(document))
-        .map_err(|e| ContractError(format!("{what}: the schema does not compile: {e}")))
+        let mut schema = schema.clone();
+        rewrite_refs(&mut schema);
+        let mut document = match schema {
+            Value::Object(map) => map,
+            other => {
+                let mut map = Map::new();
+                map.insert("allOf".into(), Value::Array(vec![other]));
+                map
+            }
+        };
+        // Only schemas that refer to components need them (most headers do not).
+        if key.contains("#/components/schemas/") {
+            document.insert("$defs".into(), self.defs.clone());
+        }
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&Value::Object(document))
+            .map_err(|e| ContractError(format!("{what}: the schema does not compile: {e}")))?;
+        let validator = Arc::new(validator);
+        self.cache.insert(key, validator.clone());
+        Ok(validator)
+    }
 }
 
 /// Follows local `$ref`s (`#/components/...`) to their target.
@@ -331,7 +350,7 @@ fn schema_problems(validator: &Validator, instance: &Value) -> Vec<Problem> {
         })
         .collect();
     // The deepest errors name the field; the `anyOf` wrappers around them add only noise.
-    problems.sort_by(|a, b| b.0.cmp(&a.0));
+    problems.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
     let deepest = problems.first().map_or(0, |(d, _)| *d);
     let mut out: Vec<Problem> = Vec::new();
     for (depth, problem) in problems {
@@ -383,6 +402,10 @@ impl Contract {
             .ok_or_else(|| ContractError("components.schemas is missing".into()))?;
         let mut defs = raw_defs.clone();
         rewrite_refs(&mut defs);
+        let mut compiler = Compiler {
+            defs,
+            cache: HashMap::new(),
+        };
 
         let mut schemas = BTreeMap::new();
         let mut examples = Vec::new();
@@ -394,7 +417,7 @@ impl Contract {
                 )]));
                 schemas.insert(
                     name.clone(),
-                    compile(&reference, &defs, &format!("components.schemas.{name}"))?,
+                    compiler.compile(&reference, &format!("components.schemas.{name}"))?,
                 );
                 if let Some(example) = schema.get("example") {
                     examples.push((name.clone(), example.clone()));
@@ -424,7 +447,7 @@ impl Contract {
                 ("delete", Method::DELETE),
             ] {
                 if let Some(op) = item.get(name) {
-                    operations.push(operation(&root, &defs, path, method, op, &shared)?);
+                    operations.push(operation(&root, &mut compiler, path, method, op, &shared)?);
                 }
             }
         }
@@ -441,7 +464,7 @@ impl Contract {
                     })?;
                 webhooks.insert(
                     event.clone(),
-                    compile(schema, &defs, &format!("webhooks.{event}"))?,
+                    compiler.compile(schema, &format!("webhooks.{event}"))?,
                 );
             }
         }
@@ -541,7 +564,7 @@ impl Contract {
 
 fn text_validators(
     root: &Value,
-    defs: &Value,
+    compiler: &mut Compiler,
     params: &[&Value],
     location: &str,
     what: &str,
@@ -561,7 +584,7 @@ fn text_validators(
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             kind: text_type(root, &schema),
-            validator: compile(&schema, defs, &format!("{location} {what} {name}"))?,
+            validator: compiler.compile(&schema, &format!("{location} {what} {name}"))?,
         });
     }
     Ok(out)
@@ -569,7 +592,7 @@ fn text_validators(
 
 fn operation(
     root: &Value,
-    defs: &Value,
+    compiler: &mut Compiler,
     path: &str,
     method: Method,
     op: &Value,
@@ -597,15 +620,14 @@ fn operation(
             .filter(|p| p.get("in").and_then(Value::as_str) == Some(place))
             .collect()
     };
-    let query = text_validators(root, defs, &located("query"), &location, "query")?;
+    let query = text_validators(root, compiler, &located("query"), &location, "query")?;
     let idempotency_key = match located("header").iter().find(|p| {
         p.get("name")
             .and_then(Value::as_str)
             .is_some_and(|n| n.eq_ignore_ascii_case("Idempotency-Key"))
     }) {
-        Some(param) => Some(compile(
+        Some(param) => Some(compiler.compile(
             param.get("schema").unwrap_or(&Value::Bool(true)),
-            defs,
             &format!("{location} Idempotency-Key"),
         )?),
         None => None,
@@ -624,7 +646,9 @@ fn operation(
                 .map(|(media, m)| (media.clone(), m.get("schema")))
                 .ok_or_else(|| ContractError(format!("{location}: requestBody has no content")))?;
             let validator = match schema {
-                Some(schema) => Some(compile(schema, defs, &format!("{location} request body"))?),
+                Some(schema) => {
+                    Some(compiler.compile(schema, &format!("{location} request body"))?)
+                }
                 None => None,
             };
             Some(BodyContract {
@@ -645,11 +669,9 @@ fn operation(
             let (media_type, body) = match content.and_then(|c| c.iter().next()) {
                 Some((media, m)) => {
                     let validator = match m.get("schema") {
-                        Some(schema) if media == "application/json" => Some(compile(
-                            schema,
-                            defs,
-                            &format!("{location} response {status}"),
-                        )?),
+                        Some(schema) if media == "application/json" => Some(
+                            compiler.compile(schema, &format!("{location} response {status}"))?,
+                        ),
                         _ => None,
                     };
                     (Some(media.clone()), validator)
@@ -672,7 +694,7 @@ fn operation(
             let header_refs: Vec<&Value> = header_params.iter().collect();
             let headers = text_validators(
                 root,
-                defs,
+                compiler,
                 &header_refs,
                 &location,
                 &format!("response {status} header"),
@@ -803,9 +825,10 @@ impl OperationContract {
         body: &[u8],
     ) -> Result<(), ContractViolation> {
         let mut problems = Vec::new();
-        let sent: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let sent: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
         for (name, _) in &sent {
             if !self.query.iter().any(|p| &p.name == name) {
                 problems.push(Problem {
@@ -905,9 +928,8 @@ impl OperationContract {
                     .collect(),
             )
         } else {
-            serde_json::from_slice(body).map_err(|e| {
-                ContractViolation::one(&self.id, part, "", format!("not JSON: {e}"))
-            })?
+            serde_json::from_slice(body)
+                .map_err(|e| ContractViolation::one(&self.id, part, "", format!("not JSON: {e}")))?
         };
         let problems = contract
             .validator
@@ -1002,7 +1024,11 @@ impl OperationContract {
     ///
     /// # Errors
     /// As [`validate_response`](Self::validate_response), without the header checks.
-    pub fn validate_response_body(&self, status: u16, body: &[u8]) -> Result<(), ContractViolation> {
+    pub fn validate_response_body(
+        &self,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), ContractViolation> {
         let mut headers = HeaderMap::new();
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -1011,7 +1037,9 @@ impl OperationContract {
         match self.validate_response(status, &headers, body) {
             Ok(()) => Ok(()),
             Err(mut violation) => {
-                violation.problems.retain(|p| !p.field.starts_with("header "));
+                violation
+                    .problems
+                    .retain(|p| !p.field.starts_with("header "));
                 if violation.problems.is_empty() {
                     Ok(())
                 } else {

@@ -450,3 +450,113 @@ impl OperationMock<'_, Empty> {
         self.mount(answer).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{CampaignId, NewCampaign};
+
+    async fn raw_post(mock: &MockApi, path: &str, body: Value) -> reqwest::Response {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+            .post(format!("{}{path}", mock.base_url()))
+            .header("x-api-key", MOCK_API_KEY)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the mock answers")
+    }
+
+    #[tokio::test]
+    async fn a_request_off_the_spec_is_answered_400_and_recorded_with_operation_and_field() {
+        let mock = MockApi::start().await;
+        mock.campaigns()
+            .create()
+            .times(1)
+            .returns_raw(201, json!({}))
+            .await;
+        let answer = raw_post(&mock, "/campaigns", json!({"budget_cents": 10})).await;
+        assert_eq!(answer.status().as_u16(), 400);
+        let body: Value =
+            serde_json::from_slice(&answer.bytes().await.expect("a body")).expect("JSON");
+        assert_eq!(body["error"]["param"], "name");
+        let violations = mock.violations();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(
+            violations[0].to_string(),
+            "createCampaign: request does not match the spec: `name`: required field is missing"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unmocked_request_is_answered_599_and_listed() {
+        let mock = MockApi::start().await;
+        let error = mock
+            .client()
+            .campaigns()
+            .get(&CampaignId::new("cmp_1"))
+            .send()
+            .await
+            .expect_err("nothing is mocked");
+        assert_eq!(
+            error.status().map(|s| s.as_u16()),
+            Some(UNEXPECTED_REQUEST_STATUS)
+        );
+        assert_eq!(mock.unexpected_requests(), vec!["GET /v1/campaigns/cmp_1"]);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "unexpected request (no mock): POST /v1/campaigns")]
+    async fn verify_panics_listing_unexpected_requests() {
+        let mock = MockApi::start().await;
+        let _ = mock
+            .client()
+            .campaigns()
+            .create(&NewCampaign::new("x", 1))
+            .send()
+            .await;
+        mock.verify().await;
+    }
+
+    #[tokio::test]
+    async fn typed_helpers_answer_what_the_client_asks_for() {
+        let mock = MockApi::start().await;
+        let campaign: crate::models::Campaign =
+            MockApi::example("Campaign").expect("the spec has an example");
+        mock.campaigns()
+            .list()
+            .times(1)
+            .returns_page(vec![campaign.clone()])
+            .await;
+        mock.campaigns()
+            .delete(&campaign.id)
+            .times(1)
+            .succeeds()
+            .await;
+        let client = mock.client();
+        let page = client.campaigns().list().send().await.expect("mocked");
+        assert_eq!(page.items, vec![campaign.clone()]);
+        assert!(!page.has_more);
+        client
+            .campaigns()
+            .delete(&campaign.id)
+            .send()
+            .await
+            .expect("mocked");
+        mock.verify().await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "the mocked answer does not match the spec")]
+    async fn an_answer_off_the_spec_is_refused_when_mounted() {
+        let mock = MockApi::start().await;
+        let mut campaign: crate::models::Campaign =
+            MockApi::example("Campaign").expect("the spec has an example");
+        campaign.currency = "euro".into();
+        mock.campaigns()
+            .get(&campaign.id.clone())
+            .returns(campaign)
+            .await;
+    }
+}

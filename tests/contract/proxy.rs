@@ -26,7 +26,29 @@ pub struct Exchange {
     pub violations: Vec<ContractViolation>,
 }
 
+/// Rewrites JSON bodies in flight, to simulate a regression on either side: `request` as if the
+/// SDK had sent the rewritten body, `response` as if the sandbox had answered it.
+#[derive(Clone, Copy, Default)]
+pub struct Tamper {
+    /// Applied to JSON request bodies before validation and forwarding.
+    pub request: Option<fn(&mut serde_json::Value)>,
+    /// Applied to JSON response bodies before validation and delivery to the SDK.
+    pub response: Option<fn(&mut serde_json::Value)>,
+}
+
+fn rewrite(body: bytes::Bytes, edit: Option<fn(&mut serde_json::Value)>) -> bytes::Bytes {
+    let Some(edit) = edit else { return body };
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(mut value) => {
+            edit(&mut value);
+            bytes::Bytes::from(value.to_string())
+        }
+        Err(_) => body,
+    }
+}
+
 struct ProxyState {
+    tamper: Tamper,
     upstream: String,
     http: reqwest::Client,
     contract: &'static Contract,
@@ -59,6 +81,15 @@ fn forwarded(name: &http::HeaderName) -> bool {
 impl Proxy {
     /// Starts the proxy on 127.0.0.1 in front of `upstream` (`http://127.0.0.1:port`).
     pub async fn start(upstream: &str, contract: &'static Contract) -> Proxy {
+        Self::start_tampering(upstream, contract, Tamper::default()).await
+    }
+
+    /// Starts a proxy that rewrites bodies in flight (see [`Tamper`]).
+    pub async fn start_tampering(
+        upstream: &str,
+        contract: &'static Contract,
+        tamper: Tamper,
+    ) -> Proxy {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -66,6 +97,7 @@ impl Proxy {
             .build()
             .expect("a plain HTTP client builds");
         let state = Arc::new(ProxyState {
+            tamper,
             upstream: upstream.trim_end_matches('/').to_owned(),
             http,
             contract,
@@ -106,6 +138,7 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
     let body = axum::body::to_bytes(body, 16 * 1024 * 1024)
         .await
         .unwrap_or_default();
+    let body = rewrite(body, state.tamper.request);
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -116,8 +149,7 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
     let mut violations = Vec::new();
     match operation {
         Some(op) => {
-            if let Err(violation) = op.validate_request(parts.uri.query(), &parts.headers, &body)
-            {
+            if let Err(violation) = op.validate_request(parts.uri.query(), &parts.headers, &body) {
                 violations.push(violation);
             }
         }
@@ -133,7 +165,10 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
 
     let mut upstream = state
         .http
-        .request(parts.method.clone(), format!("{}{path_and_query}", state.upstream))
+        .request(
+            parts.method.clone(),
+            format!("{}{path_and_query}", state.upstream),
+        )
         .body(body.clone());
     for (name, value) in &parts.headers {
         if forwarded(name) {
@@ -145,7 +180,7 @@ async fn forward(State(state): State<Arc<ProxyState>>, request: Request) -> Resp
             let status = answer.status();
             let headers = answer.headers().clone();
             let bytes = answer.bytes().await.unwrap_or_default();
-            (status, headers, bytes)
+            (status, headers, rewrite(bytes, state.tamper.response))
         }
         Err(error) => {
             // The SDK sees a gateway error; the suite sees the cause.
