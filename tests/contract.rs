@@ -972,3 +972,73 @@ async fn a_sandbox_that_renames_a_response_field_fails_the_suite_by_operation_an
         "{failures:#?}"
     );
 }
+
+/// Error answers are part of the contract too: what an independent OpenAPI tool sends first
+/// (no credentials, out-of-range parameters, malformed bodies, unknown ids) must be answered
+/// with a status the operation declares and a body of that status's schema.
+#[tokio::test]
+async fn error_answers_match_the_spec() {
+    let contract = Contract::bundled().expect("the bundled spec compiles");
+    let sandbox = Sandbox::start().await.expect("the sandbox starts");
+    let upstream = format!("http://{}", sandbox.addr());
+    let proxy = Proxy::start(&upstream, contract).await;
+    let http = reqwest::Client::new();
+    let base = proxy.base_url();
+    let key = sandbox.api_key().to_owned();
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        ("no credential", http.get(format!("{base}/campaigns")), 401),
+        (
+            "limit out of range",
+            http.get(format!("{base}/campaigns?limit=0"))
+                .header("x-api-key", &key),
+            400,
+        ),
+        (
+            "unknown id",
+            http.get(format!("{base}/campaigns/cmp_nope"))
+                .header("x-api-key", &key),
+            404,
+        ),
+        (
+            "required field missing",
+            http.post(format!("{base}/campaigns"))
+                .header("x-api-key", &key)
+                .header("content-type", "application/json")
+                .body(r#"{"budget_cents": 1}"#),
+            400,
+        ),
+        (
+            "malformed JSON",
+            http.post(format!("{base}/contacts"))
+                .header("x-api-key", &key)
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+        ),
+        (
+            "bad grant",
+            http.post(format!("{base}/oauth/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=refresh_token&refresh_token=rt_nope&client_id=x"),
+            401,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (case, request, expected) in cases {
+        let status = request.send().await.expect("the proxy answers").status();
+        if status.as_u16() != expected {
+            failures.push(format!("{case}: expected {expected}, got {status}"));
+        }
+        for exchange in proxy.take() {
+            // The request side of these is off-spec on purpose; only the answers are checked.
+            failures.extend(
+                exchange
+                    .violations
+                    .iter()
+                    .filter(|v| v.part.starts_with("response"))
+                    .map(|v| format!("{case}: {v}")),
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -43,7 +43,8 @@ struct Findings {
 /// use marketing_api::models::{Campaign, CampaignId, ErrorType, NewCampaign};
 /// use marketing_api::testing::MockApi;
 ///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// let mock = MockApi::start().await;
 /// let campaign: Campaign = MockApi::example("Campaign")?;
 /// mock.campaigns().create().times(1).returns(campaign.clone()).await;
@@ -56,7 +57,7 @@ struct Findings {
 /// let created = client.campaigns().create(&NewCampaign::new("Launch", 100_000)).send().await?;
 /// assert_eq!(created.id, campaign.id);
 /// let missing = client.campaigns().get(&CampaignId::new("cmp_missing")).send().await;
-/// assert_eq!(missing.unwrap_err().api_error().map(|e| e.status), Some(404));
+/// assert_eq!(missing.unwrap_err().status().map(|s| s.as_u16()), Some(404));
 ///
 /// mock.verify().await; // panics listing unexpected requests and contract violations
 /// # Ok(()) }
