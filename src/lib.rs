@@ -39,6 +39,8 @@ mod ratelimit;
 mod request;
 mod response;
 pub mod retry;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tls;
 mod transport;
 pub mod webhooks;
