@@ -504,3 +504,44 @@ impl std::fmt::Debug for ListMeta {
             .finish()
     }
 }
+/// Every generated model type, by schema name.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub const __MODEL_NAMES: &[&str] = &[
+    "WidgetId",
+    "WidgetColor",
+    "Widget",
+    "NewWidget",
+    "WidgetPatch",
+    "Part",
+    "WidgetCreatedEvent",
+    "ResponseMeta",
+    "ListMeta",
+];
+/// Decodes `json` into the model type of schema `schema` and encodes it back; `None`
+/// when no generated type has that name.
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub fn __roundtrip_example(
+    schema: &str,
+    json: serde_json::Value,
+) -> Option<Result<serde_json::Value, serde_json::Error>> {
+    fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
+        json: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Error> {
+        let typed: T = serde_json::from_value(json)?;
+        serde_json::to_value(&typed)
+    }
+    match schema {
+        "WidgetId" => Some(roundtrip::<WidgetId>(json)),
+        "WidgetColor" => Some(roundtrip::<WidgetColor>(json)),
+        "Widget" => Some(roundtrip::<Widget>(json)),
+        "NewWidget" => Some(roundtrip::<NewWidget>(json)),
+        "WidgetPatch" => Some(roundtrip::<WidgetPatch>(json)),
+        "Part" => Some(roundtrip::<Part>(json)),
+        "WidgetCreatedEvent" => Some(roundtrip::<WidgetCreatedEvent>(json)),
+        "ResponseMeta" => Some(roundtrip::<ResponseMeta>(json)),
+        "ListMeta" => Some(roundtrip::<ListMeta>(json)),
+        _ => None,
+    }
+}
