@@ -330,8 +330,10 @@ impl Client {
                     // Neither is transient: the same request gets the same refusal or the same
                     // oversized answer, so it is reported as it is, not retried.
                     // A TLS refusal (certificate, pin, protocol version) is as final.
+                    // So is a body that does not decompress: the server or a proxy sent it so.
                     if failure.is_config()
                         || matches!(failure.kind(), ErrorKind::ResponseTooLarge | ErrorKind::Tls)
+                        || is_body_decoding_failure(&failure)
                     {
                         return Err(failure.with_operation(op.id).with_attempts(attempt));
                     }
@@ -394,7 +396,11 @@ impl Client {
         let mut first: Option<Bytes> = None;
         let mut rest: Option<BytesMut> = None;
         let mut total = 0usize;
-        while let Some(chunk) = response.chunk().await.map_err(reqwest_error)? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(body_error)?
+        {
             total = total.saturating_add(chunk.len());
             if total > limit {
                 return Err(Error::too_large(limit));
@@ -475,6 +481,25 @@ fn reqwest_error(e: reqwest::Error) -> Error {
     } else {
         Error::transport(e)
     }
+}
+
+/// An error while reading the body; one that comes from decompressing it says so. (reqwest
+/// removes `Content-Encoding` from the headers it hands over when it decompresses.)
+fn body_error(e: reqwest::Error) -> Error {
+    if e.is_decode() {
+        Error::transport(e).with_message(
+            "the response body does not decompress as its Content-Encoding says (truncated or corrupt compressed data, probably from a proxy)",
+        )
+    } else {
+        reqwest_error(e)
+    }
+}
+
+fn is_body_decoding_failure(error: &Error) -> bool {
+    error.kind() == ErrorKind::Transport
+        && std::error::Error::source(error)
+            .and_then(|s| s.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_decode)
 }
 
 fn is_connect_failure(error: &Error) -> bool {
