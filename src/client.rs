@@ -126,7 +126,10 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("min_tls_version", &self.tls.min_version)
-            .field("tls_pins", &(self.tls.pins.len() + self.tls.pin_texts.len()))
+            .field(
+                "tls_pins",
+                &(self.tls.pins.len() + self.tls.pin_texts.len()),
+            )
             .field("extra_root_certificates", &self.tls.extra_roots.len())
             .finish_non_exhaustive()
     }

@@ -396,11 +396,7 @@ impl Client {
         let mut first: Option<Bytes> = None;
         let mut rest: Option<BytesMut> = None;
         let mut total = 0usize;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(body_error)?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(body_error)? {
             total = total.saturating_add(chunk.len());
             if total > limit {
                 return Err(Error::too_large(limit));

@@ -258,7 +258,8 @@ async fn a_200_with_trailing_garbage() {
 
 #[tokio::test]
 async fn a_502_html_page_from_a_proxy() {
-    let page = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body></html>";
+    let page =
+        b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body></html>";
     let (error, requests) = get_with(
         http(
             "502 Bad Gateway",
@@ -303,7 +304,10 @@ async fn a_400_with_an_error_envelope_of_wrong_types() {
 async fn a_429_with_a_garbage_retry_after() {
     let (error, _) = get(http(
         "429 Too Many Requests",
-        &[("retry-after", "soon, maybe"), ("content-type", "application/json")],
+        &[
+            ("retry-after", "soon, maybe"),
+            ("content-type", "application/json"),
+        ],
         br#"{"error":{"type":"rate_limit_error","code":"rate_limited","message":"Slow down."}}"#,
     ))
     .await;
@@ -378,10 +382,7 @@ async fn a_gzip_bomb_stops_at_the_size_cap() {
     )
     .await;
     assert_eq!(error.kind(), ErrorKind::ResponseTooLarge, "{error:?}");
-    assert!(
-        error.to_string().contains("max_response_bytes"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("max_response_bytes"), "{error}");
     assert_eq!(requests, 1, "an oversized answer is not retried");
 }
 
@@ -463,7 +464,10 @@ fn client_builder_refuses_bad_configuration() {
     let base = || Client::builder("https://api.example.com/v1");
     let cases: Vec<(&str, marketing_api::ClientBuilder)> = vec![
         ("header name", base().default_header("bad name\n", "x")),
-        ("header value", base().default_header("x-tag", "a\r\nInjected: 1")),
+        (
+            "header value",
+            base().default_header("x-tag", "a\r\nInjected: 1"),
+        ),
         ("user agent", base().user_agent("agent\u{7f}")),
         ("max_response_bytes", base().max_response_bytes(0)),
         ("pin", base().pin_spki_sha256("\u{fffd}\u{fffd}")),
@@ -484,7 +488,10 @@ fn credentials_refuse_what_cannot_be_a_header() {
             "{bad:?}"
         );
         assert!(
-            matches!(BearerToken::new(bad), Err(AuthError::InvalidBearerToken { .. })),
+            matches!(
+                BearerToken::new(bad),
+                Err(AuthError::InvalidBearerToken { .. })
+            ),
             "{bad:?}"
         );
     }
@@ -508,7 +515,13 @@ fn credentials_refuse_what_cannot_be_a_header() {
 
 #[test]
 fn webhook_secrets_refuse_empty_and_non_base64() {
-    for bad in ["", "   ", "whsec_", "whsec_***not-base64***", "whsec_\u{e9}"] {
+    for bad in [
+        "",
+        "   ",
+        "whsec_",
+        "whsec_***not-base64***",
+        "whsec_\u{e9}",
+    ] {
         assert!(
             matches!(
                 WebhookSecret::parse(bad),
@@ -585,7 +598,10 @@ fn webhook_verification_refuses_malformed_headers() {
     let huge = "v1,".repeat(100_000);
     let cases: Vec<Vec<(&str, &[u8])>> = vec![
         vec![],
-        vec![("webhook-id", b"msg_1"), ("webhook-timestamp", b"1700000000")],
+        vec![
+            ("webhook-id", b"msg_1"),
+            ("webhook-timestamp", b"1700000000"),
+        ],
         vec![
             ("webhook-id", b"msg_1"),
             ("webhook-timestamp", b"\xff\xfe"),

@@ -38,14 +38,19 @@ fn assert_redacted(value: &impl Debug, secrets: &[&str], expect_marker: bool) ->
             assert!(!text.contains(secret), "`{secret}` leaked in: {text}");
         }
         if expect_marker {
-            assert!(text.contains("[redacted]"), "no redaction marker in: {text}");
+            assert!(
+                text.contains("[redacted]"),
+                "no redaction marker in: {text}"
+            );
         }
     }
     compact
 }
 
 fn when() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0)
+        .single()
+        .expect("valid date")
 }
 
 fn contact() -> Contact {
@@ -103,7 +108,11 @@ fn webhook_endpoint_secrets_are_redacted() {
         when(),
     )
     .with_secret(WHSEC);
-    let shown = assert_redacted(&endpoint, &[WHSEC, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], true);
+    let shown = assert_redacted(
+        &endpoint,
+        &[WHSEC, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        true,
+    );
     assert!(shown.contains("hooks.example.org"), "{shown}");
 
     let rotated = WebhookSecretModel::new("whe_4Gs1Yt8d", WHSEC, when());
@@ -126,7 +135,10 @@ fn credentials_never_print_their_secret() {
     )
     .scopes(["contacts:read"]);
     let shown = assert_redacted(&oauth, &[CLIENT_SECRET], true);
-    assert!(shown.contains("cli_123"), "the client id is not secret: {shown}");
+    assert!(
+        shown.contains("cli_123"),
+        "the client id is not secret: {shown}"
+    );
     let refresh = OAuth2::refresh_token(
         "cli_123",
         Some(Secret::new(CLIENT_SECRET)),
@@ -147,7 +159,11 @@ fn credentials_never_print_their_secret() {
     let signer = Signer::new(WHSEC).expect("signer");
     assert_redacted(&signer, &[WHSEC, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], false);
     let verifier = Verifier::new(WHSEC).expect("verifier");
-    assert_redacted(&verifier, &[WHSEC, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], false);
+    assert_redacted(
+        &verifier,
+        &[WHSEC, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        false,
+    );
 }
 
 #[test]
@@ -159,7 +175,10 @@ fn client_and_builder_hide_credentials_and_header_values() {
         .default_header("x-partner-token", CLIENT_SECRET)
         .tls_pins([pin]);
     let shown = assert_redacted(&builder, &[API_KEY, CLIENT_SECRET], true);
-    assert!(shown.contains("x-partner-token"), "header names stay: {shown}");
+    assert!(
+        shown.contains("x-partner-token"),
+        "header names stay: {shown}"
+    );
 
     let client = builder.build().expect("client");
     // The client prints no credential at all, only which header carries it.

@@ -32,7 +32,7 @@ use marketing_api::retry::{RetryBudgetConfig, RetryPolicy};
 use marketing_api::{Client, Error, ErrorKind};
 use marketing_api_sandbox::{FaultSettings, RateTier, Sandbox};
 
-const WORKERS_PER_KIND: usize = 4;
+const WORKERS_PER_KIND: usize = 8;
 const EVENTS_PER_BATCH: usize = 25;
 
 fn soak_duration() -> Duration {
@@ -134,7 +134,7 @@ async fn campaign_worker(
             }
         }
         // Every third round: rename one; every fourth: delete one.
-        if n % 3 == 0
+        if n.is_multiple_of(3)
             && let Some(id) = live.iter().next().cloned()
         {
             Tally::add(&tally.calls, 1);
@@ -153,7 +153,7 @@ async fn campaign_worker(
                 }
             }
         }
-        if n % 4 == 0
+        if n.is_multiple_of(4)
             && let Some(id) = live.iter().next().cloned()
         {
             Tally::add(&tally.calls, 1);
@@ -210,7 +210,7 @@ async fn contact_worker(
                 }
             }
         }
-        if n % 5 == 0
+        if n.is_multiple_of(5)
             && let Some(id) = live.iter().next().cloned()
         {
             Tally::add(&tally.calls, 1);
@@ -246,7 +246,12 @@ async fn event_worker(client: Client, until: Instant, tally: Arc<Tally>) {
                     .with_value_cents(i as i64)
             })
             .collect();
-        match client.events().send_batch(&EventBatch::new(events)).send().await {
+        match client
+            .events()
+            .send_batch(&EventBatch::new(events))
+            .send()
+            .await
+        {
             Ok(result) => {
                 assert_eq!(result.accepted + result.rejected, EVENTS_PER_BATCH as i64);
                 Tally::add(&tally.events_accepted, result.accepted as u64);
@@ -411,7 +416,9 @@ async fn the_sandbox_state_matches_what_the_clients_did() {
     assert!(
         believed_campaigns.is_subset(&listed_campaigns),
         "missing: {:?}",
-        believed_campaigns.difference(&listed_campaigns).collect::<Vec<_>>()
+        believed_campaigns
+            .difference(&listed_campaigns)
+            .collect::<Vec<_>>()
     );
     assert!(
         listed_campaigns.len() <= believed_campaigns.len() + uncertain_campaigns,

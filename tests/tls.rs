@@ -175,7 +175,10 @@ async fn a_wrong_pin_fails_with_a_clear_error_and_is_not_retried() {
     assert_eq!(error.kind(), ErrorKind::Tls, "{error:?}");
     let text = error.to_string();
     assert!(text.contains("certificate pin mismatch"), "{text}");
-    assert!(text.contains(&pki.leaf_pin), "names the presented key: {text}");
+    assert!(
+        text.contains(&pki.leaf_pin),
+        "names the presented key: {text}"
+    );
     assert!(!error.is_retryable());
     assert_eq!(error.attempts(), 1, "a pin mismatch is not retried");
     assert!(std::error::Error::source(&error).is_some());
@@ -221,10 +224,7 @@ async fn the_default_accepts_a_tls12_only_server() {
     let pki = pki();
     let server = serve(&pki, &[&rustls::version::TLS12]).await;
     let client = builder(&server, &pki).build().expect("client");
-    assert_eq!(
-        get_campaign(&client).await.expect("TLS 1.2"),
-        "Spring sale"
-    );
+    assert_eq!(get_campaign(&client).await.expect("TLS 1.2"), "Spring sale");
     assert_eq!(server.handshakes.load(Ordering::SeqCst), 1);
 }
 
@@ -248,5 +248,8 @@ fn bad_pins_and_roots_are_configuration_errors() {
         .build()
         .expect_err("bad root");
     assert!(error.is_config(), "{error}");
-    assert!(error.to_string().contains("add_root_certificate"), "{error}");
+    assert!(
+        error.to_string().contains("add_root_certificate"),
+        "{error}"
+    );
 }

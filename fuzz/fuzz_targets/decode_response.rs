@@ -56,7 +56,10 @@ fn check<T: DeserializeOwned + Serialize>(mode: u8, body: &[u8]) {
             assert_eq!(error.kind(), ErrorKind::Api);
             let api = error.api_error().expect("an API error carries its answer");
             assert_eq!(api.status, status);
-            assert!(!api.message.is_empty(), "an API error always says something");
+            assert!(
+                !api.message.is_empty(),
+                "an API error always says something"
+            );
             if mode & 16 != 0 {
                 assert_eq!(api.retry_after, Some(Duration::from_secs(7)));
             }
@@ -67,7 +70,10 @@ fn check<T: DeserializeOwned + Serialize>(mode: u8, body: &[u8]) {
 
 fn expect_decode_error(error: &marketing_api::Error) {
     assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
-    assert!(error.decode_path().is_some(), "a decode error names its path: {error}");
+    assert!(
+        error.decode_path().is_some(),
+        "a decode error names its path: {error}"
+    );
     assert!(std::error::Error::source(error).is_some());
     let _ = (error.to_string(), format!("{error:?}"));
 }
@@ -92,7 +98,10 @@ fn check_page<T: DeserializeOwned + Serialize>(page: &Page<T>, cursor: Option<St
     if page.resume_cursor().is_some() {
         assert!(page.has_more && page.next_cursor.is_some());
     }
-    assert!(page.request_id.is_some(), "the header request id is the fallback");
+    assert!(
+        page.request_id.is_some(),
+        "the header request id is the fallback"
+    );
     for item in &page.items {
         round_trip(item);
     }

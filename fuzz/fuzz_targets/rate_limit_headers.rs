@@ -77,11 +77,16 @@ fuzz_target!(|data: &[u8]| {
     }
     for later in [now, now + Duration::from_millis(1500), now + MAX_WAIT] {
         if let Some(wait) = __fuzz::gate_wait_after(status, &headers, now, later, MAX_WAIT) {
-            assert!(!wait.is_zero() && wait <= MAX_WAIT, "wait {wait:?} outside (0, cap]");
+            assert!(
+                !wait.is_zero() && wait <= MAX_WAIT,
+                "wait {wait:?} outside (0, cap]"
+            );
         }
     }
     // Past the cap the gate is always open again.
-    let reopened = now.checked_add(MAX_WAIT + Duration::from_secs(1)).unwrap_or(now);
+    let reopened = now
+        .checked_add(MAX_WAIT + Duration::from_secs(1))
+        .unwrap_or(now);
     if reopened > now {
         assert_eq!(
             __fuzz::gate_wait_after(status, &headers, now, reopened, MAX_WAIT),
