@@ -45,11 +45,17 @@ mod tls;
 mod transport;
 pub mod webhooks;
 
+/// Entry points for the fuzz targets in `fuzz/`; not public API.
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
+
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{ApiError, Error, ErrorKind};
 pub use patch::Patch;
 pub use response::{Page, Response};
-pub use tls::TlsVersion;
+pub use tls::{SpkiPin, TlsVersion};
 
 /// Every schema of the API contract: entities, request bodies, enums and typed ids.
 pub mod models {

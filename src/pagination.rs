@@ -33,7 +33,7 @@ use crate::transport::Request;
 
 /// How many recent cursors a stream remembers to detect a loop. A cycle longer than this many
 /// pages goes unnoticed, but memory stays constant however long the stream runs.
-const REMEMBERED_CURSORS: usize = 1024;
+pub(crate) const REMEMBERED_CURSORS: usize = 1024;
 
 type BoxedPages<T> = Pin<Box<dyn Stream<Item = Result<Page<T>, Error>> + Send>>;
 
@@ -134,14 +134,14 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Pages<T> {
 }
 
 /// Remembers recent cursors in constant memory.
-struct CursorGuard {
+pub(crate) struct CursorGuard {
     hasher: RandomState,
     recent: VecDeque<u64>,
     seen: HashSet<u64>,
 }
 
 impl CursorGuard {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             hasher: RandomState::new(),
             recent: VecDeque::with_capacity(REMEMBERED_CURSORS),
@@ -150,7 +150,7 @@ impl CursorGuard {
     }
 
     /// Records `cursor`; false if it was already followed.
-    fn first_visit(&mut self, cursor: &str) -> bool {
+    pub(crate) fn first_visit(&mut self, cursor: &str) -> bool {
         let hash = self.hasher.hash_one(cursor);
         if !self.seen.insert(hash) {
             return false;
@@ -166,13 +166,13 @@ impl CursorGuard {
 }
 
 /// What to do after a page arrived.
-enum Next {
+pub(crate) enum Next {
     Follow(String),
     Stop,
     Loop,
 }
 
-fn next_step<T>(page: &Page<T>, guard: &mut CursorGuard) -> Next {
+pub(crate) fn next_step<T>(page: &Page<T>, guard: &mut CursorGuard) -> Next {
     match (&page.next_cursor, page.has_more) {
         (Some(cursor), true) if guard.first_visit(cursor) => Next::Follow(cursor.clone()),
         (Some(_), true) => Next::Loop,
