@@ -14,7 +14,7 @@ use crate::clock::{Clock, RandomSource, Sleeper, SystemClock, ThreadRandom, Toki
 use crate::error::Error;
 use crate::ratelimit::RateLimitGate;
 use crate::retry::{RetryBudget, RetryBudgetConfig, RetryPolicy};
-use crate::tls::{self, TlsVersion};
+use crate::tls::{self, SpkiPin, TlsSettings, TlsVersion};
 
 /// The default cap on a response body: generous for any page, finite for a hostile server.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
@@ -102,7 +102,7 @@ pub struct ClientBuilder {
     sleeper: Arc<dyn Sleeper>,
     random: Arc<dyn RandomSource>,
     max_response_bytes: usize,
-    min_tls_version: TlsVersion,
+    tls: TlsSettings,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -125,7 +125,12 @@ impl fmt::Debug for ClientBuilder {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
-            .field("min_tls_version", &self.min_tls_version)
+            .field("min_tls_version", &self.tls.min_version)
+            .field(
+                "tls_pins",
+                &(self.tls.pins.len() + self.tls.pin_texts.len()),
+            )
+            .field("extra_root_certificates", &self.tls.extra_roots.len())
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +153,7 @@ impl ClientBuilder {
             sleeper: Arc::new(TokioSleeper),
             random: Arc::new(ThreadRandom),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            min_tls_version: TlsVersion::default(),
+            tls: TlsSettings::default(),
         }
     }
 
@@ -226,7 +231,43 @@ impl ClientBuilder {
 
     /// The oldest TLS version to accept. Default: TLS 1.2.
     pub fn min_tls_version(mut self, version: TlsVersion) -> Self {
-        self.min_tls_version = version;
+        self.tls.min_version = version;
+        self
+    }
+
+    /// Pins the server's public key: besides a certificate chain the platform trusts for the
+    /// host, the leaf certificate's key must match one of the pins (the base64 SHA-256 of its
+    /// DER `SubjectPublicKeyInfo`, `sha256/` prefix optional; see [`SpkiPin`]). Call it once
+    /// per accepted key, and add the next key's pin before the server rotates to it.
+    ///
+    /// A connection to a server whose key matches no pin fails before any request is sent
+    /// with an [`ErrorKind::Tls`](crate::ErrorKind::Tls) error saying "certificate pin
+    /// mismatch"; it is not retried. A pin that does not parse makes [`build`](Self::build)
+    /// fail. Default: no pins.
+    ///
+    /// ```no_run
+    /// use marketing_api::Client;
+    /// let client = Client::builder("https://api.example.com/v1")
+    ///     .pin_spki_sha256("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    ///     .build()?;
+    /// # Ok::<(), marketing_api::Error>(())
+    /// ```
+    pub fn pin_spki_sha256(mut self, pin: impl Into<String>) -> Self {
+        self.tls.pin_texts.push(pin.into());
+        self
+    }
+
+    /// Adds already parsed pins; see [`pin_spki_sha256`](Self::pin_spki_sha256).
+    pub fn tls_pins(mut self, pins: impl IntoIterator<Item = SpkiPin>) -> Self {
+        self.tls.pins.extend(pins);
+        self
+    }
+
+    /// Trusts this DER-encoded root certificate in addition to the platform's roots (for a
+    /// private CA or a test server). A certificate that does not parse makes
+    /// [`build`](Self::build) fail.
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.tls.extra_roots.push(der.into());
         self
     }
 
@@ -283,7 +324,7 @@ impl ClientBuilder {
         let (http, extra_headers) = match self.http {
             Some(http) => (http, headers),
             None => {
-                let tls = tls::client_config(self.min_tls_version)?;
+                let tls = tls::client_config(&self.tls)?;
                 let http = reqwest::Client::builder()
                     .tls_backend_preconfigured(tls)
                     .connect_timeout(self.connect_timeout)

@@ -61,6 +61,10 @@ pub enum ErrorKind {
     ResponseTooLarge,
     /// A page stream saw a cursor it had already followed (a server bug that would loop forever).
     RepeatedCursor,
+    /// The TLS handshake failed: the certificate was rejected, its key matched no pin, or the
+    /// server offered no acceptable protocol version. Not retried: the next attempt would fail
+    /// the same way.
+    Tls,
 }
 
 /// An error answer from the API: `{"error": {"type", "code", "message", "param", "request_id"}}`.
@@ -106,6 +110,13 @@ impl Error {
 
     pub(crate) fn transport(source: impl Into<BoxError>) -> Self {
         let mut e = Self::new(ErrorKind::Transport);
+        e.inner.source = Some(source.into());
+        e
+    }
+
+    pub(crate) fn tls(message: String, source: impl Into<BoxError>) -> Self {
+        let mut e = Self::new(ErrorKind::Tls);
+        e.inner.message = Some(message);
         e.inner.source = Some(source.into());
         e
     }
@@ -326,6 +337,7 @@ impl fmt::Display for Error {
             ErrorKind::Config => f.write_str("invalid configuration")?,
             ErrorKind::ResponseTooLarge => f.write_str("response too large")?,
             ErrorKind::RepeatedCursor => f.write_str("pagination loop")?,
+            ErrorKind::Tls => f.write_str("TLS handshake failed")?,
         }
         if let Some(message) = &self.inner.message {
             write!(f, ": {message}")?;

@@ -26,7 +26,7 @@
 //! }
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod auth;
 mod client;
@@ -40,24 +40,35 @@ mod ratelimit;
 mod request;
 mod response;
 pub mod retry;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tls;
 mod transport;
 pub mod webhooks;
+
+/// Entry points for the fuzz targets in `fuzz/`; not public API.
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{ApiError, Error, ErrorKind};
 pub use patch::Patch;
 pub use response::{Page, Response};
-pub use tls::TlsVersion;
+pub use tls::{SpkiPin, TlsVersion};
 
 /// Every schema of the API contract: entities, request bodies, enums and typed ids.
-#[allow(clippy::all)]
 pub mod models {
     include!(concat!(env!("OUT_DIR"), "/models.rs"));
 }
 
 /// Resource accessors (`client.campaigns()`) and one request builder per operation.
-#[allow(clippy::all)]
 pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api.rs"));
 }
+
+/// The README's code blocks, compiled and run as doc tests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

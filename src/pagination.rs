@@ -24,6 +24,7 @@ use std::task::{Context, Poll, ready};
 use futures::Stream;
 use futures::stream::StreamExt;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::client::Client;
 use crate::error::Error;
@@ -32,7 +33,7 @@ use crate::transport::Request;
 
 /// How many recent cursors a stream remembers to detect a loop. A cycle longer than this many
 /// pages goes unnoticed, but memory stays constant however long the stream runs.
-const REMEMBERED_CURSORS: usize = 1024;
+pub(crate) const REMEMBERED_CURSORS: usize = 1024;
 
 type BoxedPages<T> = Pin<Box<dyn Stream<Item = Result<Page<T>, Error>> + Send>>;
 
@@ -40,8 +41,9 @@ type BoxedPages<T> = Pin<Box<dyn Stream<Item = Result<Page<T>, Error>> + Send>>;
 /// `.pages()` on any list operation builder.
 ///
 /// Prefetch is off by default: with it on, the next page is requested while the caller works on
-/// the current one (at most one page ahead), which hides server latency but spends one extra
-/// request when the caller stops early and doubles the burst against the rate limit.
+/// the current one (at most one page ahead), which hides server latency but may spend one extra
+/// request when the caller stops early and doubles the burst against the rate limit. Dropping
+/// the stream aborts the page being fetched ahead, retries and all.
 #[must_use = "streams do nothing unless polled"]
 pub struct Pages<T> {
     state: PagesState<T>,
@@ -132,14 +134,14 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Pages<T> {
 }
 
 /// Remembers recent cursors in constant memory.
-struct CursorGuard {
+pub(crate) struct CursorGuard {
     hasher: RandomState,
     recent: VecDeque<u64>,
     seen: HashSet<u64>,
 }
 
 impl CursorGuard {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             hasher: RandomState::new(),
             recent: VecDeque::with_capacity(REMEMBERED_CURSORS),
@@ -148,7 +150,7 @@ impl CursorGuard {
     }
 
     /// Records `cursor`; false if it was already followed.
-    fn first_visit(&mut self, cursor: &str) -> bool {
+    pub(crate) fn first_visit(&mut self, cursor: &str) -> bool {
         let hash = self.hasher.hash_one(cursor);
         if !self.seen.insert(hash) {
             return false;
@@ -164,13 +166,13 @@ impl CursorGuard {
 }
 
 /// What to do after a page arrived.
-enum Next {
+pub(crate) enum Next {
     Follow(String),
     Stop,
     Loop,
 }
 
-fn next_step<T>(page: &Page<T>, guard: &mut CursorGuard) -> Next {
+pub(crate) fn next_step<T>(page: &Page<T>, guard: &mut CursorGuard) -> Next {
     match (&page.next_cursor, page.has_more) {
         (Some(cursor), true) if guard.first_visit(cursor) => Next::Follow(cursor.clone()),
         (Some(_), true) => Next::Loop,
@@ -221,11 +223,14 @@ fn prefetching_pages<T: DeserializeOwned + Send + 'static>(
         }
         let op = request.operation.id;
         let fetch = |client: Client, request: Request| {
-            tokio::spawn(async move { client.execute_page::<T>(request).await })
+            // In the caller's span, so the prefetched page is traced like any other.
+            PrefetchTask(tokio::spawn(
+                async move { client.execute_page::<T>(request).await }.in_current_span(),
+            ))
         };
         let mut in_flight = Some(fetch(client.clone(), request.clone()));
-        while let Some(handle) = in_flight.take() {
-            let page = match handle.await {
+        while let Some(mut task) = in_flight.take() {
+            let page = match (&mut task.0).await {
                 Ok(Ok(page)) => page,
                 Ok(Err(e)) => {
                     yield Err(e);
@@ -248,6 +253,17 @@ fn prefetching_pages<T: DeserializeOwned + Send + 'static>(
                 return;
             }
         }
+    }
+}
+
+/// The spawned fetch of the next page, aborted when dropped: a caller that stops reading (or
+/// drops the stream) must not leave a request, with its retries and backoff, running on in the
+/// background.
+struct PrefetchTask<T>(tokio::task::JoinHandle<Result<Page<T>, Error>>);
+
+impl<T> Drop for PrefetchTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -86,6 +86,24 @@ impl RawResponse {
     }
 }
 
+/// Decodes the body of a list response into a [`Page`]; `cursor` is the one it was asked for.
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    raw: &RawResponse,
+    cursor: Option<String>,
+) -> Result<Page<T>, Error> {
+    let envelope: Envelope<Vec<T>> = codec::decode(&raw.body)?;
+    let meta = envelope.meta;
+    let request_id = meta.request_id.or_else(|| raw.header_request_id());
+    Ok(Page {
+        has_more: meta.has_more.unwrap_or(meta.next_cursor.is_some()),
+        items: envelope.data,
+        next_cursor: meta.next_cursor,
+        total_count: meta.total_count,
+        request_id,
+        cursor,
+    })
+}
+
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 impl Client {
@@ -114,18 +132,7 @@ impl Client {
         let op = request.operation.id;
         let cursor = request.query_value("cursor").map(str::to_owned);
         let raw = self.execute(request).await?;
-        let envelope: Envelope<Vec<T>> =
-            codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
-        let meta = envelope.meta;
-        let request_id = meta.request_id.or_else(|| raw.header_request_id());
-        Ok(Page {
-            has_more: meta.has_more.unwrap_or(meta.next_cursor.is_some()),
-            items: envelope.data,
-            next_cursor: meta.next_cursor,
-            total_count: meta.total_count,
-            request_id,
-            cursor,
-        })
+        decode_page(&raw, cursor).map_err(|e| e.with_operation(op))
     }
 
     /// Sends a request whose success has no body (204).
@@ -322,7 +329,12 @@ impl Client {
                 Err(failure) => {
                     // Neither is transient: the same request gets the same refusal or the same
                     // oversized answer, so it is reported as it is, not retried.
-                    if failure.is_config() || failure.kind() == ErrorKind::ResponseTooLarge {
+                    // A TLS refusal (certificate, pin, protocol version) is as final.
+                    // So is a body that does not decompress: the server or a proxy sent it so.
+                    if failure.is_config()
+                        || matches!(failure.kind(), ErrorKind::ResponseTooLarge | ErrorKind::Tls)
+                        || is_body_decoding_failure(&failure)
+                    {
                         return Err(failure.with_operation(op.id).with_attempts(attempt));
                     }
                     // A connect timeout never reached the server: check for it before timeouts.
@@ -384,7 +396,7 @@ impl Client {
         let mut first: Option<Bytes> = None;
         let mut rest: Option<BytesMut> = None;
         let mut total = 0usize;
-        while let Some(chunk) = response.chunk().await.map_err(reqwest_error)? {
+        while let Some(chunk) = response.chunk().await.map_err(body_error)? {
             total = total.saturating_add(chunk.len());
             if total > limit {
                 return Err(Error::too_large(limit));
@@ -458,11 +470,32 @@ impl Client {
 }
 
 fn reqwest_error(e: reqwest::Error) -> Error {
-    if e.is_timeout() {
+    if let Some(message) = crate::tls::describe_handshake_failure(&e) {
+        Error::tls(message, e)
+    } else if e.is_timeout() {
         Error::timeout_from(e)
     } else {
         Error::transport(e)
     }
+}
+
+/// An error while reading the body; one that comes from decompressing it says so. (reqwest
+/// removes `Content-Encoding` from the headers it hands over when it decompresses.)
+fn body_error(e: reqwest::Error) -> Error {
+    if e.is_decode() {
+        Error::transport(e).with_message(
+            "the response body does not decompress as its Content-Encoding says (truncated or corrupt compressed data, probably from a proxy)",
+        )
+    } else {
+        reqwest_error(e)
+    }
+}
+
+fn is_body_decoding_failure(error: &Error) -> bool {
+    error.kind() == ErrorKind::Transport
+        && std::error::Error::source(error)
+            .and_then(|s| s.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_decode)
 }
 
 fn is_connect_failure(error: &Error) -> bool {
@@ -498,7 +531,7 @@ struct ErrorBody {
 }
 
 /// Builds the [`ApiError`] of a non-success response, whatever its body is.
-fn api_error(raw: &RawResponse, now: std::time::SystemTime) -> Error {
+pub(crate) fn api_error(raw: &RawResponse, now: std::time::SystemTime) -> Error {
     let retry_after = raw
         .headers
         .get(http::header::RETRY_AFTER)

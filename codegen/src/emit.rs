@@ -83,7 +83,11 @@ pub fn models(api: &Api) -> TokenStream {
         TypeKind::Enum(variants) => enum_model(t, variants),
         TypeKind::Id => id_model(t),
     });
-    quote! { #(#items)* }
+    let roundtrip = roundtrip_dispatch(api);
+    quote! {
+        #(#items)*
+        #roundtrip
+    }
 }
 
 fn type_docs(t: &TypeDef) -> TokenStream {
@@ -108,11 +112,14 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         let ty = ty_tokens(&f.ty);
         let rename = (f.rust.trim_start_matches("r#") != f.wire).then(|| quote!(rename = #wire,));
         match f.repr(s.patch) {
-            FieldRepr::Plain => quote! {
-                #doc
-                #[serde(#rename)]
-                pub #field: #ty,
-            },
+            FieldRepr::Plain => {
+                let attr = rename.map(|r| quote!(#[serde(#r)]));
+                quote! {
+                    #doc
+                    #attr
+                    pub #field: #ty,
+                }
+            }
             FieldRepr::NullableRequired => quote! {
                 #doc
                 #[serde(#rename default)]
@@ -207,6 +214,15 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         }
     });
     let name_str = t.name.as_str();
+    let default_impl = plain.is_empty().then(|| {
+        quote! {
+            impl Default for #name {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+        }
+    });
     let new_doc = if plain.is_empty() {
         " Creates a value with every field unset.".to_string()
     } else {
@@ -235,6 +251,8 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
             }
             #(#setters)*
         }
+
+        #default_impl
 
         impl std::fmt::Debug for #name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -878,6 +896,193 @@ pub fn events(api: &Api) -> TokenStream {
                     Event::Unknown(e) => e.id(),
                 }
             }
+        }
+    }
+}
+
+/// The roundtrip dispatch appended to `models.rs` (only compiled with the SDK's `testing`
+/// feature): schema name → decode into the generated type → encode back. Every named type
+/// takes part, so a schema added to the spec is covered by the example tests with no edit.
+fn roundtrip_dispatch(api: &Api) -> TokenStream {
+    let arms = api.types.iter().map(|t| {
+        let name = ident(&t.name);
+        let wire = t.name.as_str();
+        quote!(#wire => Some(roundtrip::<#name>(json)),)
+    });
+    let names = api.types.iter().map(|t| t.name.as_str());
+    quote! {
+        /// Every generated model type, by schema name.
+        #[cfg(feature = "testing")]
+        #[doc(hidden)]
+        pub const __MODEL_NAMES: &[&str] = &[#(#names),*];
+
+        /// Decodes `json` into the model type of schema `schema` and encodes it back; `None`
+        /// when no generated type has that name.
+        #[cfg(feature = "testing")]
+        #[doc(hidden)]
+        pub fn __roundtrip_example(
+            schema: &str,
+            json: serde_json::Value,
+        ) -> Option<Result<serde_json::Value, serde_json::Error>> {
+            fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
+                json: serde_json::Value,
+            ) -> Result<serde_json::Value, serde_json::Error> {
+                let typed: T = serde_json::from_value(json)?;
+                serde_json::to_value(&typed)
+            }
+            match schema {
+                #(#arms)*
+                _ => None,
+            }
+        }
+    }
+}
+
+/// `testing.rs`: one typed mock helper per operation, mirroring the resource accessors, for
+/// `crate::testing::MockApi` (included only with the SDK's `testing` feature).
+pub fn testing(api: &Api) -> TokenStream {
+    let mut out = TokenStream::new();
+    let top_level = api.resources.iter().filter(|r| r.key.len() == 1).map(|r| {
+        let mock = format_ident!("{}Mock", r.name);
+        let accessor = ident(&r.accessor);
+        let doc = docs(&format!(
+            "Mocks of `client.{}()` operations.",
+            r.accessor.trim_start_matches("r#")
+        ));
+        quote! {
+            #doc
+            pub fn #accessor(&self) -> #mock<'_> {
+                #mock { api: self }
+            }
+        }
+    });
+    out.extend(quote! {
+        impl crate::testing::MockApi {
+            #(#top_level)*
+        }
+    });
+    for resource in &api.resources {
+        let children: Vec<&Resource> = api
+            .resources
+            .iter()
+            .filter(|c| c.key.len() == resource.key.len() + 1 && c.key.starts_with(&resource.key))
+            .collect();
+        out.extend(mock_resource_tokens(resource, &children));
+    }
+    out
+}
+
+fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStream {
+    let mock = format_ident!("{}Mock", resource.name);
+    let mock_str = format!("{}Mock", resource.name);
+    let doc = docs(&format!(
+        "Mocks of the operations on {}: one helper per operation, named as on the client.",
+        resource.key.join(" / ").replace('_', " ")
+    ));
+    // Scope parameters are kept as already-encoded path segments.
+    let scope_fields = resource.scope_params.iter().map(|p| {
+        let field = ident(&p.rust);
+        quote!(#field: String,)
+    });
+    let scope_debug = resource.scope_params.iter().map(|p| {
+        let field = ident(&p.rust);
+        let label = p.rust.trim_start_matches("r#");
+        quote!(.field(#label, &self.#field))
+    });
+    let child_accessors = children.iter().map(|child| {
+        let child_mock = format_ident!("{}Mock", child.name);
+        let accessor = ident(&child.accessor);
+        let args = child.accessor_params.iter().map(param_arg);
+        let inherited = resource.scope_params.iter().map(|p| {
+            let field = ident(&p.rust);
+            quote!(#field: self.#field.clone(),)
+        });
+        let own = child.accessor_params.iter().map(|p| {
+            let field = ident(&p.rust);
+            quote!(#field: crate::codec::path_segment(#field),)
+        });
+        let doc = docs(&format!(
+            "Mocks of `.{}(..)` operations.",
+            child.accessor.trim_start_matches("r#")
+        ));
+        quote! {
+            #doc
+            pub fn #accessor(&self, #(#args),*) -> #child_mock<'a> {
+                #child_mock {
+                    api: self.api,
+                    #(#inherited)*
+                    #(#own)*
+                }
+            }
+        }
+    });
+    let methods = resource.operations.iter().map(|op| {
+        let method = ident(&op.method_name);
+        let id = &op.id;
+        let kind = match &op.response {
+            ResponseShape::Empty => quote!(crate::testing::Empty),
+            ResponseShape::Single(ty) => {
+                let ty = ty_tokens(ty);
+                quote!(crate::testing::Single<#ty>)
+            }
+            ResponseShape::List(ty) => {
+                let ty = ty_tokens(ty);
+                quote!(crate::testing::List<#ty>)
+            }
+        };
+        let args = op.item_param.iter().map(param_arg);
+        let mut template = String::new();
+        let mut values = Vec::new();
+        for seg in op.path.split('/').filter(|s| !s.is_empty()) {
+            template.push('/');
+            match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(param) => {
+                    template.push_str("{}");
+                    let field = ident(&crate::model::rust_field_name(param));
+                    let is_item = op.item_param.as_ref().is_some_and(|p| p.wire == param);
+                    values.push(if is_item {
+                        quote!(crate::codec::path_segment(#field))
+                    } else {
+                        quote!(self.#field)
+                    });
+                }
+                None => template.push_str(seg),
+            }
+        }
+        let path = if values.is_empty() {
+            quote!(String::from(#template))
+        } else {
+            quote!(format!(#template, #(#values),*))
+        };
+        let doc = docs(&format!(
+            "Mocks `{} {}` (`{}`).",
+            op.method.as_str(),
+            op.path,
+            op.id
+        ));
+        quote! {
+            #doc
+            pub fn #method(&self, #(#args),*) -> crate::testing::OperationMock<'a, #kind> {
+                self.api.operation(#id, #path)
+            }
+        }
+    });
+    quote! {
+        #doc
+        pub struct #mock<'a> {
+            api: &'a crate::testing::MockApi,
+            #(#scope_fields)*
+        }
+
+        impl std::fmt::Debug for #mock<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(#mock_str) #(#scope_debug)* .finish_non_exhaustive()
+            }
+        }
+
+        impl<'a> #mock<'a> {
+            #(#child_accessors)*
+            #(#methods)*
         }
     }
 }

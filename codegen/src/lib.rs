@@ -52,6 +52,8 @@ pub struct Generated {
     pub api: String,
     /// `webhook_events.rs`: the typed event enum.
     pub events: String,
+    /// `testing.rs`: a typed mock helper per operation (the SDK's `testing` feature).
+    pub testing: String,
 }
 
 /// Generates the client sources from the text of a spec.
@@ -62,10 +64,12 @@ pub fn generate(yaml: &str) -> Result<Generated, GenerateError> {
         models: emit::format(emit::models(&api))?,
         api: emit::format(emit::api(&api))?,
         events: emit::format(emit::events(&api))?,
+        testing: emit::format(emit::testing(&api))?,
     })
 }
 
-/// Reads `spec_path` and writes `models.rs`, `api.rs` and `webhook_events.rs` into `out_dir`.
+/// Reads `spec_path` and writes `models.rs`, `api.rs`, `webhook_events.rs` and `testing.rs`
+/// into `out_dir`.
 pub fn generate_files(spec_path: &Path, out_dir: &Path) -> Result<(), GenerateError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
@@ -77,6 +81,7 @@ pub fn generate_files(spec_path: &Path, out_dir: &Path) -> Result<(), GenerateEr
         ("models.rs", &generated.models),
         ("api.rs", &generated.api),
         ("webhook_events.rs", &generated.events),
+        ("testing.rs", &generated.testing),
     ] {
         let path = out_dir.join(name);
         std::fs::write(&path, text).map_err(io(&path))?;

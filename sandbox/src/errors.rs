@@ -164,15 +164,18 @@ impl ApiError {
 
     /// The JSON body of this error for the given request id.
     pub fn body(&self, request_id: &str) -> serde_json::Value {
-        json!({
-            "error": {
-                "type": self.kind.as_str(),
-                "code": self.code,
-                "message": self.message,
-                "param": self.param,
-                "request_id": request_id,
-            }
-        })
+        let mut error = json!({
+            "type": self.kind.as_str(),
+            "code": self.code,
+            "message": self.message,
+            "request_id": request_id,
+        });
+        // `param` is an optional string in the spec, not a nullable one: leave it out when no
+        // single field is to blame.
+        if let (Some(param), Some(map)) = (&self.param, error.as_object_mut()) {
+            map.insert("param".into(), json!(param));
+        }
+        json!({ "error": error })
     }
 }
 

@@ -1,0 +1,1073 @@
+//! The API contract (`openapi.yaml`) turned into validators, so a test can check any request or
+//! response against what the spec states, independently of the generated types.
+//!
+//! Every schema is compiled as JSON Schema 2020-12 with format validation on. Each validator is
+//! built from a document `{"$defs": <all component schemas>, ...the schema}` with
+//! `#/components/schemas/...` references rewritten to `#/$defs/...`, so references resolve
+//! without a registry.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use http::{HeaderMap, Method};
+use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::{Map, Value};
+
+/// The contract the SDK was generated from, as bundled in this crate.
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+
+/// Why a spec could not be turned into validators.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("openapi.yaml cannot be loaded as a contract: {0}")]
+pub struct ContractError(String);
+
+/// One thing that does not match the spec: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The field or parameter, e.g. `name`, `data.budget_cents`, `events[3].type`, or
+    /// `query limit`; empty when the whole message or body is concerned.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// A request or response that does not match the spec, naming the operation, the part of the
+/// message and every field at fault.
+///
+/// ```text
+/// createCampaign: request body does not match the spec: `name`: required field is missing
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ContractViolation {
+    /// The `operationId` (or the schema name, for [`Contract::validate_schema`]).
+    pub operation: String,
+    /// Which part: `request`, `request body`, `query`, `response 201`, `schema`…
+    pub part: String,
+    /// Every problem found, at least one.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ContractViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} does not match the spec: ",
+            self.operation, self.part
+        )?;
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            if problem.field.is_empty() {
+                f.write_str(&problem.message)?;
+            } else {
+                write!(f, "`{}`: {}", problem.field, problem.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ContractViolation {
+    fn new(operation: &str, part: impl Into<String>, problems: Vec<Problem>) -> Self {
+        Self {
+            operation: operation.to_owned(),
+            part: part.into(),
+            problems,
+        }
+    }
+
+    fn one(
+        operation: &str,
+        part: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            operation,
+            part,
+            vec![Problem {
+                field: field.into(),
+                message: message.into(),
+            }],
+        )
+    }
+
+    /// Whether some problem concerns `field` (exactly, or a field under it).
+    pub fn names_field(&self, field: &str) -> bool {
+        self.problems.iter().any(|p| {
+            p.field == field
+                || p.field.ends_with(&format!(".{field}"))
+                || p.field.starts_with(&format!("{field}."))
+        })
+    }
+}
+
+/// The JSON type a parameter or header text is turned into before validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+}
+
+fn coerce(kind: TextType, text: &str) -> Option<Value> {
+    Some(match kind {
+        TextType::String => Value::String(text.to_owned()),
+        TextType::Integer => Value::from(text.parse::<i64>().ok()?),
+        TextType::Number => Value::from(text.parse::<f64>().ok().filter(|n| n.is_finite())?),
+        TextType::Boolean => Value::Bool(text.parse::<bool>().ok()?),
+    })
+}
+
+struct TextValidator {
+    name: String,
+    required: bool,
+    kind: TextType,
+    validator: Arc<Validator>,
+}
+
+struct BodyContract {
+    required: bool,
+    media_type: String,
+    validator: Option<Arc<Validator>>,
+}
+
+struct ResponseContract {
+    /// `application/json` body schema; `None` when the response declares no content.
+    body: Option<Arc<Validator>>,
+    /// Declared media type, if any.
+    media_type: Option<String>,
+    headers: Vec<TextValidator>,
+}
+
+/// What the spec states about one operation.
+pub struct OperationContract {
+    id: String,
+    method: Method,
+    path_template: String,
+    segments: Vec<Option<String>>,
+    runtime: bool,
+    deprecated: bool,
+    secured: bool,
+    query: Vec<TextValidator>,
+    idempotency_key: Option<Arc<Validator>>,
+    body: Option<BodyContract>,
+    responses: BTreeMap<String, ResponseContract>,
+}
+
+impl fmt::Debug for OperationContract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperationContract")
+            .field("id", &self.id)
+            .field("method", &self.method)
+            .field("path_template", &self.path_template)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole spec as validators: operations matched by method and path, component schemas by
+/// name, webhook bodies by event type.
+///
+/// ```
+/// use marketing_api::testing::Contract;
+///
+/// let contract = Contract::bundled()?;
+/// let op = contract.operation("createCampaign").expect("in the spec");
+/// let violation = op
+///     .validate_request_body(br#"{"budget_cents": 500}"#)
+///     .unwrap_err();
+/// assert!(violation.names_field("name"));
+/// # Ok::<(), marketing_api::testing::ContractError>(())
+/// ```
+pub struct Contract {
+    operations: Vec<OperationContract>,
+    schemas: BTreeMap<String, Arc<Validator>>,
+    examples: Vec<(String, Value)>,
+    webhooks: BTreeMap<String, Arc<Validator>>,
+}
+
+impl fmt::Debug for Contract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Contract")
+            .field("operations", &self.operations.len())
+            .field("schemas", &self.schemas.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn rewrite_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                if key == "$ref" {
+                    if let Value::String(target) = item
+                        && let Some(name) = target.strip_prefix("#/components/schemas/")
+                    {
+                        *target = format!("#/$defs/{name}");
+                    }
+                } else {
+                    rewrite_refs(item);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
+}
+
+/// Compiles schemas once each: operations share most of theirs (error responses, headers,
+/// parameters), and compiling is the slow part of loading a contract.
+struct Compiler {
+    defs: Value,
+    cache: HashMap<String, Arc<Validator>>,
+}
+
+impl Compiler {
+    fn compile(&mut self, schema: &Value, what: &str) -> Result<Arc<Validator>, ContractError> {
+        let key = schema.to_string();
+        if let Some(validator) = self.cache.get(&key) {
+            return Ok(validator.clone());
+        }
+        let mut schema = schema.clone();
+        rewrite_refs(&mut schema);
+        let mut document = match schema {
+            Value::Object(map) => map,
+            other => {
+                let mut map = Map::new();
+                map.insert("allOf".into(), Value::Array(vec![other]));
+                map
+            }
+        };
+        // Only schemas that refer to components need them (most headers do not).
+        if key.contains("#/components/schemas/") {
+            document.insert("$defs".into(), self.defs.clone());
+        }
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&Value::Object(document))
+            .map_err(|e| ContractError(format!("{what}: the schema does not compile: {e}")))?;
+        let validator = Arc::new(validator);
+        self.cache.insert(key, validator.clone());
+        Ok(validator)
+    }
+}
+
+/// Follows local `$ref`s (`#/components/...`) to their target.
+fn resolve<'a>(root: &'a Value, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    for _ in 0..8 {
+        let Some(pointer) = current
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        else {
+            return current;
+        };
+        match root.pointer(pointer) {
+            Some(next) => current = next,
+            None => return current,
+        }
+    }
+    current
+}
+
+fn text_type(root: &Value, schema: &Value) -> TextType {
+    let schema = resolve(root, schema);
+    let kind = match schema.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string"),
+        _ => "string",
+    };
+    match kind {
+        "integer" => TextType::Integer,
+        "number" => TextType::Number,
+        "boolean" => TextType::Boolean,
+        _ => TextType::String,
+    }
+}
+
+/// `/events/3/type` → `events[3].type`.
+fn pointer_to_field(pointer: &str) -> String {
+    let mut out = String::new();
+    for raw in pointer.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(&segment);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    out
+}
+
+fn join_field(at: &str, name: &str) -> String {
+    if at.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{at}.{name}")
+    }
+}
+
+/// Every schema error as a problem, deepest first, duplicates removed.
+fn schema_problems(validator: &Validator, instance: &Value) -> Vec<Problem> {
+    let mut problems: Vec<(usize, Problem)> = validator
+        .iter_errors(instance)
+        .flat_map(|error| {
+            let pointer = error.instance_path().as_str().to_owned();
+            let depth = pointer.matches('/').count();
+            let at = pointer_to_field(&pointer);
+            let found: Vec<Problem> = match error.kind() {
+                ValidationErrorKind::Required { property } => vec![Problem {
+                    field: join_field(&at, property.as_str().unwrap_or_default()),
+                    message: "required field is missing".into(),
+                }],
+                ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+                    .iter()
+                    .map(|name| Problem {
+                        field: join_field(&at, name),
+                        message: "field is not declared by the schema".into(),
+                    })
+                    .collect(),
+                _ => vec![Problem {
+                    field: at,
+                    message: error.to_string(),
+                }],
+            };
+            found.into_iter().map(move |p| (depth, p))
+        })
+        .collect();
+    // The deepest errors name the field; the `anyOf` wrappers around them add only noise.
+    problems.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+    let deepest = problems.first().map_or(0, |(d, _)| *d);
+    let mut out: Vec<Problem> = Vec::new();
+    for (depth, problem) in problems {
+        let is_wrapper = depth < deepest && out.iter().any(|p| p.field.starts_with(&problem.field));
+        if !is_wrapper && !out.contains(&problem) {
+            out.push(problem);
+        }
+    }
+    out
+}
+
+fn media_type_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+impl Contract {
+    /// The bundled `openapi.yaml`, compiled once per process.
+    ///
+    /// # Errors
+    /// [`ContractError`] if the bundled spec cannot be compiled (a build of a broken spec).
+    pub fn bundled() -> Result<&'static Contract, ContractError> {
+        static BUNDLED: OnceLock<Result<Contract, ContractError>> = OnceLock::new();
+        BUNDLED
+            .get_or_init(|| Contract::from_yaml(OPENAPI_YAML))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Loads a contract from the YAML text of a spec.
+    ///
+    /// # Errors
+    /// [`ContractError`] naming the part of the spec that is not valid YAML or whose schema
+    /// does not compile.
+    pub fn from_yaml(text: &str) -> Result<Contract, ContractError> {
+        let root: Value = serde_saphyr::from_str(text)
+            .map_err(|e| ContractError(format!("not valid YAML: {e}")))?;
+        let raw_defs = root
+            .pointer("/components/schemas")
+            .cloned()
+            .ok_or_else(|| ContractError("components.schemas is missing".into()))?;
+        let mut defs = raw_defs.clone();
+        rewrite_refs(&mut defs);
+        let mut compiler = Compiler {
+            defs,
+            cache: HashMap::new(),
+        };
+
+        let mut schemas = BTreeMap::new();
+        let mut examples = Vec::new();
+        if let Some(map) = raw_defs.as_object() {
+            for (name, schema) in map {
+                let reference = Value::Object(Map::from_iter([(
+                    "$ref".to_owned(),
+                    Value::String(format!("#/components/schemas/{name}")),
+                )]));
+                schemas.insert(
+                    name.clone(),
+                    compiler.compile(&reference, &format!("components.schemas.{name}"))?,
+                );
+                if let Some(example) = schema.get("example") {
+                    examples.push((name.clone(), example.clone()));
+                }
+                if let Some(Value::Array(list)) = schema.get("examples") {
+                    examples.extend(list.iter().map(|e| (name.clone(), e.clone())));
+                }
+            }
+        }
+
+        let mut operations = Vec::new();
+        let paths = root
+            .get("paths")
+            .and_then(Value::as_object)
+            .ok_or_else(|| ContractError("paths is missing".into()))?;
+        for (path, item) in paths {
+            let shared = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for (name, method) in [
+                ("get", Method::GET),
+                ("post", Method::POST),
+                ("put", Method::PUT),
+                ("patch", Method::PATCH),
+                ("delete", Method::DELETE),
+            ] {
+                if let Some(op) = item.get(name) {
+                    operations.push(operation(&root, &mut compiler, path, method, op, &shared)?);
+                }
+            }
+        }
+        // Literal segments win over parameters (`/x/{id}/replay` is not an id).
+        operations.sort_by_key(|op| op.segments.iter().filter(|s| s.is_none()).count());
+
+        let mut webhooks = BTreeMap::new();
+        if let Some(map) = root.get("webhooks").and_then(Value::as_object) {
+            for (event, item) in map {
+                let schema = item
+                    .pointer("/post/requestBody/content/application~1json/schema")
+                    .ok_or_else(|| {
+                        ContractError(format!("webhooks.{event}: no application/json body"))
+                    })?;
+                webhooks.insert(
+                    event.clone(),
+                    compiler.compile(schema, &format!("webhooks.{event}"))?,
+                );
+            }
+        }
+        Ok(Contract {
+            operations,
+            schemas,
+            examples,
+            webhooks,
+        })
+    }
+
+    /// Every operation of the spec, the OAuth endpoints (`x-sdk-runtime`) included.
+    pub fn operations(&self) -> impl Iterator<Item = &OperationContract> {
+        self.operations.iter()
+    }
+
+    /// The operation with this `operationId`.
+    pub fn operation(&self, id: &str) -> Option<&OperationContract> {
+        self.operations.iter().find(|op| op.id == id)
+    }
+
+    /// The operation a request for `method` on `path` (relative to the server URL, e.g.
+    /// `/campaigns/cmp_1`) is for.
+    pub fn find(&self, method: &Method, path: &str) -> Option<&OperationContract> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.operations.iter().find(|op| {
+            op.method == method
+                && op.segments.len() == segments.len()
+                && op
+                    .segments
+                    .iter()
+                    .zip(&segments)
+                    .all(|(template, actual)| match template {
+                        Some(literal) => literal == actual,
+                        None => !actual.is_empty(),
+                    })
+        })
+    }
+
+    /// Every component schema name.
+    pub fn schema_names(&self) -> impl Iterator<Item = &str> {
+        self.schemas.keys().map(String::as_str)
+    }
+
+    /// Every `example` (and `examples` entry) of every component schema, with the schema name.
+    pub fn schema_examples(&self) -> &[(String, Value)] {
+        &self.examples
+    }
+
+    /// Validates a JSON value against the component schema `name`.
+    ///
+    /// # Errors
+    /// A [`ContractViolation`] (operation = the schema name, part `schema`) listing every field
+    /// at fault, or naming the schema if it does not exist.
+    pub fn validate_schema(&self, name: &str, value: &Value) -> Result<(), ContractViolation> {
+        let Some(validator) = self.schemas.get(name) else {
+            return Err(ContractViolation::one(
+                name,
+                "schema",
+                "",
+                "no such component schema in the spec",
+            ));
+        };
+        let problems = schema_problems(validator, value);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ContractViolation::new(name, "schema", problems))
+        }
+    }
+
+    /// Validates a webhook body against the schema of its event type (`contact.created`).
+    ///
+    /// # Errors
+    /// A [`ContractViolation`] (operation = the event type) for a body that does not match,
+    /// that is not JSON, or whose event type the spec does not declare.
+    pub fn validate_webhook(&self, event_type: &str, body: &[u8]) -> Result<(), ContractViolation> {
+        let Some(validator) = self.webhooks.get(event_type) else {
+            return Err(ContractViolation::one(
+                event_type,
+                "webhook",
+                "type",
+                "event type is not declared under `webhooks`",
+            ));
+        };
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            ContractViolation::one(event_type, "webhook body", "", format!("not JSON: {e}"))
+        })?;
+        let problems = schema_problems(validator, &value);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ContractViolation::new(event_type, "webhook body", problems))
+        }
+    }
+}
+
+fn text_validators(
+    root: &Value,
+    compiler: &mut Compiler,
+    params: &[&Value],
+    location: &str,
+    what: &str,
+) -> Result<Vec<TextValidator>, ContractError> {
+    let mut out = Vec::new();
+    for param in params {
+        let param = resolve(root, param);
+        let name = param
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+        out.push(TextValidator {
+            name: name.to_owned(),
+            required: param
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            kind: text_type(root, &schema),
+            validator: compiler.compile(&schema, &format!("{location} {what} {name}"))?,
+        });
+    }
+    Ok(out)
+}
+
+fn operation(
+    root: &Value,
+    compiler: &mut Compiler,
+    path: &str,
+    method: Method,
+    op: &Value,
+    shared: &[Value],
+) -> Result<OperationContract, ContractError> {
+    let location = format!("paths.{path}.{}", method.as_str().to_ascii_lowercase());
+    let id = op
+        .get("operationId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ContractError(format!("{location}: operationId is missing")))?
+        .to_owned();
+    let own = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let all: Vec<&Value> = shared
+        .iter()
+        .chain(own.iter())
+        .map(|p| resolve(root, p))
+        .collect();
+    let located = |place: &str| -> Vec<&Value> {
+        all.iter()
+            .copied()
+            .filter(|p| p.get("in").and_then(Value::as_str) == Some(place))
+            .collect()
+    };
+    let query = text_validators(root, compiler, &located("query"), &location, "query")?;
+    let idempotency_key = match located("header").iter().find(|p| {
+        p.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.eq_ignore_ascii_case("Idempotency-Key"))
+    }) {
+        Some(param) => Some(compiler.compile(
+            param.get("schema").unwrap_or(&Value::Bool(true)),
+            &format!("{location} Idempotency-Key"),
+        )?),
+        None => None,
+    };
+    let security = op.get("security").or_else(|| root.get("security"));
+    let secured = security
+        .and_then(Value::as_array)
+        .is_some_and(|requirements| !requirements.is_empty());
+    let body = match op.get("requestBody").map(|b| resolve(root, b)) {
+        None => None,
+        Some(body) => {
+            let (media_type, schema) = body
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|c| c.iter().next())
+                .map(|(media, m)| (media.clone(), m.get("schema")))
+                .ok_or_else(|| ContractError(format!("{location}: requestBody has no content")))?;
+            let validator = match schema {
+                Some(schema) => {
+                    Some(compiler.compile(schema, &format!("{location} request body"))?)
+                }
+                None => None,
+            };
+            Some(BodyContract {
+                required: body
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                media_type,
+                validator,
+            })
+        }
+    };
+    let mut responses = BTreeMap::new();
+    if let Some(map) = op.get("responses").and_then(Value::as_object) {
+        for (status, response) in map {
+            let response = resolve(root, response);
+            let content = response.get("content").and_then(Value::as_object);
+            let (media_type, body) = match content.and_then(|c| c.iter().next()) {
+                Some((media, m)) => {
+                    let validator = match m.get("schema") {
+                        Some(schema) if media == "application/json" => Some(
+                            compiler.compile(schema, &format!("{location} response {status}"))?,
+                        ),
+                        _ => None,
+                    };
+                    (Some(media.clone()), validator)
+                }
+                None => (None, None),
+            };
+            let header_params: Vec<Value> = response
+                .get("headers")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(name, header)| {
+                    let mut header = resolve(root, header).clone();
+                    if let Value::Object(map) = &mut header {
+                        map.insert("name".into(), Value::String(name.clone()));
+                    }
+                    header
+                })
+                .collect();
+            let header_refs: Vec<&Value> = header_params.iter().collect();
+            let headers = text_validators(
+                root,
+                compiler,
+                &header_refs,
+                &location,
+                &format!("response {status} header"),
+            )?;
+            responses.insert(
+                status.clone(),
+                ResponseContract {
+                    body,
+                    media_type,
+                    headers,
+                },
+            );
+        }
+    }
+    Ok(OperationContract {
+        id,
+        segments: path
+            .trim_matches('/')
+            .split('/')
+            .map(|s| {
+                if s.starts_with('{') && s.ends_with('}') {
+                    None
+                } else {
+                    Some(s.to_owned())
+                }
+            })
+            .collect(),
+        path_template: path.to_owned(),
+        method,
+        runtime: op
+            .get("x-sdk-runtime")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        deprecated: op
+            .get("deprecated")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        secured,
+        query,
+        idempotency_key,
+        body,
+        responses,
+    })
+}
+
+fn validate_text(
+    label: &str,
+    declared: &[TextValidator],
+    sent: &[(String, String)],
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for param in declared {
+        let values: Vec<&str> = sent
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(&param.name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let field = format!("{label} {}", param.name);
+        match values.as_slice() {
+            [] if param.required => problems.push(Problem {
+                field,
+                message: format!("required {label} is missing"),
+            }),
+            [] => {}
+            [text] => match coerce(param.kind, text) {
+                None => problems.push(Problem {
+                    field,
+                    message: format!("`{text}` is not a {:?}", param.kind).to_lowercase(),
+                }),
+                Some(json) => {
+                    for problem in schema_problems(&param.validator, &json) {
+                        problems.push(Problem {
+                            field: field.clone(),
+                            message: problem.message,
+                        });
+                    }
+                }
+            },
+            _ => problems.push(Problem {
+                field,
+                message: format!("sent {} times; the spec declares one value", values.len()),
+            }),
+        }
+    }
+    problems
+}
+
+impl OperationContract {
+    /// The `operationId`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path template relative to the server URL, e.g. `/campaigns/{campaign_id}`.
+    pub fn path_template(&self) -> &str {
+        &self.path_template
+    }
+
+    /// Implemented by the SDK's auth runtime rather than generated (`x-sdk-runtime: true`).
+    pub fn is_runtime(&self) -> bool {
+        self.runtime
+    }
+
+    /// Marked `deprecated: true`.
+    pub fn is_deprecated(&self) -> bool {
+        self.deprecated
+    }
+
+    /// The status codes the spec declares for it (`"200"`, `"4XX"`, `"default"`…).
+    pub fn statuses(&self) -> impl Iterator<Item = &str> {
+        self.responses.keys().map(String::as_str)
+    }
+
+    /// Validates a whole request: query string, headers (credentials, `Idempotency-Key`,
+    /// `Content-Type`) and body.
+    ///
+    /// # Errors
+    /// A [`ContractViolation`] listing every problem found.
+    pub fn validate_request(
+        &self,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), ContractViolation> {
+        let mut problems = Vec::new();
+        let sent: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        for (name, _) in &sent {
+            if !self.query.iter().any(|p| &p.name == name) {
+                problems.push(Problem {
+                    field: format!("query {name}"),
+                    message: "query parameter is not declared by the operation".into(),
+                });
+            }
+        }
+        problems.extend(validate_text("query", &self.query, &sent));
+
+        if self.secured
+            && !headers.contains_key("x-api-key")
+            && !headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "))
+        {
+            problems.push(Problem {
+                field: "header Authorization".into(),
+                message: "no credential: the operation requires `oauth2` (Bearer) or `apiKey` (X-Api-Key)".into(),
+            });
+        }
+        if let Some(key) = headers.get("idempotency-key") {
+            match &self.idempotency_key {
+                None => problems.push(Problem {
+                    field: "header Idempotency-Key".into(),
+                    message: "sent, but the operation does not declare it".into(),
+                }),
+                Some(validator) => {
+                    let text = Value::String(String::from_utf8_lossy(key.as_bytes()).into_owned());
+                    for problem in schema_problems(validator, &text) {
+                        problems.push(Problem {
+                            field: "header Idempotency-Key".into(),
+                            message: problem.message,
+                        });
+                    }
+                }
+            }
+        }
+        match (&self.body, body.is_empty()) {
+            (None, true) => {}
+            (None, false) => problems.push(Problem {
+                field: String::new(),
+                message: "a body was sent, but the operation declares no requestBody".into(),
+            }),
+            (Some(contract), true) => {
+                if contract.required {
+                    problems.push(Problem {
+                        field: String::new(),
+                        message: "the required request body is missing".into(),
+                    });
+                }
+            }
+            (Some(contract), false) => {
+                let sent_type = media_type_of(headers);
+                if sent_type.as_deref() != Some(contract.media_type.as_str()) {
+                    problems.push(Problem {
+                        field: "header Content-Type".into(),
+                        message: format!(
+                            "is {}, the spec declares {}",
+                            sent_type.as_deref().unwrap_or("absent"),
+                            contract.media_type
+                        ),
+                    });
+                }
+                if let Err(violation) = self.validate_request_body(body) {
+                    problems.extend(violation.problems);
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ContractViolation::new(&self.id, "request", problems))
+        }
+    }
+
+    /// Validates a request body alone against the operation's request schema. Form bodies
+    /// (`application/x-www-form-urlencoded`) are checked field by field as strings.
+    ///
+    /// # Errors
+    /// A [`ContractViolation`] (part `request body`) naming every field at fault.
+    pub fn validate_request_body(&self, body: &[u8]) -> Result<(), ContractViolation> {
+        let part = "request body";
+        let Some(contract) = &self.body else {
+            return Err(ContractViolation::one(
+                &self.id,
+                part,
+                "",
+                "the operation declares no requestBody",
+            ));
+        };
+        let value: Value = if contract.media_type == "application/x-www-form-urlencoded" {
+            Value::Object(
+                url::form_urlencoded::parse(body)
+                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                    .collect(),
+            )
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| ContractViolation::one(&self.id, part, "", format!("not JSON: {e}")))?
+        };
+        let problems = contract
+            .validator
+            .as_ref()
+            .map(|v| schema_problems(v, &value))
+            .unwrap_or_default();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ContractViolation::new(&self.id, part, problems))
+        }
+    }
+
+    /// Validates a response: the status must be declared, the declared headers present and
+    /// valid, and the body must match the schema of that status (or be empty when the status
+    /// declares no content).
+    ///
+    /// # Errors
+    /// A [`ContractViolation`] (part `response <status>`) listing every problem found.
+    pub fn validate_response(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), ContractViolation> {
+        let part = format!("response {status}");
+        let code = status.to_string();
+        let range = format!("{}XX", status / 100);
+        let Some(contract) = self
+            .responses
+            .get(&code)
+            .or_else(|| self.responses.get(&range))
+            .or_else(|| self.responses.get("default"))
+        else {
+            return Err(ContractViolation::one(
+                &self.id,
+                part,
+                "status",
+                format!("{status} is not a status the spec declares for this operation"),
+            ));
+        };
+        let sent: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut problems = validate_text("header", &contract.headers, &sent);
+        match (&contract.media_type, body.is_empty()) {
+            (None, true) => {}
+            (None, false) => problems.push(Problem {
+                field: String::new(),
+                message: "a body was sent, but the status declares no content".into(),
+            }),
+            (Some(media), true) => problems.push(Problem {
+                field: String::new(),
+                message: format!("the body is empty; the spec declares {media}"),
+            }),
+            (Some(media), false) => {
+                let sent_type = media_type_of(headers);
+                if sent_type.as_deref() != Some(media.as_str()) {
+                    problems.push(Problem {
+                        field: "header Content-Type".into(),
+                        message: format!(
+                            "is {}, the spec declares {media}",
+                            sent_type.as_deref().unwrap_or("absent")
+                        ),
+                    });
+                }
+                if let Some(validator) = &contract.body {
+                    match serde_json::from_slice::<Value>(body) {
+                        Ok(value) => problems.extend(schema_problems(validator, &value)),
+                        Err(e) => problems.push(Problem {
+                            field: String::new(),
+                            message: format!("the body is not JSON: {e}"),
+                        }),
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ContractViolation::new(&self.id, part, problems))
+        }
+    }
+
+    /// Validates a response body alone (no header checks) against the schema of `status`.
+    ///
+    /// # Errors
+    /// As [`validate_response`](Self::validate_response), without the header checks.
+    pub fn validate_response_body(
+        &self,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), ContractViolation> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        match self.validate_response(status, &headers, body) {
+            Ok(()) => Ok(()),
+            Err(mut violation) => {
+                violation
+                    .problems
+                    .retain(|p| !p.field.starts_with("header "));
+                if violation.problems.is_empty() {
+                    Ok(())
+                } else {
+                    Err(violation)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_become_fields() {
+        assert_eq!(pointer_to_field("/events/3/type"), "events[3].type");
+        assert_eq!(pointer_to_field(""), "");
+    }
+
+    #[test]
+    fn routes_prefer_literal_segments() -> Result<(), ContractError> {
+        let contract = Contract::bundled()?;
+        let op = contract.find(&Method::POST, "/webhook_deliveries/whd_1/replay");
+        assert_eq!(op.map(|o| o.id()), Some("replayWebhookDelivery"));
+        let op = contract.find(&Method::GET, "/campaigns/cmp_1");
+        assert_eq!(op.map(|o| o.id()), Some("getCampaign"));
+        assert!(contract.find(&Method::PUT, "/contacts").is_none());
+        Ok(())
+    }
+}
