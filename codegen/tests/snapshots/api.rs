@@ -15,6 +15,12 @@ impl std::fmt::Debug for Widgets {
     }
 }
 impl Widgets {
+    /// The client this resource sends through, so hand-written helpers (such as
+    /// `Events::ingest`) can build on the generated operations.
+    #[allow(dead_code)]
+    pub(crate) fn client(&self) -> &crate::Client {
+        &self.client
+    }
     /// Operations on widgets / parts.
     pub fn parts(&self, widget_id: &crate::models::WidgetId) -> Parts {
         Parts {
@@ -495,6 +501,12 @@ impl std::fmt::Debug for Parts {
     }
 }
 impl Parts {
+    /// The client this resource sends through, so hand-written helpers (such as
+    /// `Events::ingest`) can build on the generated operations.
+    #[allow(dead_code)]
+    pub(crate) fn client(&self) -> &crate::Client {
+        &self.client
+    }
     /// List the parts of a widget
     pub fn list(&self) -> ListWidgetParts {
         ListWidgetParts::new(
