@@ -251,7 +251,7 @@ impl Client {
 
             let outcome = match builder.send().await {
                 Ok(response) => self.read_response(response).await,
-                Err(e) => Err(Error::from(e)),
+                Err(e) => Err(reqwest_error(e)),
             };
             let now = inner.clock.now();
             match outcome {
@@ -502,12 +502,6 @@ fn is_connect_failure(error: &Error) -> bool {
     std::error::Error::source(error)
         .and_then(|s| s.downcast_ref::<reqwest::Error>())
         .is_some_and(reqwest::Error::is_connect)
-}
-
-impl From<reqwest::Error> for Error {
-    fn from(e: reqwest::Error) -> Self {
-        reqwest_error(e)
-    }
 }
 
 /// The API's error envelope; every field optional so a half-formed body still yields what it has.
