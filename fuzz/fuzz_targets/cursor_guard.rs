@@ -54,6 +54,13 @@ fn page(byte: u8, round: usize) -> Page<serde_json::Value> {
     __fuzz::decode_page(&HeaderMap::new(), &body, None).expect("a well-formed page")
 }
 
+/// Upper bound on guard calls per input. The window holds `REMEMBERED_CURSORS` cursors, so a
+/// few windows' worth of calls exercise eviction; more only slows the fuzzer down.
+const MAX_DIRECT_CALLS: usize = 8 * REMEMBERED_CURSORS;
+
+/// Upper bound on simulated pages per input: each page is a JSON encode and decode.
+const MAX_PAGES: usize = 2 * REMEMBERED_CURSORS;
+
 fuzz_target!(|data: &[u8]| {
     if data.is_empty() {
         return;
@@ -65,8 +72,10 @@ fuzz_target!(|data: &[u8]| {
     };
     // Direct calls with raw cursors (any bytes) against the model.
     let rounds = 1 + (usize::from(data[0]) * 8 * REMEMBERED_CURSORS / 255) / data.len().max(1);
-    for round in 0..rounds.min(64) {
-        for chunk in data.chunks(3) {
+    let calls_per_round = data.len().div_ceil(3);
+    let rounds = rounds.min(64).min(MAX_DIRECT_CALLS.div_ceil(calls_per_round));
+    for round in 0..rounds {
+        for chunk in data.chunks(3).take(MAX_DIRECT_CALLS) {
             let cursor = format!("{}#{round}", String::from_utf8_lossy(chunk));
             assert_eq!(
                 guard.first_visit(&cursor),
@@ -82,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
         recent: VecDeque::new(),
         seen: HashSet::new(),
     };
-    for (round, &byte) in data.iter().enumerate() {
+    for (round, &byte) in data.iter().take(MAX_PAGES).enumerate() {
         let page = page(byte, round);
         let expected = match (&page.next_cursor, page.has_more) {
             (Some(cursor), true) if model.first_visit(cursor) => Some(Ok(cursor.clone())),
