@@ -151,14 +151,31 @@ pub(crate) struct Envelope<T> {
 }
 
 /// Decodes JSON, naming the path that failed (`data[2].metrics.ctr`).
+///
+/// Tracking the path costs on every value decoded, so the body is decoded without it first and
+/// only a body that failed is decoded again to find where.
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    match serde_json::from_slice(body) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(locate_decode_error::<T>(body).unwrap_or_else(|| {
+            // Decoding is deterministic, so the second pass fails too; should a visitor with
+            // state ever make it succeed, the first error still stands, reported at the root.
+            Error::decode(".".into(), error)
+        })),
+    }
+}
+
+/// Decodes `body` again, tracking the path, and returns the error with the failing path.
+#[cold]
+fn locate_decode_error<T: DeserializeOwned>(body: &[u8]) -> Option<Error> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        Error::decode(path, e.into_inner())
-    })?;
-    de.end().map_err(|e| Error::decode(".".into(), e))?;
-    Ok(value)
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            Some(Error::decode(path, e.into_inner()))
+        }
+        Ok(_) => de.end().err().map(|e| Error::decode(".".into(), e)),
+    }
 }
 
 #[cfg(test)]
@@ -184,5 +201,13 @@ mod tests {
                 .err()
                 .map(|e| e.decode_path().map(str::to_owned));
         assert_eq!(err, Some(Some("data[1].ctr".to_owned())));
+    }
+
+    #[test]
+    fn decode_reports_trailing_garbage_at_the_root() {
+        let err = decode::<Envelope<u32>>(br#"{"data":1,"meta":{}} trailing"#)
+            .err()
+            .map(|e| (e.is_decode(), e.decode_path().map(str::to_owned)));
+        assert_eq!(err, Some((true, Some(".".to_owned()))));
     }
 }

@@ -536,8 +536,10 @@ pub(crate) fn api_error(raw: &RawResponse, now: std::time::SystemTime) -> Error 
             status: raw.status,
             error_type: error.error_type,
             code: error.code,
+            // An empty or blank message would print as an error that says nothing.
             message: error
                 .message
+                .filter(|m| !m.trim().is_empty())
                 .unwrap_or_else(|| "the API gave no message".to_owned()),
             param: error.param,
             request_id: error.request_id.or(header_request_id),

@@ -32,6 +32,7 @@
 //! | 502 with an HTML page from a proxy                 | `Client` (get)                 | `Api` 502, "not the API's error envelope"|
 //! | 400 with an error envelope of wrong types          | `Client` (get)                 | `Api` 400, describes the body            |
 //! | 429 with a garbage `Retry-After`                   | `Client` (get)                 | `Api` 429, `retry_after: None`           |
+//! | 400 with an error envelope whose message is `""`   | `Client` (get)                 | `Api` 400, "the API gave no message"     |
 //! | gzip that is truncated / garbage                   | `Client` (get)                 | `Transport`, "does not decompress", not retried |
 //! | gzip bomb (1 KiB → 8 MiB) over the cap             | `Client` (get)                 | `ResponseTooLarge`, not retried          |
 //! | `Content-Length` above the cap                     | `Client` (get)                 | `ResponseTooLarge` before reading        |
@@ -315,6 +316,27 @@ async fn a_429_with_a_garbage_retry_after() {
     let api = error.api_error().expect("api");
     assert_eq!(api.retry_after, None);
     assert_eq!(api.message, "Slow down.");
+}
+
+/// Found by the `decode_response` fuzz target: an empty message made an error that said nothing.
+#[tokio::test]
+async fn a_400_with_an_empty_error_message() {
+    for message in ["", "   "] {
+        let body = format!(
+            r#"{{"error":{{"type":"invalid_request_error","code":"parameter_invalid","message":"{message}","request_id":"req_2"}}}}"#
+        );
+        let (error, _) = get(http(
+            "400 Bad Request",
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        ))
+        .await;
+        let api = error.api_error().expect("api");
+        assert_eq!(api.message, "the API gave no message");
+        assert_eq!(api.code.as_deref(), Some("parameter_invalid"));
+        assert_eq!(api.request_id.as_deref(), Some("req_2"));
+        assert!(error.to_string().contains("the API gave no message"), "{error}");
+    }
 }
 
 // ------------------------------------------------------------------------------------------
