@@ -335,7 +335,10 @@ async fn a_400_with_an_empty_error_message() {
         assert_eq!(api.message, "the API gave no message");
         assert_eq!(api.code.as_deref(), Some("parameter_invalid"));
         assert_eq!(api.request_id.as_deref(), Some("req_2"));
-        assert!(error.to_string().contains("the API gave no message"), "{error}");
+        assert!(
+            error.to_string().contains("the API gave no message"),
+            "{error}"
+        );
     }
 }
 

@@ -1,0 +1,564 @@
+//! What the SDK costs over hand-written `reqwest` + `serde_json` code doing the same calls.
+//!
+//! A canned loopback server (hyper, pre-serialized bodies, in a child process so its CPU time is
+//! not counted) answers three calls: `GET /campaigns/{id}` (one entity), `GET /contacts?limit=100`
+//! (a page of 100 contacts) and `POST /campaigns` (create, `201`). For each call and concurrency
+//! (1 and 64 requests in flight), every run measures the SDK and the hand-written client side by
+//! side, alternating which goes first, and reports requests/s, client CPU time per request
+//! (`getrusage`, all threads of this process) and the SDK/hand-written ratio; the figures are
+//! medians over the runs.
+//!
+//! Both clients do what a careful integration does: the hand-written one sets the API key,
+//! `Accept` and a user agent as default headers and the SDK's default timeouts (10 s to connect,
+//! 30 s per request), checks the status, and decodes the envelope
+//! into its own structs (timestamps as `chrono::DateTime`, enums as strings); its POST sends an
+//! `Idempotency-Key` like the SDK. The server answers with the headers the API sends on every
+//! response (`x-request-id`, `RateLimit-Policy`, `RateLimit`), which the SDK reads and the
+//! hand-written client ignores.
+//!
+//! ```text
+//! cargo bench --bench overhead                  # 7 runs of every case
+//! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
+//! ```
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use marketing_api::Client;
+use marketing_api::auth::ApiKey;
+use marketing_api::models::{CampaignId, NewCampaign};
+use serde::Serialize;
+
+#[allow(dead_code)]
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{CAMPAIGN_ID, HandCampaign, HandContact, HandEnvelope};
+
+const API_KEY: &str = "mk_test_overhead_bench_key";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--serve") {
+        serve();
+        return;
+    }
+    let options = Options::parse(&args);
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .expect("no other crypto provider is installed");
+
+    let mut server = Command::new(std::env::current_exe().expect("own path"))
+        .arg("--serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the canned server");
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().expect("piped stdout"))
+        .read_line(&mut port)
+        .expect("the server prints its port");
+    let base_url = format!("http://127.0.0.1:{}/v1", port.trim());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(measure_all(&base_url, &options));
+    // Closing the server's stdin ends it.
+    drop(server.stdin.take());
+    let _ = server.wait();
+}
+
+/// Command-line options (after `cargo bench --bench overhead --`).
+struct Options {
+    runs: usize,
+    /// Multiplies every case's request count.
+    scale: f64,
+    /// Only cases whose name contains one of these; all when empty.
+    filters: Vec<String>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Self {
+        let mut options = Options {
+            runs: 7,
+            scale: 1.0,
+            filters: Vec::new(),
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--runs" => options.runs = next_number(&mut args, "--runs"),
+                "--scale" => options.scale = next_number(&mut args, "--scale"),
+                // Flags cargo passes to every bench binary.
+                "--bench" | "--test" => {}
+                other if other.starts_with('-') => panic!("unknown option {other}"),
+                other => options.filters.push(other.to_owned()),
+            }
+        }
+        assert!(options.runs > 0, "--runs must be at least 1");
+        options
+    }
+}
+
+fn next_number<'a, T: std::str::FromStr>(
+    args: &mut impl Iterator<Item = &'a String>,
+    flag: &str,
+) -> T {
+    args.next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{flag} needs a number"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The canned server.
+
+/// Serves canned answers on an ephemeral port until stdin closes.
+fn serve() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("{}", listener.local_addr().expect("address").port());
+        std::io::stdout().flush().expect("flush");
+        let bodies = Arc::new(Bodies::new());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let bodies = Arc::clone(&bodies);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let bodies = Arc::clone(&bodies);
+                        async move { Ok::<_, Infallible>(answer(&bodies, &request)) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        // Parent gone (stdin closed): exit.
+        tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
+        })
+        .await
+        .expect("stdin watcher");
+    });
+}
+
+/// Pre-serialized response bodies.
+struct Bodies {
+    campaign: Bytes,
+    contacts_page: Bytes,
+}
+
+impl Bodies {
+    fn new() -> Self {
+        Self {
+            campaign: Bytes::from(fixtures::campaign_envelope()),
+            contacts_page: Bytes::from(fixtures::contacts_page()),
+        }
+    }
+}
+
+fn answer(bodies: &Bodies, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = request.uri().path();
+    let (status, body) = match (request.method(), path) {
+        (&Method::GET, "/v1/contacts") => (StatusCode::OK, bodies.contacts_page.clone()),
+        (&Method::GET, p) if p.starts_with("/v1/campaigns/") => {
+            (StatusCode::OK, bodies.campaign.clone())
+        }
+        (&Method::POST, "/v1/campaigns") => (StatusCode::CREATED, bodies.campaign.clone()),
+        _ => (StatusCode::NOT_FOUND, Bytes::from_static(b"{}")),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-request-id", "req_01JD6Z8Q3W2T9B5N7M4K1H0F8E")
+        .header("ratelimit-policy", "\"default\";q=1000000;w=60")
+        .header("ratelimit", "\"default\";r=999999;t=60")
+        .body(Full::new(body))
+        .expect("response")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hand-written client: what an integration without the SDK would write.
+
+#[derive(Serialize)]
+struct HandNewCampaign<'a> {
+    name: &'a str,
+    budget_cents: i64,
+    currency: &'a str,
+}
+
+/// The hand-written client's error: transport or decoding.
+type HandError = Box<dyn std::error::Error + Send + Sync>;
+
+struct Hand {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Hand {
+    fn new(base_url: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut key = reqwest::header::HeaderValue::from_static(API_KEY);
+        key.set_sensitive(true);
+        headers.insert("x-api-key", key);
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
+        // The SDK's defaults: a careful integration sets the same timeouts.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent("hand-written/1.0")
+            .default_headers(headers)
+            .build()
+            .expect("reqwest client");
+        Self {
+            http,
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    async fn get_campaign(&self, id: &str) -> Result<HandCampaign, HandError> {
+        let body = self
+            .http
+            .get(format!("{}/campaigns/{id}", self.base_url))
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let envelope: HandEnvelope<_> = serde_json::from_slice(&body)?;
+        Ok(envelope.data)
+    }
+
+    async fn list_contacts(&self) -> Result<Vec<HandContact>, HandError> {
+        let body = self
+            .http
+            .get(format!("{}/contacts?limit=100", self.base_url))
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let envelope: HandEnvelope<_> = serde_json::from_slice(&body)?;
+        Ok(envelope.data)
+    }
+
+    async fn create_campaign(&self, body: &HandNewCampaign<'_>) -> Result<HandCampaign, HandError> {
+        let body = serde_json::to_vec(body)?;
+        let body = self
+            .http
+            .post(format!("{}/campaigns", self.base_url))
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let envelope: HandEnvelope<_> = serde_json::from_slice(&body)?;
+        Ok(envelope.data)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Call {
+    Get,
+    List,
+    Create,
+}
+
+impl Call {
+    fn name(self) -> &'static str {
+        match self {
+            Call::Get => "get",
+            Call::List => "list",
+            Call::Create => "create",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Call::Get => "GET one campaign",
+            Call::List => "GET a page of 100 contacts",
+            Call::Create => "POST create campaign",
+        }
+    }
+
+    /// Requests per measurement at `concurrency`: long enough to dwarf timer and rusage
+    /// granularity, short enough for many runs.
+    fn requests(self, concurrency: usize) -> usize {
+        match (self, concurrency) {
+            (Call::List, 1) => 1_000,
+            (Call::List, _) => 4_000,
+            (_, 1) => 4_000,
+            _ => 20_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Side {
+    Sdk,
+    Hand,
+}
+
+struct Clients {
+    sdk: Client,
+    hand: Hand,
+    campaign_id: CampaignId,
+    new_campaign: NewCampaign,
+}
+
+/// One measurement.
+#[derive(Clone, Copy)]
+struct Sample {
+    requests_per_second: f64,
+    cpu_per_request: Duration,
+}
+
+async fn measure_all(base_url: &str, options: &Options) {
+    let sdk = Client::builder(base_url)
+        .auth(ApiKey::new(API_KEY).expect("valid key"))
+        .build()
+        .expect("SDK client");
+    let clients = Arc::new(Clients {
+        sdk,
+        hand: Hand::new(base_url),
+        campaign_id: CampaignId::from(CAMPAIGN_ID),
+        new_campaign: NewCampaign::new("Winter sale", 500_000).with_currency("EUR"),
+    });
+
+    println!(
+        "SDK vs hand-written reqwest + serde_json over loopback; {} runs per case, medians; \
+         CPU = user + system time of this process per request ({} cores)",
+        options.runs,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for call in [Call::Get, Call::List, Call::Create] {
+        for concurrency in [1usize, 64] {
+            let case = format!("{} c={concurrency}", call.name());
+            if !options.filters.is_empty() && !options.filters.iter().any(|f| case.contains(f)) {
+                continue;
+            }
+            let requests =
+                ((call.requests(concurrency) as f64 * options.scale) as usize).max(concurrency);
+            // Warm both pools and code paths before measuring.
+            for side in [Side::Sdk, Side::Hand] {
+                run(&clients, call, side, concurrency, concurrency * 4).await;
+            }
+            let mut samples: BTreeMap<Side, Vec<Sample>> = BTreeMap::new();
+            let mut cpu_ratios = Vec::new();
+            let mut rate_ratios = Vec::new();
+            for round in 0..options.runs {
+                let order = if round.is_multiple_of(2) {
+                    [Side::Sdk, Side::Hand]
+                } else {
+                    [Side::Hand, Side::Sdk]
+                };
+                let mut pair = BTreeMap::new();
+                for side in order {
+                    pair.insert(side, run(&clients, call, side, concurrency, requests).await);
+                }
+                let (sdk, hand) = (pair[&Side::Sdk], pair[&Side::Hand]);
+                cpu_ratios
+                    .push(sdk.cpu_per_request.as_secs_f64() / hand.cpu_per_request.as_secs_f64());
+                rate_ratios.push(sdk.requests_per_second / hand.requests_per_second);
+                for (side, sample) in pair {
+                    samples.entry(side).or_default().push(sample);
+                }
+            }
+            report(
+                call,
+                concurrency,
+                requests,
+                &samples,
+                &mut cpu_ratios,
+                &mut rate_ratios,
+            );
+        }
+    }
+}
+
+fn report(
+    call: Call,
+    concurrency: usize,
+    requests: usize,
+    samples: &BTreeMap<Side, Vec<Sample>>,
+    cpu_ratios: &mut [f64],
+    rate_ratios: &mut [f64],
+) {
+    let median_of = |side: Side| {
+        let mut rates: Vec<f64> = samples[&side]
+            .iter()
+            .map(|s| s.requests_per_second)
+            .collect();
+        let mut cpus: Vec<f64> = samples[&side]
+            .iter()
+            .map(|s| s.cpu_per_request.as_secs_f64() * 1e6)
+            .collect();
+        (median(&mut rates), median(&mut cpus))
+    };
+    let (sdk_rate, sdk_cpu) = median_of(Side::Sdk);
+    let (hand_rate, hand_cpu) = median_of(Side::Hand);
+    let mut sorted_cpu = cpu_ratios.to_vec();
+    sorted_cpu.sort_by(f64::total_cmp);
+    println!(
+        "{:<27} c={concurrency:<3} {requests:>6} req/run | SDK {sdk_rate:>8.0} req/s {sdk_cpu:>7.1} µs CPU/req \
+         | hand-written {hand_rate:>8.0} req/s {hand_cpu:>7.1} µs CPU/req \
+         | SDK/hand CPU {:.3} (runs {:.2}–{:.2}), req/s {:.3}",
+        call.describe(),
+        median(cpu_ratios),
+        sorted_cpu[0],
+        sorted_cpu[sorted_cpu.len() - 1],
+        median(rate_ratios),
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
+}
+
+/// Sends `requests` calls from `concurrency` tasks and measures wall and CPU time.
+async fn run(
+    clients: &Arc<Clients>,
+    call: Call,
+    side: Side,
+    concurrency: usize,
+    requests: usize,
+) -> Sample {
+    let per_task = requests / concurrency;
+    let total = per_task * concurrency;
+    let cpu_before = process_cpu_time();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let clients = Arc::clone(clients);
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    one_call(&clients, call, side).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("request task");
+    }
+    let wall = started.elapsed();
+    let cpu = process_cpu_time() - cpu_before;
+    Sample {
+        requests_per_second: total as f64 / wall.as_secs_f64(),
+        cpu_per_request: cpu / total as u32,
+    }
+}
+
+/// One call; any failure aborts the benchmark (a failing call would measure nothing).
+async fn one_call(clients: &Clients, call: Call, side: Side) {
+    match (call, side) {
+        (Call::Get, Side::Sdk) => {
+            let campaign = clients
+                .sdk
+                .campaigns()
+                .get(&clients.campaign_id)
+                .send()
+                .await
+                .expect("SDK get");
+            std::hint::black_box(campaign);
+        }
+        (Call::Get, Side::Hand) => {
+            let campaign = clients
+                .hand
+                .get_campaign(CAMPAIGN_ID)
+                .await
+                .expect("hand-written get");
+            std::hint::black_box(campaign);
+        }
+        (Call::List, Side::Sdk) => {
+            let page = clients
+                .sdk
+                .contacts()
+                .list()
+                .limit(100)
+                .send()
+                .await
+                .expect("SDK list");
+            assert_eq!(page.items.len(), 100);
+            std::hint::black_box(page);
+        }
+        (Call::List, Side::Hand) => {
+            let contacts = clients
+                .hand
+                .list_contacts()
+                .await
+                .expect("hand-written list");
+            assert_eq!(contacts.len(), 100);
+            std::hint::black_box(contacts);
+        }
+        (Call::Create, Side::Sdk) => {
+            let campaign = clients
+                .sdk
+                .campaigns()
+                .create(&clients.new_campaign)
+                .send()
+                .await
+                .expect("SDK create");
+            std::hint::black_box(campaign);
+        }
+        (Call::Create, Side::Hand) => {
+            let body = HandNewCampaign {
+                name: &clients.new_campaign.name,
+                budget_cents: clients.new_campaign.budget_cents,
+                currency: "EUR",
+            };
+            let campaign = clients
+                .hand
+                .create_campaign(&body)
+                .await
+                .expect("hand-written create");
+            std::hint::black_box(campaign);
+        }
+    }
+}
+
+/// User + system CPU time of this process (all threads).
+fn process_cpu_time() -> Duration {
+    // SAFETY: `getrusage` only writes into the zeroed struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
