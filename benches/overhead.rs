@@ -19,6 +19,7 @@
 //! ```text
 //! cargo bench --bench overhead                  # 7 runs of every case
 //! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
+//! cargo bench --bench overhead -- --only sdk "get c=1"    # one side alone, e.g. under a profiler
 //! ```
 
 use std::collections::BTreeMap;
@@ -84,6 +85,8 @@ struct Options {
     scale: f64,
     /// Only cases whose name contains one of these; all when empty.
     filters: Vec<String>,
+    /// Runs one side alone (for profilers such as `valgrind --tool=callgrind`).
+    only: Option<Side>,
 }
 
 impl Options {
@@ -92,12 +95,20 @@ impl Options {
             runs: 7,
             scale: 1.0,
             filters: Vec::new(),
+            only: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--runs" => options.runs = next_number(&mut args, "--runs"),
                 "--scale" => options.scale = next_number(&mut args, "--scale"),
+                "--only" => {
+                    options.only = match args.next().map(String::as_str) {
+                        Some("sdk") => Some(Side::Sdk),
+                        Some("hand") => Some(Side::Hand),
+                        _ => panic!("--only needs `sdk` or `hand`"),
+                    }
+                }
                 // Flags cargo passes to every bench binary.
                 "--bench" | "--test" => {}
                 other if other.starts_with('-') => panic!("unknown option {other}"),
@@ -368,6 +379,17 @@ async fn measure_all(base_url: &str, options: &Options) {
             }
             let requests =
                 ((call.requests(concurrency) as f64 * options.scale) as usize).max(concurrency);
+            if let Some(side) = options.only {
+                run(&clients, call, side, concurrency, concurrency * 4).await;
+                let sample = run(&clients, call, side, concurrency, requests).await;
+                println!(
+                    "{:<27} c={concurrency:<3} {side:?} only: {:.0} req/s {:.1} µs CPU/req",
+                    call.describe(),
+                    sample.requests_per_second,
+                    sample.cpu_per_request.as_secs_f64() * 1e6
+                );
+                continue;
+            }
             // Warm both pools and code paths before measuring.
             for side in [Side::Sdk, Side::Hand] {
                 run(&clients, call, side, concurrency, concurrency * 4).await;

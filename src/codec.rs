@@ -74,7 +74,11 @@ pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
         // `.` and `..` are unreserved but would be resolved as relative path steps.
         "." => "%2E".to_owned(),
         ".." => "%2E%2E".to_owned(),
-        _ => utf8_percent_encode(&raw, PATH_SEGMENT).to_string(),
+        // Ids rarely need escaping: keep the string as it is unless something was escaped.
+        _ => match Cow::from(utf8_percent_encode(&raw, PATH_SEGMENT)) {
+            Cow::Borrowed(_) => raw,
+            Cow::Owned(escaped) => escaped,
+        },
     }
 }
 

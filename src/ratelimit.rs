@@ -16,11 +16,12 @@
 // The crate-private items are called by the transport pipeline (src/transport.rs); until it is
 // wired in, only the tests use them.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 /// A reset value above this many seconds (about 31 years, September 2001 as a Unix time) is an
 /// absolute Unix timestamp, not a delay: no server asks a client to wait three decades.
@@ -62,10 +63,21 @@ impl RateLimitStatus {
     ///
     /// The newest header generation present wins; within `RateLimit`, the most restrictive
     /// policy wins (a spent one over one with quota left, then the one that resets last).
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn from_headers(headers: &HeaderMap, now: SystemTime) -> Option<Self> {
-        Self::from_ietf_list(headers, now)
-            .or_else(|| Self::from_separate_headers(headers, "ratelimit-", now))
-            .or_else(|| Self::from_separate_headers(headers, "x-ratelimit-", now))
+        Self::read(headers, now, true)
+    }
+
+    /// As [`from_headers`](Self::from_headers) but leaves `limit` unset: all the gate needs,
+    /// read on every response, without parsing `RateLimit-Policy` too.
+    pub(crate) fn remaining_and_reset(headers: &HeaderMap, now: SystemTime) -> Option<Self> {
+        Self::read(headers, now, false)
+    }
+
+    fn read(headers: &HeaderMap, now: SystemTime, with_limit: bool) -> Option<Self> {
+        Self::from_ietf_list(headers, now, with_limit)
+            .or_else(|| Self::from_separate_headers(headers, &IETF_DRAFT_HEADERS, now, with_limit))
+            .or_else(|| Self::from_separate_headers(headers, &LEGACY_HEADERS, now, with_limit))
     }
 
     /// The quota is spent and refills in the future.
@@ -76,8 +88,9 @@ impl RateLimitStatus {
         }
     }
 
-    fn from_ietf_list(headers: &HeaderMap, now: SystemTime) -> Option<Self> {
-        let members = parse_sf_list(&joined_header(headers, "ratelimit")?)?;
+    fn from_ietf_list(headers: &HeaderMap, now: SystemTime, with_limit: bool) -> Option<Self> {
+        let text = joined_header(headers, &RATELIMIT)?;
+        let members = parse_sf_list(&text)?;
 
         // Older drafts: `RateLimit: limit=100, remaining=0, reset=1`.
         let dictionary_value = |name: &str| {
@@ -90,14 +103,14 @@ impl RateLimitStatus {
         let reset = dictionary_value("reset");
         if remaining.is_some() || reset.is_some() {
             return Some(Self {
-                limit: dictionary_value("limit"),
+                limit: dictionary_value("limit").filter(|_| with_limit),
                 remaining,
                 reset_at: reset.and_then(|secs| reset_instant(secs, 0, now)),
             });
         }
 
         // Current draft: `RateLimit: "burst";r=0;t=1, "daily";r=900;t=3600`.
-        let policies: Vec<(Option<String>, u64, Option<SystemTime>)> = members
+        let (name, remaining, reset_at) = members
             .iter()
             .filter(|m| m.key.is_none())
             .filter_map(|m| {
@@ -108,38 +121,73 @@ impl RateLimitStatus {
                     .and_then(|secs| reset_instant(secs, 0, now));
                 Some((m.value.as_name(), remaining, reset))
             })
-            .collect();
-        let (name, remaining, reset_at) = policies
-            .into_iter()
             .min_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)))?;
         Some(Self {
-            limit: policy_quota(headers, name.as_deref()),
+            limit: if with_limit {
+                policy_quota(headers, name)
+            } else {
+                None
+            },
             remaining: Some(remaining),
             reset_at,
         })
     }
 
-    fn from_separate_headers(headers: &HeaderMap, prefix: &str, now: SystemTime) -> Option<Self> {
-        let header = |suffix: &str| headers.get(format!("{prefix}{suffix}").as_str());
-        let remaining = header("remaining").and_then(leading_u64);
-        let reset_at = header("reset").and_then(|v| parse_reset(v, now));
+    fn from_separate_headers(
+        headers: &HeaderMap,
+        names: &SeparateHeaders,
+        now: SystemTime,
+        with_limit: bool,
+    ) -> Option<Self> {
+        let remaining = headers.get(&names.remaining).and_then(leading_u64);
+        let reset_at = headers.get(&names.reset).and_then(|v| parse_reset(v, now));
         if remaining.is_none() && reset_at.is_none() {
             return None;
         }
         Some(Self {
-            limit: header("limit").and_then(leading_u64),
+            limit: if with_limit {
+                headers.get(&names.limit).and_then(leading_u64)
+            } else {
+                None
+            },
             remaining,
             reset_at,
         })
     }
 }
 
+// Header names read on every response: constants spare parsing each name at each lookup.
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+
+/// The names of one generation of separate rate-limit headers.
+struct SeparateHeaders {
+    limit: HeaderName,
+    remaining: HeaderName,
+    reset: HeaderName,
+}
+
+/// Earlier IETF drafts: `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`.
+const IETF_DRAFT_HEADERS: SeparateHeaders = SeparateHeaders {
+    limit: HeaderName::from_static("ratelimit-limit"),
+    remaining: HeaderName::from_static("ratelimit-remaining"),
+    reset: HeaderName::from_static("ratelimit-reset"),
+};
+
+/// The widespread pre-standard `X-RateLimit-*` headers.
+const LEGACY_HEADERS: SeparateHeaders = SeparateHeaders {
+    limit: HeaderName::from_static("x-ratelimit-limit"),
+    remaining: HeaderName::from_static("x-ratelimit-remaining"),
+    reset: HeaderName::from_static("x-ratelimit-reset"),
+};
+
 /// `q` of the named policy in `RateLimit-Policy` (or of the first one when the name is unknown).
 fn policy_quota(headers: &HeaderMap, name: Option<&str>) -> Option<u64> {
-    let members = parse_sf_list(&joined_header(headers, "ratelimit-policy")?)?;
+    let text = joined_header(headers, &RATELIMIT_POLICY)?;
+    let members = parse_sf_list(&text)?;
     let named = members
         .iter()
-        .find(|m| name.is_some() && m.value.as_name().as_deref() == name);
+        .find(|m| name.is_some() && m.value.as_name() == name);
     named
         .or_else(|| members.first())?
         .param("q")
@@ -148,13 +196,18 @@ fn policy_quota(headers: &HeaderMap, name: Option<&str>) -> Option<u64> {
 
 /// All field lines of a list-valued header joined as one list (RFC 9110 §5.3); `None` when absent
 /// or not visible ASCII.
-fn joined_header(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut joined = String::new();
-    for value in headers.get_all(name) {
+fn joined_header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Cow<'h, str>> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?.to_str().ok()?;
+    let mut joined = Cow::Borrowed(first);
+    // Nearly every response has one field line: borrow it; join only when there are more.
+    for value in values {
+        let value = value.to_str().ok()?;
+        let joined = joined.to_mut();
         if !joined.is_empty() {
             joined.push_str(", ");
         }
-        joined.push_str(value.to_str().ok()?);
+        joined.push_str(value);
     }
     (!joined.is_empty()).then_some(joined)
 }
@@ -202,29 +255,31 @@ fn reset_instant(secs: u64, nanos: u32, now: SystemTime) -> Option<SystemTime> {
 /// One member of a structured-field list or dictionary (RFC 9651), reduced to what rate-limit
 /// headers use.
 #[derive(Debug, Clone, PartialEq)]
-struct SfMember {
+///
+/// Read on every response, so names, tokens and strings borrow from the header where they can.
+struct SfMember<'a> {
     /// The dictionary key, for `limit=100` style members; `None` for list items.
-    key: Option<String>,
-    value: SfItem,
-    params: Vec<(String, SfItem)>,
+    key: Option<Cow<'a, str>>,
+    value: SfItem<'a>,
+    params: Vec<(&'a str, SfItem<'a>)>,
 }
 
-impl SfMember {
-    fn param(&self, name: &str) -> Option<&SfItem> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+impl<'a> SfMember<'a> {
+    fn param(&self, name: &str) -> Option<&SfItem<'a>> {
+        self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum SfItem {
+enum SfItem<'a> {
     Integer(i64),
     Decimal(f64),
-    String(String),
-    Token(String),
+    String(Cow<'a, str>),
+    Token(&'a str),
     Boolean(bool),
 }
 
-impl SfItem {
+impl<'a> SfItem<'a> {
     fn as_u64(&self) -> Option<u64> {
         match self {
             SfItem::Integer(n) => u64::try_from(*n).ok(),
@@ -233,9 +288,10 @@ impl SfItem {
     }
 
     /// A policy name is a string in the current draft; tokens are accepted too.
-    fn as_name(&self) -> Option<String> {
+    fn as_name(&self) -> Option<&str> {
         match self {
-            SfItem::String(s) | SfItem::Token(s) => Some(s.clone()),
+            SfItem::String(s) => Some(s),
+            SfItem::Token(s) => Some(s),
             _ => None,
         }
     }
@@ -243,11 +299,8 @@ impl SfItem {
 
 /// Parses a structured-field list or dictionary; `None` when the text is not one (the header is
 /// then ignored as a whole rather than half-read).
-fn parse_sf_list(text: &str) -> Option<Vec<SfMember>> {
-    let mut parser = SfParser {
-        input: text.as_bytes(),
-        pos: 0,
-    };
+fn parse_sf_list(text: &str) -> Option<Vec<SfMember<'_>>> {
+    let mut parser = SfParser { text, pos: 0 };
     let mut members = Vec::new();
     parser.skip_whitespace();
     while !parser.at_end() {
@@ -266,17 +319,23 @@ fn parse_sf_list(text: &str) -> Option<Vec<SfMember>> {
 }
 
 struct SfParser<'a> {
-    input: &'a [u8],
+    text: &'a str,
     pos: usize,
 }
 
-impl SfParser<'_> {
+impl<'a> SfParser<'a> {
     fn at_end(&self) -> bool {
-        self.pos >= self.input.len()
+        self.pos >= self.text.len()
     }
 
     fn peek(&self) -> Option<u8> {
-        self.input.get(self.pos).copied()
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    /// The text from `start` to the current position. The parser only stops on ASCII bytes, so
+    /// both ends are character boundaries; `get` keeps a mistake from panicking.
+    fn since(&self, start: usize) -> Option<&'a str> {
+        self.text.get(start..self.pos)
     }
 
     fn expect(&mut self, byte: u8) -> Option<()> {
@@ -289,12 +348,17 @@ impl SfParser<'_> {
         }
     }
 
-    fn member(&mut self) -> Option<SfMember> {
+    fn member(&mut self) -> Option<SfMember<'a>> {
         let first = self.bare_item()?;
         let (key, value) = match (&first, self.peek()) {
             (SfItem::Token(key), Some(b'=')) => {
                 self.pos += 1;
-                (Some(key.to_ascii_lowercase()), self.bare_item()?)
+                let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(key.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(*key)
+                };
+                (Some(key), self.bare_item()?)
             }
             _ => (None, first),
         };
@@ -314,7 +378,7 @@ impl SfParser<'_> {
         Some(SfMember { key, value, params })
     }
 
-    fn key(&mut self) -> Option<String> {
+    fn key(&mut self) -> Option<&'a str> {
         let start = self.pos;
         match self.peek() {
             Some(b'a'..=b'z' | b'*') => self.pos += 1,
@@ -326,10 +390,10 @@ impl SfParser<'_> {
         ) {
             self.pos += 1;
         }
-        Some(String::from_utf8_lossy(&self.input[start..self.pos]).into_owned())
+        self.since(start)
     }
 
-    fn bare_item(&mut self) -> Option<SfItem> {
+    fn bare_item(&mut self) -> Option<SfItem<'a>> {
         match self.peek()? {
             b'"' => self.string(),
             b'-' | b'0'..=b'9' => self.number(),
@@ -351,31 +415,43 @@ impl SfParser<'_> {
                 {
                     self.pos += 1;
                 }
-                Some(SfItem::Token(
-                    String::from_utf8_lossy(&self.input[start..self.pos]).into_owned(),
-                ))
+                self.since(start).map(SfItem::Token)
             }
             _ => None,
         }
     }
 
-    fn string(&mut self) -> Option<SfItem> {
+    fn string(&mut self) -> Option<SfItem<'a>> {
         self.pos += 1; // opening quote
-        let mut out = String::new();
+        let start = self.pos;
+        // Borrowed until the first escape; owned from there on.
+        let mut out: Option<String> = None;
         loop {
             match self.peek()? {
                 b'"' => {
+                    let text = match out {
+                        Some(owned) => Cow::Owned(owned),
+                        None => Cow::Borrowed(self.since(start)?),
+                    };
                     self.pos += 1;
-                    return Some(SfItem::String(out));
+                    return Some(SfItem::String(text));
                 }
                 b'\\' => {
+                    let owned = match &mut out {
+                        Some(owned) => owned,
+                        None => out.insert(self.since(start)?.to_owned()),
+                    };
                     self.pos += 1;
                     match self.peek()? {
-                        b @ (b'"' | b'\\') => out.push(char::from(b)),
+                        b @ (b'"' | b'\\') => owned.push(char::from(b)),
                         _ => return None,
                     }
                 }
-                b @ 0x20..=0x7e => out.push(char::from(b)),
+                b @ 0x20..=0x7e => {
+                    if let Some(owned) = &mut out {
+                        owned.push(char::from(b));
+                    }
+                }
                 _ => return None,
             }
             self.pos += 1;
@@ -383,7 +459,7 @@ impl SfParser<'_> {
     }
 
     /// RFC 9651 numbers: integers of at most 15 digits, decimals of at most 12.3 digits.
-    fn number(&mut self) -> Option<SfItem> {
+    fn number(&mut self) -> Option<SfItem<'a>> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -406,15 +482,45 @@ impl SfParser<'_> {
             if whole_digits > 12 || !(1..=3).contains(&fraction_digits) {
                 return None;
             }
-            let text = std::str::from_utf8(&self.input[start..self.pos]).ok()?;
-            return text.parse().ok().map(SfItem::Decimal);
+            return self.since(start)?.parse().ok().map(SfItem::Decimal);
         }
         if whole_digits > 15 {
             return None;
         }
-        let text = std::str::from_utf8(&self.input[start..self.pos]).ok()?;
-        text.parse().ok().map(SfItem::Integer)
+        self.since(start)?.parse().ok().map(SfItem::Integer)
     }
+}
+
+/// When the quota the headers describe refills, if they say it is spent now.
+///
+/// Runs on every response, and almost every response has quota left, so a cheap screen comes
+/// first: a spent quota needs a remaining count of zero, which in a structured `RateLimit` header
+/// is a member or parameter written `=0…` or `=-0…`, and in the separate headers a remaining
+/// count of 0. Without either, the headers cannot describe a spent quota and are not parsed.
+fn spent_until(headers: &HeaderMap, now: SystemTime) -> Option<SystemTime> {
+    let structured_zero = headers
+        .get_all(&RATELIMIT)
+        .iter()
+        .any(|value| has_zero_value(value.as_bytes()));
+    let separate_zero = [&IETF_DRAFT_HEADERS.remaining, &LEGACY_HEADERS.remaining]
+        .into_iter()
+        .any(|name| headers.get(name).and_then(leading_u64) == Some(0));
+    if !structured_zero && !separate_zero {
+        return None;
+    }
+    RateLimitStatus::remaining_and_reset(headers, now)?.blocked_until(now)
+}
+
+/// Whether some `=` in a structured header is followed by `0` or `-0`.
+fn has_zero_value(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(at, &b)| {
+        b == b'='
+            && match bytes.get(at + 1) {
+                Some(b'0') => true,
+                Some(b'-') => bytes.get(at + 2) == Some(&b'0'),
+                _ => false,
+            }
+    })
 }
 
 /// Holds new requests back while the server has said the quota is spent, shared by every clone of
@@ -447,16 +553,9 @@ impl RateLimitGate {
     }
 
     /// Records what a response said: a spent quota closes the gate until its reset, and a `429`
-    /// with `Retry-After` closes it for that long. Returns the parsed rate-limit headers, if any,
-    /// so the caller can trace them.
-    pub(crate) fn observe(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        now: SystemTime,
-    ) -> Option<RateLimitStatus> {
-        let quota = RateLimitStatus::from_headers(headers, now);
-        if let Some(until) = quota.and_then(|q| q.blocked_until(now)) {
+    /// with `Retry-After` closes it for that long.
+    pub(crate) fn observe(&self, status: StatusCode, headers: &HeaderMap, now: SystemTime) {
+        if let Some(until) = spent_until(headers, now) {
             self.close_until(until, now);
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -467,7 +566,6 @@ impl RateLimitGate {
                 self.close_until(until, now);
             }
         }
-        quota
     }
 
     /// How long a request about to be sent must wait first; `None` when it may go now.
@@ -816,6 +914,69 @@ mod tests {
     }
 
     #[test]
+    fn policy_names_with_escapes_and_uppercase_keys_are_read() {
+        // `"q\"a"` is the policy name `q"a`: an escape makes the parser copy the string.
+        let map = headers(&[
+            ("ratelimit-policy", r#""other";q=7, "q\"a";q=5;w=60"#),
+            ("ratelimit", r#""q\"a";r=0;t=3, "other";r=4;t=60"#),
+        ]);
+        let status = RateLimitStatus::from_headers(&map, now()).expect("parsed");
+        assert_eq!(status.limit, Some(5));
+        assert_eq!(status.remaining, Some(0));
+        assert_eq!(status.reset_at, Some(now() + Duration::from_secs(3)));
+
+        let legacy = headers(&[("ratelimit", "Limit=10, Remaining=2, Reset=9")]);
+        let status = RateLimitStatus::from_headers(&legacy, now()).expect("parsed");
+        assert_eq!((status.limit, status.remaining), (Some(10), Some(2)));
+
+        // A bad escape invalidates the whole header rather than half-reading it.
+        let bad = headers(&[("ratelimit", r#""a\x";r=0;t=3"#)]);
+        assert_eq!(RateLimitStatus::from_headers(&bad, now()), None);
+    }
+
+    #[test]
+    fn the_spent_screen_agrees_with_the_full_parse() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("ratelimit", "\"default\";r=999;t=60")],
+            &[("ratelimit", "\"default\";r=0;t=60")],
+            &[("ratelimit", "\"default\";r=00;t=60")],
+            &[("ratelimit", "\"default\";r=-0;t=60")],
+            &[("ratelimit", "\"default\";r=10;t=0")],
+            &[
+                ("ratelimit", "\"a\";r=5;t=9"),
+                ("ratelimit", "\"b\";r=0;t=4"),
+            ],
+            &[("ratelimit", "limit=10, remaining=0, reset=3")],
+            &[("ratelimit", "limit=10, remaining=1, reset=0")],
+            // The structured header wins over the separate ones when it parses...
+            &[
+                ("ratelimit", "\"default\";r=5;t=9"),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "9"),
+            ],
+            // ...and the separate ones count when it does not.
+            &[
+                ("ratelimit", "garbage("),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "9"),
+            ],
+            &[("ratelimit-remaining", "0"), ("ratelimit-reset", "2")],
+            &[
+                ("x-ratelimit-remaining", "0, 0;w=60"),
+                ("x-ratelimit-reset", "2"),
+            ],
+            &[("x-ratelimit-remaining", "3"), ("x-ratelimit-reset", "2")],
+            &[],
+        ];
+        for case in cases {
+            let map = headers(case);
+            let full =
+                RateLimitStatus::from_headers(&map, now()).and_then(|s| s.blocked_until(now()));
+            assert_eq!(spent_until(&map, now()), full, "{case:?}");
+        }
+    }
+
+    #[test]
     fn gate_closed_until_reset_from_ratelimit_header() {
         let gate = RateLimitGate::default();
         assert_eq!(gate.delay_before_send(now()), None);
@@ -823,8 +984,7 @@ mod tests {
             ("ratelimit-policy", "\"default\";q=100;w=60"),
             ("ratelimit", "\"default\";r=0;t=1"),
         ]);
-        let observed = gate.observe(StatusCode::OK, &map, now());
-        assert_eq!(observed.and_then(|s| s.remaining), Some(0));
+        gate.observe(StatusCode::OK, &map, now());
         assert_eq!(gate.delay_before_send(now()), Some(Duration::from_secs(1)));
         assert_eq!(
             gate.delay_before_send(now() + Duration::from_millis(400)),

@@ -32,7 +32,8 @@ use crate::clock::RandomSource;
 use crate::ratelimit::parse_retry_after;
 
 /// Name of the header that makes a `POST` or `PATCH` safe to retry.
-pub(crate) const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+pub(crate) const IDEMPOTENCY_KEY_HEADER: http::HeaderName =
+    http::HeaderName::from_static("idempotency-key");
 
 /// The longest `Idempotency-Key` the API accepts (`openapi.yaml`, parameter `IdempotencyKey`).
 pub(crate) const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
@@ -269,7 +270,7 @@ impl RequestSafety {
         Self {
             idempotent_method: method.is_idempotent(),
             has_idempotency_key: headers
-                .get(IDEMPOTENCY_KEY_HEADER)
+                .get(&IDEMPOTENCY_KEY_HEADER)
                 .is_some_and(|key| !key.is_empty()),
         }
     }

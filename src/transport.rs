@@ -8,7 +8,7 @@
 //! request id.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -80,7 +80,7 @@ pub(crate) struct RawResponse {
 impl RawResponse {
     fn header_request_id(&self) -> Option<String> {
         self.headers
-            .get("x-request-id")
+            .get(&X_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     }
@@ -105,6 +105,10 @@ pub(crate) fn decode_page<T: DeserializeOwned>(
 }
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+// Header names looked up on every response: constants skip parsing the name each time.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");
+const SUNSET: HeaderName = HeaderName::from_static("sunset");
 
 impl Client {
     /// Sends a request whose success body is `{"data": T, "meta": ...}`.
@@ -232,24 +236,26 @@ impl Client {
                     .with_attempts(attempt - 1)
             })?;
 
-            let mut builder = inner.http.request(op.method.clone(), url.clone());
-            let mut headers = inner.extra_headers.clone();
+            // Built directly rather than through `RequestBuilder`: the headers go straight into
+            // the request's own map, with no intermediate map to allocate and merge.
+            let mut http_request = reqwest::Request::new(op.method.clone(), url.clone());
+            let headers = http_request.headers_mut();
+            for (name, value) in &inner.extra_headers {
+                headers.append(name.clone(), value.clone());
+            }
             if let Some(credential) = &credential {
-                credential.apply(&mut headers);
+                credential.apply(headers);
             }
             if let Some(key) = &idempotency_key {
                 headers.insert(retry::IDEMPOTENCY_KEY_HEADER, key.clone());
             }
             if let Some(body) = &body {
                 headers.insert(CONTENT_TYPE, APPLICATION_JSON);
-                builder = builder.body(body.clone());
+                *http_request.body_mut() = Some(body.clone().into());
             }
-            builder = builder.headers(headers);
-            if let Some(timeout) = attempt_timeout {
-                builder = builder.timeout(timeout);
-            }
+            *http_request.timeout_mut() = attempt_timeout;
 
-            let outcome = match builder.send().await {
+            let outcome = match inner.http.execute(http_request).await {
                 Ok(response) => self.read_response(response).await,
                 Err(e) => Err(reqwest_error(e)),
             };
@@ -257,11 +263,7 @@ impl Client {
             match outcome {
                 Ok(raw) => {
                     span.record("status", raw.status.as_u16());
-                    if let Some(id) = raw
-                        .headers
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                    {
+                    if let Some(id) = raw.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
                         span.record("request_id", id);
                     }
                     inner.gate.observe(raw.status, &raw.headers, now);
@@ -446,7 +448,7 @@ impl Client {
     }
 
     fn warn_if_deprecated(&self, op: &'static OperationInfo, headers: &HeaderMap) {
-        let deprecation = headers.get("deprecation");
+        let deprecation = headers.get(&DEPRECATION);
         if deprecation.is_none() && !op.deprecated {
             return;
         }
@@ -462,7 +464,7 @@ impl Client {
             tracing::warn!(
                 operation = op.id,
                 deprecation = %text(deprecation),
-                sunset = %text(headers.get("sunset")),
+                sunset = %text(headers.get(&SUNSET)),
                 "this operation is deprecated by the API"
             );
         }

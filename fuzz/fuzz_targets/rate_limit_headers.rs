@@ -74,6 +74,13 @@ fuzz_target!(|data: &[u8]| {
         // A spent quota closes the gate until the reset, capped.
         let wait = __fuzz::gate_wait_after(status, &headers, now, now, MAX_WAIT);
         assert!(wait.is_some(), "a spent quota holds requests back");
+    } else if status != StatusCode::TOO_MANY_REQUESTS {
+        // And nothing else does: the gate's cheap screen agrees with the full parse.
+        assert_eq!(
+            __fuzz::gate_wait_after(status, &headers, now, now, MAX_WAIT),
+            None,
+            "quota left (or unknown) keeps the gate open"
+        );
     }
     for later in [now, now + Duration::from_millis(1500), now + MAX_WAIT] {
         if let Some(wait) = __fuzz::gate_wait_after(status, &headers, now, later, MAX_WAIT) {
