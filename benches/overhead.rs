@@ -20,6 +20,7 @@
 //! cargo bench --bench overhead                  # 7 runs of every case
 //! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
 //! cargo bench --bench overhead -- --only sdk "get c=1"    # one side alone, e.g. under a profiler
+//! benches/overhead-instructions.sh                        # instructions per request (callgrind)
 //! ```
 
 use std::collections::BTreeMap;
@@ -52,6 +53,15 @@ fn main() {
         return;
     }
     let options = Options::parse(&args);
+    if options.print_requests {
+        for (case, call, concurrency) in selected_cases(&options) {
+            println!(
+                "{} {case}",
+                requests_per_measurement(call, concurrency, &options)
+            );
+        }
+        return;
+    }
     rustls::crypto::ring::default_provider()
         .install_default()
         .expect("no other crypto provider is installed");
@@ -87,6 +97,8 @@ struct Options {
     filters: Vec<String>,
     /// Runs one side alone (for profilers such as `valgrind --tool=callgrind`).
     only: Option<Side>,
+    /// Prints how many requests one measurement of each selected case sends, and exits.
+    print_requests: bool,
 }
 
 impl Options {
@@ -96,12 +108,14 @@ impl Options {
             scale: 1.0,
             filters: Vec::new(),
             only: None,
+            print_requests: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--runs" => options.runs = next_number(&mut args, "--runs"),
                 "--scale" => options.scale = next_number(&mut args, "--scale"),
+                "--dry-run-requests" => options.print_requests = true,
                 "--only" => {
                     options.only = match args.next().map(String::as_str) {
                         Some("sdk") => Some(Side::Sdk),
@@ -371,60 +385,72 @@ async fn measure_all(base_url: &str, options: &Options) {
         options.runs,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    for (_, call, concurrency) in selected_cases(options) {
+        let requests = requests_per_measurement(call, concurrency, options);
+        if let Some(side) = options.only {
+            run(&clients, call, side, concurrency, concurrency * 4).await;
+            let sample = run(&clients, call, side, concurrency, requests).await;
+            println!(
+                "{:<27} c={concurrency:<3} {side:?} only: {:.0} req/s {:.1} µs CPU/req",
+                call.describe(),
+                sample.requests_per_second,
+                sample.cpu_per_request.as_secs_f64() * 1e6
+            );
+            continue;
+        }
+        // Warm both pools and code paths before measuring.
+        for side in [Side::Sdk, Side::Hand] {
+            run(&clients, call, side, concurrency, concurrency * 4).await;
+        }
+        let mut samples: BTreeMap<Side, Vec<Sample>> = BTreeMap::new();
+        let mut cpu_ratios = Vec::new();
+        let mut rate_ratios = Vec::new();
+        for round in 0..options.runs {
+            let order = if round.is_multiple_of(2) {
+                [Side::Sdk, Side::Hand]
+            } else {
+                [Side::Hand, Side::Sdk]
+            };
+            let mut pair = BTreeMap::new();
+            for side in order {
+                pair.insert(side, run(&clients, call, side, concurrency, requests).await);
+            }
+            let (sdk, hand) = (pair[&Side::Sdk], pair[&Side::Hand]);
+            cpu_ratios.push(sdk.cpu_per_request.as_secs_f64() / hand.cpu_per_request.as_secs_f64());
+            rate_ratios.push(sdk.requests_per_second / hand.requests_per_second);
+            for (side, sample) in pair {
+                samples.entry(side).or_default().push(sample);
+            }
+        }
+        report(
+            call,
+            concurrency,
+            requests,
+            &samples,
+            &mut cpu_ratios,
+            &mut rate_ratios,
+        );
+    }
+}
+
+/// The cases the filters select: `(name, call, concurrency)`.
+fn selected_cases(options: &Options) -> Vec<(String, Call, usize)> {
+    let mut cases = Vec::new();
     for call in [Call::Get, Call::List, Call::Create] {
         for concurrency in [1usize, 64] {
             let case = format!("{} c={concurrency}", call.name());
-            if !options.filters.is_empty() && !options.filters.iter().any(|f| case.contains(f)) {
-                continue;
+            if options.filters.is_empty() || options.filters.iter().any(|f| case.contains(f)) {
+                cases.push((case, call, concurrency));
             }
-            let requests =
-                ((call.requests(concurrency) as f64 * options.scale) as usize).max(concurrency);
-            if let Some(side) = options.only {
-                run(&clients, call, side, concurrency, concurrency * 4).await;
-                let sample = run(&clients, call, side, concurrency, requests).await;
-                println!(
-                    "{:<27} c={concurrency:<3} {side:?} only: {:.0} req/s {:.1} µs CPU/req",
-                    call.describe(),
-                    sample.requests_per_second,
-                    sample.cpu_per_request.as_secs_f64() * 1e6
-                );
-                continue;
-            }
-            // Warm both pools and code paths before measuring.
-            for side in [Side::Sdk, Side::Hand] {
-                run(&clients, call, side, concurrency, concurrency * 4).await;
-            }
-            let mut samples: BTreeMap<Side, Vec<Sample>> = BTreeMap::new();
-            let mut cpu_ratios = Vec::new();
-            let mut rate_ratios = Vec::new();
-            for round in 0..options.runs {
-                let order = if round.is_multiple_of(2) {
-                    [Side::Sdk, Side::Hand]
-                } else {
-                    [Side::Hand, Side::Sdk]
-                };
-                let mut pair = BTreeMap::new();
-                for side in order {
-                    pair.insert(side, run(&clients, call, side, concurrency, requests).await);
-                }
-                let (sdk, hand) = (pair[&Side::Sdk], pair[&Side::Hand]);
-                cpu_ratios
-                    .push(sdk.cpu_per_request.as_secs_f64() / hand.cpu_per_request.as_secs_f64());
-                rate_ratios.push(sdk.requests_per_second / hand.requests_per_second);
-                for (side, sample) in pair {
-                    samples.entry(side).or_default().push(sample);
-                }
-            }
-            report(
-                call,
-                concurrency,
-                requests,
-                &samples,
-                &mut cpu_ratios,
-                &mut rate_ratios,
-            );
         }
     }
+    cases
+}
+
+/// Requests in one measurement, whole tasks' worth (each task sends the same number).
+fn requests_per_measurement(call: Call, concurrency: usize, options: &Options) -> usize {
+    let requested = ((call.requests(concurrency) as f64 * options.scale) as usize).max(concurrency);
+    requested / concurrency * concurrency
 }
 
 fn report(
