@@ -42,6 +42,8 @@ pub struct Client {
 pub(crate) struct ClientInner {
     /// The base URL without a trailing slash; operation paths start with `/`.
     pub(crate) base_url: String,
+    /// The same, parsed once: each request only adds its path and query to a copy.
+    pub(crate) base: Url,
     pub(crate) http: reqwest::Client,
     pub(crate) auth: Authenticator,
     pub(crate) retry: RetryPolicy,
@@ -297,6 +299,8 @@ impl ClientBuilder {
     /// fragment; an invalid header; invalid credentials ([`Error::is_auth`]).
     pub fn build(self) -> Result<Client, Error> {
         let base_url = validate_base_url(&self.base_url, self.allow_insecure_http)?;
+        let base = Url::parse(&base_url)
+            .map_err(|e| Error::config(format!("base URL is invalid: {e}")))?;
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(
@@ -339,6 +343,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(ClientInner {
                 base_url,
+                base,
                 gate: RateLimitGate::new(self.retry.retry_after_cap()),
                 retry: self.retry,
                 budget: RetryBudget::new(self.budget),

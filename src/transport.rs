@@ -427,24 +427,35 @@ impl Client {
     }
 
     fn url_for(&self, request: &Request) -> Result<url::Url, Error> {
-        let mut text = String::with_capacity(
-            self.inner.base_url.len() + request.path.len() + 16 * request.query.len(),
-        );
-        text.push_str(&self.inner.base_url);
-        text.push_str(&request.path);
-        if !request.query.is_empty() {
-            text.push('?');
-            let start = text.len();
-            let mut query = url::form_urlencoded::Serializer::for_suffix(text, start);
-            for (name, value) in &request.query {
-                query.append_pair(name, value);
-            }
-            text = query.finish();
+        // `path_segment` writes the ids `.` and `..` as `%2E` and `%2E%2E`, but URL parsing still
+        // resolves those as dot segments (`/campaigns/%2E%2E/ads` is `/ads`): the request would
+        // go to another path. No id can be either, so the request is refused.
+        if request
+            .path
+            .split('/')
+            .any(|segment| segment == "%2E" || segment == "%2E%2E")
+        {
+            return Err(Error::config(
+                "a path parameter (an id) is `.` or `..`, which no resource has; the URL would resolve it to another path",
+            )
+            .with_operation(request.operation.id));
         }
-        url::Url::parse(&text).map_err(|e| {
-            Error::config(format!("request URL is invalid: {e}"))
-                .with_operation(request.operation.id)
-        })
+        // Scheme and host were parsed once, when the client was built; only the path and the
+        // query are parsed here.
+        let mut url = self.inner.base.clone();
+        let mut path = String::with_capacity(url.path().len() + request.path.len());
+        path.push_str(url.path().trim_end_matches('/'));
+        path.push_str(&request.path);
+        url.set_path(&path);
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(
+                request
+                    .query
+                    .iter()
+                    .map(|(name, value)| (*name, value.as_str())),
+            );
+        }
+        Ok(url)
     }
 
     fn warn_if_deprecated(&self, op: &'static OperationInfo, headers: &HeaderMap) {

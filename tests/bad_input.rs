@@ -33,6 +33,8 @@
 //! | 400 with an error envelope of wrong types          | `Client` (get)                 | `Api` 400, describes the body            |
 //! | 429 with a garbage `Retry-After`                   | `Client` (get)                 | `Api` 429, `retry_after: None`           |
 //! | 400 with an error envelope whose message is `""`   | `Client` (get)                 | `Api` 400, "the API gave no message"     |
+//! | id `.` or `..` (would resolve to another path)     | any operation with an id       | `Config`, nothing sent                   |
+//! | id with `/`, `?`, `#`, `%`                          | any operation with an id       | sent escaped, within its segment         |
 //! | gzip that is truncated / garbage                   | `Client` (get)                 | `Transport`, "does not decompress", not retried |
 //! | gzip bomb (1 KiB → 8 MiB) over the cap             | `Client` (get)                 | `ResponseTooLarge`, not retried          |
 //! | `Content-Length` above the cap                     | `Client` (get)                 | `ResponseTooLarge` before reading        |
@@ -72,6 +74,8 @@ enum Answer {
 struct RawServer {
     base_url: String,
     requests: Arc<AtomicUsize>,
+    /// The request target (path and query) of every request, in order.
+    targets: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 async fn raw_server(answer: Answer) -> RawServer {
@@ -79,6 +83,8 @@ async fn raw_server(answer: Answer) -> RawServer {
     let addr = listener.local_addr().expect("addr");
     let requests = Arc::new(AtomicUsize::new(0));
     let counter = requests.clone();
+    let targets = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = targets.clone();
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
@@ -86,6 +92,7 @@ async fn raw_server(answer: Answer) -> RawServer {
             };
             let answer = answer.clone();
             let counter = counter.clone();
+            let seen = seen.clone();
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut buf = [0u8; 4096];
@@ -96,6 +103,12 @@ async fn raw_server(answer: Answer) -> RawServer {
                     }
                 }
                 counter.fetch_add(1, Ordering::SeqCst);
+                let target = String::from_utf8_lossy(&head)
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().expect("targets").push(target);
                 match answer {
                     Answer::Bytes(bytes) => {
                         let _ = stream.write_all(&bytes).await;
@@ -122,6 +135,7 @@ async fn raw_server(answer: Answer) -> RawServer {
     RawServer {
         base_url: format!("http://{addr}/v1"),
         requests,
+        targets,
     }
 }
 
@@ -340,6 +354,55 @@ async fn a_400_with_an_empty_error_message() {
             "{error}"
         );
     }
+}
+
+/// `..` percent-encoded is still a dot segment to URL parsing: `/campaigns/%2E%2E/ads` would
+/// become `/ads`. Such ids are refused before anything is sent.
+#[tokio::test]
+async fn dot_ids_are_refused_before_sending() {
+    let envelope = format!(r#"{{"data":{CAMPAIGN},"meta":{{}}}}"#);
+    let server = raw_server(json_200(envelope.as_bytes())).await;
+    let client = client(&server, 1, MIB);
+    for id in [".", ".."] {
+        let id = CampaignId::from(id);
+        let errors = [
+            client
+                .campaigns()
+                .get(&id)
+                .send()
+                .await
+                .expect_err("refused"),
+            client
+                .campaigns()
+                .ads(&id)
+                .list()
+                .send()
+                .await
+                .expect_err("refused"),
+        ];
+        for error in errors {
+            assert!(error.is_config(), "{error:?}");
+            assert!(error.to_string().contains("`.` or `..`"), "{error}");
+        }
+    }
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        0,
+        "nothing was sent"
+    );
+
+    // Ids with characters that mean something in a URL stay inside their segment.
+    let campaign = client
+        .campaigns()
+        .get(&CampaignId::from("a/../b?c#d%2E"))
+        .send()
+        .await
+        .expect("an escaped id is sent");
+    assert_eq!(campaign.id.to_string(), "cmp_1");
+    assert_eq!(
+        *server.targets.lock().expect("targets"),
+        ["/v1/campaigns/a%2F..%2Fb%3Fc%23d%252E"]
+    );
 }
 
 // ------------------------------------------------------------------------------------------
