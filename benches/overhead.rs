@@ -4,9 +4,9 @@
 //! not counted) answers three calls: `GET /campaigns/{id}` (one entity), `GET /contacts?limit=100`
 //! (a page of 100 contacts) and `POST /campaigns` (create, `201`). For each call and concurrency
 //! (1 and 64 requests in flight), every run measures the SDK and the hand-written client side by
-//! side, alternating which goes first, and reports requests/s, client CPU time per request
-//! (`getrusage`, all threads of this process) and the SDK/hand-written ratio; the figures are
-//! medians over the runs.
+//! side, in 8 interleaved slices each, alternating which goes first, and reports requests/s,
+//! client CPU time per request (`getrusage`, all threads of this process) and the SDK/hand-written
+//! ratio; the figures are medians over the runs.
 //!
 //! Both clients do what a careful integration does: the hand-written one sets the API key,
 //! `Accept` and a user agent as default headers and the SDK's default timeouts (10 s to connect,
@@ -45,6 +45,8 @@ mod fixtures;
 use fixtures::{CAMPAIGN_ID, HandCampaign, HandContact, HandEnvelope};
 
 const API_KEY: &str = "mk_test_overhead_bench_key";
+/// Slices per run: both sides alternate this many times within one measurement.
+const SLICES_PER_RUN: usize = 8;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -411,10 +413,29 @@ async fn measure_all(base_url: &str, options: &Options) {
             } else {
                 [Side::Hand, Side::Sdk]
             };
-            let mut pair = BTreeMap::new();
-            for side in order {
-                pair.insert(side, run(&clients, call, side, concurrency, requests).await);
+            // The machine's speed drifts (shared cores): each run interleaves both sides in
+            // slices, so a slow spell lands on both rather than on one.
+            let slice = (requests / SLICES_PER_RUN / concurrency).max(1) * concurrency;
+            let mut totals: BTreeMap<Side, (Duration, Duration, usize)> = BTreeMap::new();
+            for _ in 0..SLICES_PER_RUN {
+                for side in order {
+                    let (wall, cpu) = run_timed(&clients, call, side, concurrency, slice).await;
+                    let total = totals.entry(side).or_default();
+                    total.0 += wall;
+                    total.1 += cpu;
+                    total.2 += slice;
+                }
             }
+            let pair: BTreeMap<Side, Sample> = totals
+                .into_iter()
+                .map(|(side, (wall, cpu, sent))| {
+                    let sample = Sample {
+                        requests_per_second: sent as f64 / wall.as_secs_f64(),
+                        cpu_per_request: cpu / sent as u32,
+                    };
+                    (side, sample)
+                })
+                .collect();
             let (sdk, hand) = (pair[&Side::Sdk], pair[&Side::Hand]);
             cpu_ratios.push(sdk.cpu_per_request.as_secs_f64() / hand.cpu_per_request.as_secs_f64());
             rate_ratios.push(sdk.requests_per_second / hand.requests_per_second);
@@ -506,8 +527,24 @@ async fn run(
     concurrency: usize,
     requests: usize,
 ) -> Sample {
+    let total = requests / concurrency * concurrency;
+    let (wall, cpu) = run_timed(clients, call, side, concurrency, requests).await;
+    Sample {
+        requests_per_second: total as f64 / wall.as_secs_f64(),
+        cpu_per_request: cpu / total as u32,
+    }
+}
+
+/// Sends `requests` calls (rounded down to whole tasks) from `concurrency` tasks; returns the
+/// wall and CPU time they took.
+async fn run_timed(
+    clients: &Arc<Clients>,
+    call: Call,
+    side: Side,
+    concurrency: usize,
+    requests: usize,
+) -> (Duration, Duration) {
     let per_task = requests / concurrency;
-    let total = per_task * concurrency;
     let cpu_before = process_cpu_time();
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
@@ -524,11 +561,7 @@ async fn run(
         task.await.expect("request task");
     }
     let wall = started.elapsed();
-    let cpu = process_cpu_time() - cpu_before;
-    Sample {
-        requests_per_second: total as f64 / wall.as_secs_f64(),
-        cpu_per_request: cpu / total as u32,
-    }
+    (wall, process_cpu_time() - cpu_before)
 }
 
 /// One call; any failure aborts the benchmark (a failing call would measure nothing).
