@@ -51,6 +51,18 @@ impl QueryValue for chrono::DateTime<chrono::Utc> {
     }
 }
 
+impl QueryValue for chrono::NaiveDate {
+    fn to_query_value(&self) -> String {
+        self.format("%Y-%m-%d").to_string()
+    }
+}
+
+impl QueryValue for uuid::Uuid {
+    fn to_query_value(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl<T: QueryValue> QueryValue for Vec<T> {
     fn to_query_value(&self) -> String {
         self.iter()
@@ -82,24 +94,207 @@ pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
     }
 }
 
-/// A JSON request body, serialized once when the request is built and shared by every attempt.
-#[derive(Debug, Clone)]
-pub(crate) struct EncodedBody(Result<Bytes, String>);
+/// How a list or map parameter is written (OpenAPI `style` and `explode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) enum ParamStyle {
+    /// `a=1&a=2` (exploded) or `a=1,2`.
+    Form { explode: bool },
+    /// `a=1%202`.
+    SpaceDelimited,
+    /// `a=1|2`.
+    PipeDelimited,
+    /// `a[key]=value`.
+    DeepObject,
+    /// `1,2` (headers and paths).
+    Simple,
+}
 
-impl EncodedBody {
-    pub(crate) fn bytes(self) -> Result<Bytes, Error> {
-        self.0
-            .map_err(|e| Error::config(format!("request body cannot be encoded as JSON: {e}")))
+/// A parameter list: query pairs, or header name/value pairs.
+pub(crate) type Pairs = Vec<(Cow<'static, str>, String)>;
+
+/// Appends a list parameter in its style.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn push_list<T: QueryValue>(out: &mut Pairs, name: &'static str, style: ParamStyle, items: &[T]) {
+    let joined = |separator: &str| {
+        items
+            .iter()
+            .map(QueryValue::to_query_value)
+            .collect::<Vec<_>>()
+            .join(separator)
+    };
+    match style {
+        ParamStyle::Form { explode: true } | ParamStyle::DeepObject => {
+            out.extend(items.iter().map(|i| (Cow::Borrowed(name), i.to_query_value())));
+        }
+        ParamStyle::SpaceDelimited => out.push((Cow::Borrowed(name), joined(" "))),
+        ParamStyle::PipeDelimited => out.push((Cow::Borrowed(name), joined("|"))),
+        ParamStyle::Form { explode: false } | ParamStyle::Simple => {
+            out.push((Cow::Borrowed(name), joined(",")))
+        }
     }
 }
 
-/// Serializes a request body.
-pub(crate) fn encode_body<T: Serialize>(body: &T) -> EncodedBody {
-    EncodedBody(
-        serde_json::to_vec(body)
+/// Appends an object parameter in its style (`deepObject`: `name[key]=value`; exploded form:
+/// `key=value`; otherwise `name=key,value,…`).
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn push_map<T: QueryValue>(
+    out: &mut Pairs,
+    name: &'static str,
+    style: ParamStyle,
+    map: &std::collections::BTreeMap<String, T>,
+) {
+    match style {
+        ParamStyle::DeepObject => out.extend(
+            map.iter()
+                .map(|(k, v)| (Cow::Owned(format!("{name}[{k}]")), v.to_query_value())),
+        ),
+        ParamStyle::Form { explode: true } => out.extend(
+            map.iter()
+                .map(|(k, v)| (Cow::Owned(k.clone()), v.to_query_value())),
+        ),
+        _ => out.push((
+            Cow::Borrowed(name),
+            map.iter()
+                .flat_map(|(k, v)| [k.clone(), v.to_query_value()])
+                .collect::<Vec<_>>()
+                .join(","),
+        )),
+    }
+}
+
+/// Joins cookie parameters into one `Cookie` header.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn push_cookies(headers: &mut Pairs, cookies: Pairs) {
+    if cookies.is_empty() {
+        return;
+    }
+    let value = cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    headers.push((Cow::Borrowed("cookie"), value));
+}
+
+/// A request body, encoded once when the request is built and shared by every attempt.
+#[derive(Debug, Clone)]
+pub(crate) struct EncodedBody {
+    bytes: Result<Bytes, String>,
+    content_type: Cow<'static, str>,
+}
+
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+impl EncodedBody {
+    /// A body that is already bytes, sent with `content_type`.
+    pub(crate) fn raw(bytes: Bytes, content_type: &'static str) -> Self {
+        EncodedBody {
+            bytes: Ok(bytes),
+            content_type: Cow::Borrowed(content_type),
+        }
+    }
+
+    /// A body with its own content type (multipart carries its boundary).
+    pub(crate) fn with_owned_type(bytes: Bytes, content_type: String) -> Self {
+        EncodedBody {
+            bytes: Ok(bytes),
+            content_type: Cow::Owned(content_type),
+        }
+    }
+
+    pub(crate) fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    pub(crate) fn bytes(self) -> Result<Bytes, Error> {
+        self.bytes
+            .map_err(|e| Error::config(format!("request body cannot be encoded: {e}")))
+    }
+}
+
+/// Serializes a JSON request body.
+pub(crate) fn encode_body<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
+    encode_json_as(body, "application/json")
+}
+
+/// Serializes a JSON request body sent as another JSON media type (`application/vnd.api+json`).
+pub(crate) fn encode_json_as<T: Serialize + ?Sized>(body: &T, content_type: &'static str) -> EncodedBody {
+    EncodedBody {
+        bytes: serde_json::to_vec(body)
             .map(Bytes::from)
             .map_err(|e| e.to_string()),
-    )
+        content_type: Cow::Borrowed(content_type),
+    }
+}
+
+/// Serializes a body as `application/x-www-form-urlencoded`: each top-level property a field;
+/// arrays repeat the field; nested objects are sent as JSON text.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
+    let encoded = serde_json::to_value(body)
+        .map_err(|e| e.to_string())
+        .and_then(|value| match value {
+            serde_json::Value::Object(fields) => {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                for (name, value) in &fields {
+                    let items: Vec<&serde_json::Value> = match value {
+                        serde_json::Value::Array(items) => items.iter().collect(),
+                        serde_json::Value::Null => Vec::new(),
+                        other => vec![other],
+                    };
+                    for item in items {
+                        let text = match item {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        form.append_pair(name, &text);
+                    }
+                }
+                Ok(Bytes::from(form.finish()))
+            }
+            other => Err(format!(
+                "a form body must be an object with fields, not {other}"
+            )),
+        });
+    EncodedBody {
+        bytes: encoded,
+        content_type: Cow::Borrowed("application/x-www-form-urlencoded"),
+    }
+}
+
+/// Serializes one variant of a discriminated union, writing its tag when the payload lacks it.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn serialize_tagged<S: serde::Serializer, T: Serialize>(
+    serializer: S,
+    tag: &str,
+    wire: &str,
+    value: &T,
+) -> Result<S::Ok, S::Error> {
+    let mut json = serde_json::to_value(value).map_err(serde::ser::Error::custom)?;
+    if let serde_json::Value::Object(fields) = &mut json
+        && !fields.contains_key(tag)
+    {
+        fields.insert(tag.to_owned(), serde_json::Value::String(wire.to_owned()));
+    }
+    json.serialize(serializer)
+}
+
+/// Decodes one variant of a discriminated union from the JSON it was peeked in.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn decode_variant<T: DeserializeOwned, E: de::Error>(value: serde_json::Value) -> Result<T, E> {
+    serde_json::from_value(value).map_err(E::custom)
+}
+
+/// Decodes a plain JSON body.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    decode(body)
+}
+
+/// Decodes the `data` of an enveloped body.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn decode_envelope_data<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    decode::<Envelope<T>>(body).map(|e| e.data)
 }
 
 /// Deserializes a string-valued enum from a borrowed string when the format allows it.

@@ -11,7 +11,25 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::auth::AuthError;
+#[cfg(marketing_api_bundled_spec)]
 use crate::models::ErrorType;
+
+/// The class of an API error (`error.type`), as the API names it.
+///
+/// The bundled contract lists its error types as a generated enum (`models::ErrorType`); an SDK
+/// generated from another spec keeps the wire value.
+#[cfg(not(marketing_api_bundled_spec))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ErrorType(String);
+
+#[cfg(not(marketing_api_bundled_spec))]
+impl ErrorType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -137,6 +155,17 @@ impl Error {
         let mut e = Self::new(ErrorKind::Decode);
         e.inner.decode_path = Some(path);
         e.inner.source = Some(Box::new(source));
+        e
+    }
+
+    /// A text body that is not UTF-8.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+    pub(crate) fn decode_text(valid_up_to: usize) -> Self {
+        let mut e = Self::new(ErrorKind::Decode);
+        e.inner.decode_path = Some(".".into());
+        e.inner.message = Some(format!(
+            "the text body is not UTF-8 (invalid from byte {valid_up_to})"
+        ));
         e
     }
 

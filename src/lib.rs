@@ -33,26 +33,30 @@ mod client;
 pub mod clock;
 mod codec;
 mod error;
+#[cfg(marketing_api_bundled_spec)]
 pub mod ingest;
+pub mod multipart;
 pub mod pagination;
 mod patch;
 mod ratelimit;
 mod request;
 mod response;
 pub mod retry;
-#[cfg(feature = "testing")]
+#[cfg(all(feature = "testing", marketing_api_bundled_spec))]
 pub mod testing;
 mod tls;
 mod transport;
 pub mod webhooks;
 
 /// Entry points for the fuzz targets in `fuzz/`; not public API.
-#[cfg(any(fuzzing, test))]
+#[cfg(all(any(fuzzing, test), marketing_api_bundled_spec))]
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
+#[cfg(not(marketing_api_bundled_spec))]
+pub use error::ErrorType;
 pub use error::{ApiError, Error, ErrorKind};
 pub use patch::Patch;
 pub use response::{Page, Response};

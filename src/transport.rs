@@ -17,6 +17,9 @@ use tracing::{Instrument, Span, field};
 use crate::client::Client;
 use crate::codec::{self, EncodedBody, Envelope};
 use crate::error::{ApiError, Error, ErrorKind};
+#[cfg(not(marketing_api_bundled_spec))]
+use crate::error::ErrorType;
+#[cfg(marketing_api_bundled_spec)]
 use crate::models::ErrorType;
 use crate::ratelimit::parse_retry_after;
 use crate::request::RequestOptions;
@@ -39,6 +42,9 @@ pub(crate) struct OperationInfo {
     /// The success status the spec states.
     #[allow(dead_code)]
     pub(crate) success_status: u16,
+    /// The operation declares an `Idempotency-Key` header: a POST gets one per logical
+    /// request and is then safe to retry.
+    pub(crate) idempotency_key: bool,
 }
 
 /// One logical request, as built by an operation builder.
@@ -47,7 +53,9 @@ pub(crate) struct Request {
     pub(crate) operation: &'static OperationInfo,
     /// Filled path relative to the base URL, starting with `/`.
     pub(crate) path: String,
-    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) query: codec::Pairs,
+    /// Header (and cookie) parameters, names in lower case.
+    pub(crate) headers: codec::Pairs,
     pub(crate) body: Option<EncodedBody>,
     pub(crate) options: RequestOptions,
 }
@@ -55,9 +63,9 @@ pub(crate) struct Request {
 impl Request {
     /// Replaces (or removes) a query parameter; used by pagination to move the cursor.
     pub(crate) fn set_query(&mut self, name: &'static str, value: Option<String>) {
-        self.query.retain(|(n, _)| *n != name);
+        self.query.retain(|(n, _)| n != name);
         if let Some(value) = value {
-            self.query.push((name, value));
+            self.query.push((std::borrow::Cow::Borrowed(name), value));
         }
     }
 
@@ -65,7 +73,7 @@ impl Request {
     pub(crate) fn query_value(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 }
@@ -104,7 +112,6 @@ pub(crate) fn decode_page<T: DeserializeOwned>(
     })
 }
 
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 // Header names looked up on every response: constants skip parsing the name each time.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");
@@ -137,6 +144,54 @@ impl Client {
         let cursor = request.query_value("cursor").map(str::to_owned);
         let raw = self.execute(request).await?;
         decode_page(&raw, cursor).map_err(|e| e.with_operation(op))
+    }
+
+    /// Sends a request whose success body is plain JSON (no envelope).
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+    pub(crate) async fn execute_json<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<Response<T>, Error> {
+        let op = request.operation.id;
+        let raw = self.execute(request).await?;
+        let data: T = codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
+        let request_id = raw.header_request_id();
+        Ok(Response {
+            data,
+            status: raw.status,
+            request_id,
+            headers: raw.headers,
+        })
+    }
+
+    /// Sends a request whose success body is text.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+    pub(crate) async fn execute_text(&self, request: Request) -> Result<Response<String>, Error> {
+        let op = request.operation.id;
+        let raw = self.execute(request).await?;
+        let data = String::from_utf8(raw.body.to_vec()).map_err(|e| {
+            Error::decode_text(e.utf8_error().valid_up_to()).with_operation(op)
+        })?;
+        let request_id = raw.header_request_id();
+        Ok(Response {
+            data,
+            status: raw.status,
+            request_id,
+            headers: raw.headers,
+        })
+    }
+
+    /// Sends a request and hands over the success body's bytes as they are.
+#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+    pub(crate) async fn execute_raw(&self, request: Request) -> Result<Response<Bytes>, Error> {
+        let raw = self.execute(request).await?;
+        let request_id = raw.header_request_id();
+        Ok(Response {
+            data: raw.body,
+            status: raw.status,
+            request_id,
+            headers: raw.headers,
+        })
     }
 
     /// Sends a request whose success has no body (204).
@@ -180,12 +235,31 @@ impl Client {
         let op = request.operation;
         let url = self.url_for(&request)?;
         let body = match request.body {
-            Some(body) => Some(body.bytes().map_err(|e| e.with_operation(op.id))?),
+            Some(body) => {
+                let content_type = HeaderValue::from_str(body.content_type()).map_err(|_| {
+                    Error::config("the request body's content type is not a valid header value")
+                        .with_operation(op.id)
+                })?;
+                Some((body.bytes().map_err(|e| e.with_operation(op.id))?, content_type))
+            }
             None => None,
         };
+        let mut parameter_headers = Vec::with_capacity(request.headers.len());
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::config(format!("`{name}` is not a valid header name")).with_operation(op.id)
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::config(format!(
+                    "the `{name}` header parameter holds characters not allowed in a header"
+                ))
+                .with_operation(op.id)
+            })?;
+            parameter_headers.push((name, value));
+        }
         // One key per logical request, reused by every attempt, so the server can replay
         // instead of acting twice.
-        let idempotency_key = if op.method == Method::POST {
+        let idempotency_key = if op.method == Method::POST && op.idempotency_key {
             let key = request
                 .options
                 .idempotency_key
@@ -249,8 +323,11 @@ impl Client {
             if let Some(key) = &idempotency_key {
                 headers.insert(retry::IDEMPOTENCY_KEY_HEADER, key.clone());
             }
-            if let Some(body) = &body {
-                headers.insert(CONTENT_TYPE, APPLICATION_JSON);
+            for (name, value) in &parameter_headers {
+                headers.append(name.clone(), value.clone());
+            }
+            if let Some((body, content_type)) = &body {
+                headers.insert(CONTENT_TYPE, content_type.clone());
                 *http_request.body_mut() = Some(body.clone().into());
             }
             *http_request.timeout_mut() = attempt_timeout;
@@ -452,7 +529,7 @@ impl Client {
                 request
                     .query
                     .iter()
-                    .map(|(name, value)| (*name, value.as_str())),
+                    .map(|(name, value)| (name.as_ref(), value.as_str())),
             );
         }
         Ok(url)

@@ -16,10 +16,10 @@ fn main() {
         }
     };
     let t = Instant::now();
-    let spec = marketing_api_codegen::spec::parse(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let doc = marketing_api_codegen::document::Document::parse(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let parse = t.elapsed();
     let t = Instant::now();
-    let api = marketing_api_codegen::model::build(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let api = marketing_api_codegen::operations::build(&doc);
     let model = t.elapsed();
     let t = Instant::now();
     let tokens = [

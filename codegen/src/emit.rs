@@ -10,8 +10,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::model::{
-    Api, EventDef, Field, FieldRepr, Operation, Param, Resource, ResponseShape, StructDef, Ty,
-    TypeDef, TypeKind, Variant,
+    Api, BodyKind, EventDef, Field, FieldRepr, Operation, Param, ParamStyle, Resource,
+    ResponseShape, StructDef, TaggedUnion, Ty, TypeDef, TypeKind, UnionVariant, Variant,
 };
 
 /// Formats a token stream as a Rust source file.
@@ -37,9 +37,16 @@ fn ty_tokens(ty: &Ty) -> TokenStream {
         Ty::String => quote!(String),
         Ty::I32 => quote!(i32),
         Ty::I64 => quote!(i64),
+        Ty::U64 => quote!(u64),
         Ty::F64 => quote!(f64),
         Ty::Bool => quote!(bool),
         Ty::DateTime => quote!(chrono::DateTime<chrono::Utc>),
+        Ty::Date => quote!(chrono::NaiveDate),
+        Ty::Uuid => quote!(uuid::Uuid),
+        Ty::Nullable(inner) => {
+            let inner = ty_tokens(inner);
+            quote!(Option<#inner>)
+        }
         Ty::Json => quote!(serde_json::Value),
         Ty::JsonMap => quote!(serde_json::Map<String, serde_json::Value>),
         Ty::Named(name) => {
@@ -82,6 +89,9 @@ pub fn models(api: &Api) -> TokenStream {
         TypeKind::Struct(s) => struct_model(t, s, &is_id),
         TypeKind::Enum(variants) => enum_model(t, variants),
         TypeKind::Id => id_model(t),
+        TypeKind::Alias(ty) => alias_model(t, ty),
+        TypeKind::Tagged(union) => tagged_model(t, union),
+        TypeKind::Untagged(variants) => untagged_model(t, variants),
     });
     let roundtrip = roundtrip_dispatch(api);
     quote! {
@@ -109,7 +119,7 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         let field = ident(&f.rust);
         let wire = &f.wire;
         let doc = docs(&f.doc);
-        let ty = ty_tokens(&f.ty);
+        let ty = field_ty(f);
         let rename = (f.rust.trim_start_matches("r#") != f.wire).then(|| quote!(rename = #wire,));
         match f.repr(s.patch) {
             FieldRepr::Plain => {
@@ -152,8 +162,14 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         match f.repr(s.patch) {
             FieldRepr::Plain => {
                 let (_, convert) = arg(&f.ty, is_id);
-                if convert {
-                    quote!(#field: #field.into())
+                let value = if convert {
+                    quote!(#field.into())
+                } else {
+                    quote!(#field)
+                };
+                if convert || f.boxed {
+                    let value = boxed(f, value);
+                    quote!(#field: #value)
                 } else {
                     quote!(#field)
                 }
@@ -176,6 +192,7 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
             } else {
                 quote!(value)
             };
+            let value = boxed(f, value);
             let set_doc = format!(" Sets `{}`.", f.wire);
             match f.repr(s.patch) {
                 FieldRepr::Patch => {
@@ -213,6 +230,27 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
             quote!(.field(#wire, &self.#field))
         }
     });
+    let additional_name = (1..)
+        .map(|n| if n == 1 { "additional_properties".to_owned() } else { format!("additional_properties{n}") })
+        .find(|candidate| !s.fields.iter().any(|f| f.rust.trim_start_matches("r#") == candidate))
+        .unwrap_or_default();
+    let additional_ident = ident(&additional_name);
+    let additional_field = s.additional.as_ref().map(|value| {
+        let value = ty_tokens(value);
+        quote! {
+            /// Properties not named in the schema, by name.
+            #[serde(flatten)]
+            pub #additional_ident: std::collections::BTreeMap<String, #value>,
+        }
+    });
+    let additional_init = s
+        .additional
+        .as_ref()
+        .map(|_| quote!(#additional_ident: std::collections::BTreeMap::new(),));
+    let additional_debug = s
+        .additional
+        .as_ref()
+        .map(|_| quote!(.field(#additional_name, &self.#additional_ident)));
     let name_str = t.name.as_str();
     let default_impl = plain.is_empty().then(|| {
         quote! {
@@ -241,13 +279,14 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         #[non_exhaustive]
         pub struct #name {
             #(#fields)*
+            #additional_field
         }
 
         impl #name {
             #[doc = #new_doc]
             #[allow(clippy::too_many_arguments)]
             pub fn new(#(#ctor_args),*) -> Self {
-                Self { #(#ctor_fields),* }
+                Self { #(#ctor_fields,)* #additional_init }
             }
             #(#setters)*
         }
@@ -256,8 +295,113 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
 
         impl std::fmt::Debug for #name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(#name_str) #(#debug_fields)* .finish()
+                f.debug_struct(#name_str) #(#debug_fields)* #additional_debug .finish()
             }
+        }
+    }
+}
+
+/// A field's type, boxed when it closes a cycle.
+fn field_ty(f: &Field) -> TokenStream {
+    let ty = ty_tokens(&f.ty);
+    if f.boxed { quote!(Box<#ty>) } else { ty }
+}
+
+/// Wraps a value for a boxed field.
+fn boxed(f: &Field, value: TokenStream) -> TokenStream {
+    if f.boxed { quote!(Box::new(#value)) } else { value }
+}
+
+fn alias_model(t: &TypeDef, ty: &Ty) -> TokenStream {
+    let name = ident(&t.name);
+    let doc = type_docs(t);
+    let ty = ty_tokens(ty);
+    quote! {
+        #doc
+        pub type #name = #ty;
+    }
+}
+
+fn tagged_model(t: &TypeDef, union: &TaggedUnion) -> TokenStream {
+    let name = ident(&t.name);
+    let doc = type_docs(t);
+    let tag = &union.tag;
+    let defs = union.variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        let ty = ty_tokens(&v.ty);
+        let ty = if v.boxed { quote!(Box<#ty>) } else { ty };
+        let doc = format!(" `{tag}: {}`", v.wire.join("` or `"));
+        quote!(#[doc = #doc] #var(#ty),)
+    });
+    let encode = union.variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        let wire = &v.wire[0];
+        quote!(Self::#var(value) => crate::codec::serialize_tagged(serializer, #tag, #wire, value),)
+    });
+    let decode = union.variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        let wires = &v.wire;
+        let wrap = if v.boxed { quote!(|v| Self::#var(Box::new(v))) } else { quote!(Self::#var) };
+        quote!(Some(#(#wires)|*) => crate::codec::decode_variant(value).map(#wrap),)
+    });
+    let tag_doc = format!(" The variant is chosen by the `{tag}` property.");
+    quote! {
+        #doc
+        ///
+        #[doc = #tag_doc]
+        /// Variants added to the API after this version of the SDK arrive as
+        /// [`Unknown`](Self::Unknown) with their JSON.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#defs)*
+            /// A variant this version of the SDK does not know, as JSON.
+            Unknown(serde_json::Value),
+        }
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    #(#encode)*
+                    Self::Unknown(value) => serde::Serialize::serialize(value, serializer),
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value: serde_json::Value = serde::Deserialize::deserialize(deserializer)?;
+                match value.get(#tag).and_then(serde_json::Value::as_str) {
+                    #(#decode)*
+                    _ => Ok(Self::Unknown(value)),
+                }
+            }
+        }
+    }
+}
+
+fn untagged_model(t: &TypeDef, variants: &[UnionVariant]) -> TokenStream {
+    let name = ident(&t.name);
+    let doc = type_docs(t);
+    let defs = variants.iter().map(|v| {
+        let var = ident(&v.rust);
+        let ty = ty_tokens(&v.ty);
+        let ty = if v.boxed { quote!(Box<#ty>) } else { ty };
+        let doc = format!(" The value as `{}`.", v.rust);
+        quote!(#[doc = #doc] #var(#ty),)
+    });
+    quote! {
+        #doc
+        ///
+        /// Decoded as the first variant the value fits, in the order listed; a value that fits
+        /// none arrives as [`Unknown`](Self::Unknown) with its JSON.
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(untagged)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#defs)*
+            /// A value that fits none of the known variants, as JSON.
+            Unknown(serde_json::Value),
         }
     }
 }
@@ -327,6 +471,12 @@ fn enum_model(t: &TypeDef, variants: &[Variant]) -> TokenStream {
         impl From<&str> for #name {
             fn from(value: &str) -> Self {
                 Self::from_wire(value)
+            }
+        }
+
+        impl AsRef<str> for #name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
             }
         }
 
@@ -479,9 +629,10 @@ fn resource_tokens(
         let child_name = ident(&child.name);
         let accessor = ident(&child.accessor);
         let args = child.accessor_params.iter().map(param_arg);
-        let inherited = resource.scope_params.iter().map(|p| {
+        let inherited = resource.scope_params.iter().zip(&child.scope_params).map(|(p, c)| {
             let field = ident(&p.rust);
-            quote!(#field: self.#field.clone(),)
+            let child_field = ident(&c.rust);
+            quote!(#child_field: self.#field.clone(),)
         });
         let own = child.accessor_params.iter().map(|p| {
             let field = ident(&p.rust);
@@ -504,25 +655,26 @@ fn resource_tokens(
         let builder = ident(&op.builder);
         let doc = docs(&op.doc);
         let mut args = Vec::new();
-        if let Some(item) = &op.item_param {
-            args.push(param_arg(item));
+        for p in op.path_args.iter().chain(&op.item_param) {
+            args.push(param_arg(p));
         }
-        let required_query: Vec<&Param> = op.query.iter().filter(|p| p.required).collect();
-        for p in &required_query {
+        let required: Vec<&Param> = op.query.iter().chain(&op.headers).chain(&op.cookies).filter(|p| p.required).collect();
+        for p in &required {
             let field = ident(&p.rust);
             let (ty, _) = arg(&p.ty, is_id);
             args.push(quote!(#field: #ty));
         }
-        if let Some(body) = &op.body {
-            let body_ty = ident(body);
-            args.push(quote!(body: &crate::models::#body_ty));
+        let body = op.body.as_ref().filter(|b| b.required);
+        if let Some(body) = body {
+            args.push(body_arg(&body.kind));
         }
         let path = path_expr(op, resource);
-        let body_value = op
-            .body
-            .as_ref()
-            .map(|_| quote!(crate::codec::encode_body(body),));
-        let required_values = required_query.iter().map(|p| {
+        let body_value = body.map(|b| {
+            let encode = encode_body(&b.kind, &b.content_type);
+            quote!(Some(#encode),)
+        });
+        let no_body = (op.body.is_some() && body.is_none()).then(|| quote!(None,));
+        let required_values = required.iter().map(|p| {
             let field = ident(&p.rust);
             let (_, convert) = arg(&p.ty, is_id);
             if convert { quote!(#field.into(),) } else { quote!(#field,) }
@@ -534,7 +686,7 @@ fn resource_tokens(
             #doc
             #deprecated
             pub fn #method(&self, #(#args),*) -> #builder {
-                #builder::new(self.client.clone(), #path, #body_value #(#required_values)*)
+                #builder::new(self.client.clone(), #path, #body_value #no_body #(#required_values)*)
             }
         }
     });
@@ -565,32 +717,83 @@ fn resource_tokens(
     }
 }
 
-/// `format!` building the concrete path from the template.
+/// The argument a method takes for a request body.
+fn body_arg(kind: &BodyKind) -> TokenStream {
+    match kind {
+        BodyKind::Json(ty) | BodyKind::Form(ty) => {
+            let ty = ty_tokens(ty);
+            quote!(body: &#ty)
+        }
+        BodyKind::Text => quote!(body: impl Into<String>),
+        BodyKind::Bytes => quote!(body: impl Into<bytes::Bytes>),
+        BodyKind::Multipart(_) => quote!(body: crate::multipart::Multipart),
+    }
+}
+
+/// Encodes the `body` argument into the runtime's encoded body.
+fn encode_body(kind: &BodyKind, content_type: &str) -> TokenStream {
+    match kind {
+        BodyKind::Json(_) if content_type == "application/json" => quote!(crate::codec::encode_body(body)),
+        BodyKind::Json(_) => quote!(crate::codec::encode_json_as(body, #content_type)),
+        BodyKind::Form(_) => quote!(crate::codec::encode_form(body)),
+        BodyKind::Text => quote!(crate::codec::EncodedBody::raw(bytes::Bytes::from(body.into()), #content_type)),
+        BodyKind::Bytes => quote!(crate::codec::EncodedBody::raw(body.into(), #content_type)),
+        BodyKind::Multipart(_) => quote!(body.encode()),
+    }
+}
+
+/// `format!` building the concrete path from the template, whatever its shape.
 fn path_expr(op: &Operation, resource: &Resource) -> TokenStream {
     let mut template = String::new();
     let mut values = Vec::new();
-    for seg in op.path.split('/').filter(|s| !s.is_empty()) {
-        template.push('/');
-        match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(param) => {
-                template.push_str("{}");
-                let rust = crate::model::rust_field_name(param);
-                let field = ident(&rust);
-                let is_item = op.item_param.as_ref().is_some_and(|p| p.wire == param);
-                let is_scope = resource.scope_params.iter().any(|p| p.wire == param);
-                values.push(if is_item || !is_scope {
-                    quote!(crate::codec::path_segment(#field))
-                } else {
-                    quote!(crate::codec::path_segment(&self.#field))
-                });
+    let mut rest = op.path.as_str();
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        template.push_str(&rest[..start].replace('{', "{{").replace('}', "}}"));
+        template.push_str("{}");
+        let param = &rest[start + 1..start + len];
+        let own = op.path_args.iter().chain(&op.item_param).find(|p| p.wire == param);
+        let scope = resource.scope_params.iter().find(|p| p.wire == param);
+        values.push(match (own, scope) {
+            (Some(p), _) => {
+                let field = ident(&p.rust);
+                quote!(crate::codec::path_segment(#field))
             }
-            None => template.push_str(seg),
-        }
+            (None, Some(p)) => {
+                let field = ident(&p.rust);
+                quote!(crate::codec::path_segment(&self.#field))
+            }
+            (None, None) => quote!(""),
+        });
+        rest = &rest[start + len + 1..];
     }
+    template.push_str(&rest.replace('{', "{{").replace('}', "}}"));
     if values.is_empty() {
-        quote!(String::from(#template))
+        let literal = op.path.as_str();
+        quote!(String::from(#literal))
     } else {
         quote!(format!(#template, #(#values),*))
+    }
+}
+
+/// The statement appending one parameter to the query, headers or cookies.
+fn push_param(p: &Param, target: &TokenStream, value: TokenStream) -> TokenStream {
+    let wire = &p.wire;
+    let list = matches!(p.ty, Ty::List(_));
+    let map = matches!(p.ty, Ty::Map(_));
+    let style = match p.style {
+        ParamStyle::Form { explode } => quote!(crate::codec::ParamStyle::Form { explode: #explode }),
+        ParamStyle::SpaceDelimited => quote!(crate::codec::ParamStyle::SpaceDelimited),
+        ParamStyle::PipeDelimited => quote!(crate::codec::ParamStyle::PipeDelimited),
+        ParamStyle::DeepObject => quote!(crate::codec::ParamStyle::DeepObject),
+        ParamStyle::Simple => quote!(crate::codec::ParamStyle::Simple),
+    };
+    if list {
+        quote!(crate::codec::push_list(&mut #target, #wire, #style, #value);)
+    } else if map {
+        quote!(crate::codec::push_map(&mut #target, #wire, #style, #value);)
+    } else {
+        quote!(#target.push((std::borrow::Cow::Borrowed(#wire), crate::codec::QueryValue::to_query_value(#value)));)
     }
 }
 
@@ -603,6 +806,7 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     let path = &op.path;
     let deprecated = op.deprecated;
     let status = op.status;
+    let idempotent = op.idempotency_key;
     let doc = docs(&format!(
         "Request builder for `{} {}` (`{}`).\n\n{}\n\nCreate it with the resource method, set options, then call `.send()`.",
         op.method.as_str(),
@@ -610,7 +814,8 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
         op.id,
         op.doc
     ));
-    let query_fields = op.query.iter().map(|p| {
+    let params: Vec<&Param> = op.query.iter().chain(&op.headers).chain(&op.cookies).collect();
+    let param_fields = params.iter().map(|p| {
         let field = ident(&p.rust);
         let ty = ty_tokens(&p.ty);
         if p.required {
@@ -619,13 +824,13 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             quote!(#field: Option<#ty>,)
         }
     });
-    let required_query: Vec<&Param> = op.query.iter().filter(|p| p.required).collect();
-    let new_args = required_query.iter().map(|p| {
+    let required: Vec<&&Param> = params.iter().filter(|p| p.required).collect();
+    let new_args = required.iter().map(|p| {
         let field = ident(&p.rust);
         let ty = ty_tokens(&p.ty);
         quote!(#field: #ty)
     });
-    let query_init = op.query.iter().map(|p| {
+    let param_init = params.iter().map(|p| {
         let field = ident(&p.rust);
         if p.required {
             quote!(#field,)
@@ -633,21 +838,30 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             quote!(#field: None,)
         }
     });
-    let body_field = op
-        .body
-        .as_ref()
-        .map(|_| quote!(body: crate::codec::EncodedBody,));
-    let body_arg = op
-        .body
-        .as_ref()
-        .map(|_| quote!(body: crate::codec::EncodedBody,));
-    let body_init = op.body.as_ref().map(|_| quote!(body,));
-    let body_value = if op.body.is_some() {
-        quote!(Some(self.body))
-    } else {
-        quote!(None)
-    };
-    let setters = op.query.iter().filter(|p| !p.required).map(|p| {
+    let has_body = op.body.is_some();
+    let body_field = has_body.then(|| quote!(body: Option<crate::codec::EncodedBody>,));
+    let body_arg_new = has_body.then(|| quote!(body: Option<crate::codec::EncodedBody>,));
+    let body_init = has_body.then(|| quote!(body,));
+    let body_value = if has_body { quote!(self.body) } else { quote!(None) };
+    let optional_body_setter = op.body.as_ref().filter(|b| !b.required).map(|b| {
+        let arg = body_arg(&b.kind);
+        let encode = encode_body(&b.kind, &b.content_type);
+        quote! {
+            /// Sets the request body (the operation may be sent without one).
+            pub fn body(mut self, #arg) -> Self {
+                self.body = Some(#encode);
+                self
+            }
+        }
+    });
+    let body_doc = op.body.as_ref().and_then(|b| match &b.kind {
+        BodyKind::Multipart(parts) if !parts.is_empty() => {
+            let text = format!(" The multipart form's parts: {}.", parts.join(", "));
+            Some(quote!(#[doc = ""] #[doc = #text]))
+        }
+        _ => None,
+    });
+    let setters = params.iter().filter(|p| !p.required).map(|p| {
         let field = ident(&p.rust);
         let (ty, convert) = arg(&p.ty, is_id);
         let value = if convert {
@@ -655,11 +869,7 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
         } else {
             quote!(value)
         };
-        let doc = docs(if p.doc.is_empty() {
-            "Sets this query parameter."
-        } else {
-            &p.doc
-        });
+        let doc = docs(&p.doc);
         quote! {
             #doc
             pub fn #field(mut self, value: #ty) -> Self {
@@ -668,17 +878,35 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             }
         }
     });
-    let query_push = op.query.iter().map(|p| {
-        let field = ident(&p.rust);
-        let wire = &p.wire;
-        if p.required {
-            quote!(query.push((#wire, crate::codec::QueryValue::to_query_value(&self.#field)));)
-        } else {
-            quote! {
-                if let Some(value) = &self.#field {
-                    query.push((#wire, crate::codec::QueryValue::to_query_value(value)));
+    let target_query = quote!(query);
+    let target_headers = quote!(headers);
+    let target_cookies = quote!(cookies);
+    let push = |list: &[Param], target: &TokenStream| -> Vec<TokenStream> {
+        list.iter()
+            .map(|p| {
+                let field = ident(&p.rust);
+                if p.required {
+                    push_param(p, target, quote!(&self.#field))
+                } else {
+                    let stmt = push_param(p, target, quote!(value));
+                    quote! {
+                        if let Some(value) = &self.#field {
+                            #stmt
+                        }
+                    }
                 }
-            }
+            })
+            .collect()
+    };
+    let query_push = push(&op.query, &target_query);
+    let header_push = push(&op.headers, &target_headers);
+    let cookie_push = push(&op.cookies, &target_cookies);
+    let cookie_join = (!op.cookies.is_empty()).then(|| {
+        quote! {
+            #[allow(unused_mut)]
+            let mut cookies: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+            #(#cookie_push)*
+            crate::codec::push_cookies(&mut headers, cookies);
         }
     });
     let query_len = op.query.len();
@@ -693,58 +921,7 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             }
         }
     });
-    let send = match &op.response {
-        ResponseShape::Empty => quote! {
-            /// Sends the request.
-            pub async fn send(self) -> Result<(), crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_empty(request).await.map(|_| ())
-            }
-
-            /// Sends the request and returns the response metadata (request id, headers).
-            pub async fn send_with_meta(self) -> Result<crate::Response<()>, crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_empty(request).await
-            }
-        },
-        ResponseShape::Single(ty) => {
-            let ty = ty_tokens(ty);
-            quote! {
-                /// Sends the request and returns the entity.
-                pub async fn send(self) -> Result<#ty, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_single::<#ty>(request).await.map(|r| r.data)
-                }
-
-                /// Sends the request and returns the entity with the response metadata.
-                pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_single::<#ty>(request).await
-                }
-            }
-        }
-        ResponseShape::List(ty) => {
-            let ty = ty_tokens(ty);
-            quote! {
-                /// Sends the request and returns one page.
-                pub async fn send(self) -> Result<crate::Page<#ty>, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_page::<#ty>(request).await
-                }
-
-                /// A stream of pages, following `next_cursor` with every filter kept.
-                pub fn pages(self) -> crate::pagination::Pages<#ty> {
-                    let (client, request) = self.into_request();
-                    crate::pagination::Pages::new(client, request)
-                }
-
-                /// A stream of items across all pages.
-                pub fn stream(self) -> crate::pagination::Items<#ty> {
-                    self.pages().items()
-                }
-            }
-        }
-    };
+    let (send, extra_items) = send_tokens(op);
     quote! {
         static #op_static: crate::transport::OperationInfo = crate::transport::OperationInfo {
             id: #id,
@@ -752,16 +929,20 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             path_template: #path,
             deprecated: #deprecated,
             success_status: #status,
+            idempotency_key: #idempotent,
         };
 
+        #extra_items
+
         #doc
+        #body_doc
         #[must_use = "a request does nothing until it is sent"]
         #[derive(Clone)]
         pub struct #builder {
             client: crate::Client,
             path: String,
             #body_field
-            #(#query_fields)*
+            #(#param_fields)*
             options: crate::request::RequestOptions,
         }
 
@@ -775,17 +956,18 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
         }
 
         impl #builder {
-            fn new(client: crate::Client, path: String, #body_arg #(#new_args),*) -> Self {
+            fn new(client: crate::Client, path: String, #body_arg_new #(#new_args),*) -> Self {
                 Self {
                     client,
                     path,
                     #body_init
-                    #(#query_init)*
+                    #(#param_init)*
                     options: crate::request::RequestOptions::default(),
                 }
             }
 
             #(#setters)*
+            #optional_body_setter
             #idempotency
 
             /// Sets the timeout of each attempt, overriding the client's.
@@ -802,12 +984,17 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
 
             fn into_request(self) -> (crate::Client, crate::transport::Request) {
                 #[allow(unused_mut)]
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(#query_len);
+                let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(#query_len);
                 #(#query_push)*
+                #[allow(unused_mut)]
+                let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+                #(#header_push)*
+                #cookie_join
                 let request = crate::transport::Request {
                     operation: &#op_static,
                     path: self.path,
                     query,
+                    headers,
                     body: #body_value,
                     options: self.options,
                 };
@@ -815,6 +1002,166 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             }
 
             #send
+        }
+    }
+}
+
+/// The type a response shape decodes into (for `ByStatus` variants).
+fn shape_payload(shape: &ResponseShape) -> Option<TokenStream> {
+    match shape {
+        ResponseShape::Empty => None,
+        ResponseShape::Single(ty) | ResponseShape::Json(ty) => Some(ty_tokens(ty)),
+        ResponseShape::List(ty) => {
+            let ty = ty_tokens(ty);
+            Some(quote!(Vec<#ty>))
+        }
+        ResponseShape::Text => Some(quote!(String)),
+        ResponseShape::Bytes => Some(quote!(bytes::Bytes)),
+        ResponseShape::ByStatus(_) => Some(quote!(serde_json::Value)),
+    }
+}
+
+/// `send` (and friends) for the operation's response shape, plus any item they need.
+fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
+    match &op.response {
+        ResponseShape::Empty => (quote! {
+            /// Sends the request.
+            pub async fn send(self) -> Result<(), crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_empty(request).await.map(|_| ())
+            }
+
+            /// Sends the request and returns the response metadata (request id, headers).
+            pub async fn send_with_meta(self) -> Result<crate::Response<()>, crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_empty(request).await
+            }
+        }, TokenStream::new()),
+        ResponseShape::Single(ty) => {
+            let ty = ty_tokens(ty);
+            (quote! {
+                /// Sends the request and returns the entity.
+                pub async fn send(self) -> Result<#ty, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_single::<#ty>(request).await.map(|r| r.data)
+                }
+
+                /// Sends the request and returns the entity with the response metadata.
+                pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_single::<#ty>(request).await
+                }
+            }, TokenStream::new())
+        }
+        ResponseShape::Json(ty) => {
+            let ty = ty_tokens(ty);
+            (quote! {
+                /// Sends the request and returns the decoded body.
+                pub async fn send(self) -> Result<#ty, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_json::<#ty>(request).await.map(|r| r.data)
+                }
+
+                /// Sends the request and returns the decoded body with the response metadata.
+                pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_json::<#ty>(request).await
+                }
+            }, TokenStream::new())
+        }
+        ResponseShape::Text => (quote! {
+            /// Sends the request and returns the body as text.
+            pub async fn send(self) -> Result<String, crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_text(request).await.map(|r| r.data)
+            }
+
+            /// Sends the request and returns the text with the response metadata.
+            pub async fn send_with_meta(self) -> Result<crate::Response<String>, crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_text(request).await
+            }
+        }, TokenStream::new()),
+        ResponseShape::Bytes => (quote! {
+            /// Sends the request and returns the body's bytes (bounded by
+            /// `ClientBuilder::max_response_bytes`).
+            pub async fn send(self) -> Result<bytes::Bytes, crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_raw(request).await.map(|r| r.data)
+            }
+
+            /// Sends the request and returns the bytes with the response metadata.
+            pub async fn send_with_meta(self) -> Result<crate::Response<bytes::Bytes>, crate::Error> {
+                let (client, request) = self.into_request();
+                client.execute_raw(request).await
+            }
+        }, TokenStream::new()),
+        ResponseShape::List(ty) => {
+            let ty = ty_tokens(ty);
+            (quote! {
+                /// Sends the request and returns one page.
+                pub async fn send(self) -> Result<crate::Page<#ty>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_page::<#ty>(request).await
+                }
+
+                /// A stream of pages, following `next_cursor` with every filter kept.
+                pub fn pages(self) -> crate::pagination::Pages<#ty> {
+                    let (client, request) = self.into_request();
+                    crate::pagination::Pages::new(client, request)
+                }
+
+                /// A stream of items across all pages.
+                pub fn stream(self) -> crate::pagination::Items<#ty> {
+                    self.pages().items()
+                }
+            }, TokenStream::new())
+        }
+        ResponseShape::ByStatus(shapes) => {
+            let enum_name = format_ident!("{}Response", op.builder);
+            let variants = shapes.iter().map(|(status, shape)| {
+                let var = format_ident!("Status{}", status);
+                let doc = format!(" The `{status}` answer.");
+                match shape_payload(shape) {
+                    Some(ty) => quote!(#[doc = #doc] #var(#ty),),
+                    None => quote!(#[doc = #doc] #var,),
+                }
+            });
+            let arms = shapes.iter().map(|(status, shape)| {
+                let var = format_ident!("Status{}", status);
+                let value = match shape {
+                    ResponseShape::Empty => quote!(#enum_name::#var),
+                    ResponseShape::Single(_) | ResponseShape::List(_) => quote!(#enum_name::#var(crate::codec::decode_envelope_data(&raw.data).map_err(|e| e.with_operation(op))?)),
+                    ResponseShape::Json(_) | ResponseShape::ByStatus(_) => quote!(#enum_name::#var(crate::codec::decode_json(&raw.data).map_err(|e| e.with_operation(op))?)),
+                    ResponseShape::Text => quote!(#enum_name::#var(String::from_utf8_lossy(&raw.data).into_owned())),
+                    ResponseShape::Bytes => quote!(#enum_name::#var(raw.data.clone())),
+                };
+                quote!(#status => #value,)
+            });
+            let enum_doc = format!(" The answers of `{}`, by status.", op.id);
+            let item = quote! {
+                #[doc = #enum_doc]
+                #[derive(Debug, Clone)]
+                #[non_exhaustive]
+                pub enum #enum_name {
+                    #(#variants)*
+                    /// Another success status, with its body.
+                    Other(u16, bytes::Bytes),
+                }
+            };
+            (quote! {
+                /// Sends the request and returns the answer for its status.
+                pub async fn send(self) -> Result<#enum_name, crate::Error> {
+                    let (client, request) = self.into_request();
+                    #[allow(unused_variables)]
+                    let op = request.operation.id;
+                    let raw = client.execute_raw(request).await?;
+                    Ok(match raw.status.as_u16() {
+                        #(#arms)*
+                        other => #enum_name::Other(other, raw.data.clone()),
+                    })
+                }
+            }, item)
         }
     }
 }
@@ -835,18 +1182,34 @@ pub fn events(api: &Api) -> TokenStream {
         ));
         quote!(#doc #var(crate::models::#payload),)
     });
-    let dispatch = api.events.iter().map(|e| {
+    let dispatch = api.events.iter().filter(|e| e.has_type).map(|e| {
         let var = ident(&e.variant);
         let wire = &e.wire;
         quote!(#wire => Event::#var(serde_json::from_slice(body)?),)
     });
     let types = api.events.iter().map(|e| {
         let var = ident(&e.variant);
-        quote!(Event::#var(e) => &e.r#type,)
+        let wire = &e.wire;
+        if e.has_type {
+            quote!(Event::#var(e) => AsRef::<str>::as_ref(&e.r#type),)
+        } else {
+            quote!(Event::#var(_) => #wire,)
+        }
     });
     let ids = api.events.iter().map(|e| {
         let var = ident(&e.variant);
-        quote!(Event::#var(e) => &e.id,)
+        quote!(Event::#var(e) => AsRef::<str>::as_ref(&e.id),)
+    });
+    let id_method = api.events.iter().all(|e| e.has_id).then(|| {
+        quote! {
+            /// The event id (the `webhook-id` it was delivered with).
+            pub fn id(&self) -> &str {
+                match self {
+                    #(#ids)*
+                    Event::Unknown(e) => e.id(),
+                }
+            }
+        }
     });
     let wires = api.events.iter().map(|e| &e.wire);
     let reexports = api.events.iter().map(|e| {
@@ -889,13 +1252,7 @@ pub fn events(api: &Api) -> TokenStream {
                 }
             }
 
-            /// The event id (the `webhook-id` it was delivered with).
-            pub fn id(&self) -> &str {
-                match self {
-                    #(#ids)*
-                    Event::Unknown(e) => e.id(),
-                }
-            }
+            #id_method
         }
     }
 }
@@ -1016,7 +1373,8 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
             }
         }
     });
-    let methods = resource.operations.iter().map(|op| {
+    // The mock kit knows the house shapes; other operations are mocked with `MockApi::operation`.
+    let methods = resource.operations.iter().filter(|op| op.path_args.is_empty()).filter_map(|op| {
         let method = ident(&op.method_name);
         let id = &op.id;
         let kind = match &op.response {
@@ -1029,6 +1387,7 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
                 let ty = ty_tokens(ty);
                 quote!(crate::testing::List<#ty>)
             }
+            _ => return None,
         };
         let args = op.item_param.iter().map(param_arg);
         let mut template = String::new();
@@ -1038,7 +1397,7 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
             match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 Some(param) => {
                     template.push_str("{}");
-                    let field = ident(&crate::model::rust_field_name(param));
+                    let field = ident(&crate::names::field_name(param));
                     let is_item = op.item_param.as_ref().is_some_and(|p| p.wire == param);
                     values.push(if is_item {
                         quote!(crate::codec::path_segment(#field))
@@ -1060,12 +1419,12 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
             op.path,
             op.id
         ));
-        quote! {
+        Some(quote! {
             #doc
             pub fn #method(&self, #(#args),*) -> crate::testing::OperationMock<'a, #kind> {
                 self.api.operation(#id, #path)
             }
-        }
+        })
     });
     quote! {
         #doc

@@ -1,35 +1,46 @@
-//! Generates the `marketing-api` client from `openapi.yaml`.
+//! `marketing-api-codegen`: an OpenAPI 3.0/3.1 → Rust compiler for the `marketing-api` SDK.
 //!
 //! A small compiler in three stages, each testable on its own:
 //!
-//! 1. [`spec`] parses the YAML into serde structs for the part of OpenAPI 3.1 we support;
-//!    anything else is an error naming its location.
-//! 2. [`model`] resolves references and names into the form the emitters need: types, resources
-//!    with their operations, pagination shape, deprecation, webhook events.
+//! 1. [`document`] parses YAML or JSON into a tree and reads its version; [`schema`] views any
+//!    schema in one normalized form (3.0 `nullable` and 3.1 `type: [T, null]` alike).
+//! 2. The model ([`model`], filled by [`types`] and [`operations`]) resolves references and
+//!    names: types with collision-free Rust names (cycles boxed, inline types named),
+//!    resources with their operations, parameters, bodies and responses, webhook events.
 //! 3. [`emit`] turns the model into Rust with `quote!` and formats it with `prettyplease`.
+//!
+//! What the generator cannot express is not an error: it is skipped or typed loosely (as
+//! `serde_json::Value`) and reported as a [`Warning`] naming its location in the spec. With
+//! [`Options::strict`] every warning fails generation instead.
 //!
 //! ```
 //! let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mini.yaml")).unwrap();
 //! let generated = marketing_api_codegen::generate(&yaml).unwrap();
 //! assert!(generated.api.contains("pub struct ListWidgets"));
+//! assert!(generated.warnings.is_empty());
 //! ```
 
+pub mod document;
 pub mod emit;
 pub mod model;
-pub mod spec;
+pub mod names;
+pub mod operations;
+pub mod schema;
+pub mod types;
 
 use std::path::Path;
+
+pub use model::Warning;
 
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
-    /// The YAML could not be parsed into the supported subset of OpenAPI (the message carries the
-    /// line and column).
-    #[error("openapi spec does not parse: {0}")]
-    Parse(#[from] serde_saphyr::Error),
-    /// A construct is not supported; the error names its location in the spec.
-    #[error("openapi spec is not supported: {0}")]
-    Model(#[from] model::ModelError),
+    /// The text is not an OpenAPI 3.0/3.1 document.
+    #[error(transparent)]
+    Parse(#[from] document::ParseError),
+    /// Strict mode, and the spec uses constructs that were skipped or loosened.
+    #[error("{} construct(s) not supported (strict mode):\n{}", .0.len(), .0.iter().map(|w| format!("  {w}")).collect::<Vec<_>>().join("\n"))]
+    Strict(Vec<Warning>),
     /// Emitted tokens did not form valid Rust (a generator bug).
     #[error("generated code does not parse: {0}")]
     Emit(#[from] syn::Error),
@@ -43,7 +54,23 @@ pub enum GenerateError {
     },
 }
 
-/// The generated source files.
+/// How to generate.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// Fail on any warning instead of skipping or loosening what is not supported.
+    pub strict: bool,
+}
+
+impl Options {
+    /// Sets [`Options::strict`].
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+}
+
+/// The generated source files and what was left out.
 #[derive(Debug, Clone)]
 pub struct Generated {
     /// `models.rs`: every schema.
@@ -54,29 +81,50 @@ pub struct Generated {
     pub events: String,
     /// `testing.rs`: a typed mock helper per operation (the SDK's `testing` feature).
     pub testing: String,
+    /// What was skipped or typed loosely, with its spec location.
+    pub warnings: Vec<Warning>,
+    /// Operations the spec declares.
+    pub operations_in_spec: usize,
+    /// Operations generated.
+    pub operations_generated: usize,
 }
 
-/// Generates the client sources from the text of a spec.
-pub fn generate(yaml: &str) -> Result<Generated, GenerateError> {
-    let spec = spec::parse(yaml)?;
-    let api = model::build(&spec)?;
+/// Generates the client sources from the text of a spec (YAML or JSON), leniently.
+pub fn generate(text: &str) -> Result<Generated, GenerateError> {
+    generate_with(text, &Options::default())
+}
+
+/// Generates the client sources from the text of a spec with options.
+pub fn generate_with(text: &str, options: &Options) -> Result<Generated, GenerateError> {
+    let doc = document::Document::parse(text)?;
+    let api = operations::build(&doc);
+    if options.strict && !api.warnings.is_empty() {
+        return Err(GenerateError::Strict(api.warnings));
+    }
     Ok(Generated {
         models: emit::format(emit::models(&api))?,
         api: emit::format(emit::api(&api))?,
         events: emit::format(emit::events(&api))?,
         testing: emit::format(emit::testing(&api))?,
+        operations_in_spec: api.operations_in_spec,
+        operations_generated: api.resources.iter().map(|r| r.operations.len()).sum(),
+        warnings: api.warnings,
     })
 }
 
 /// Reads `spec_path` and writes `models.rs`, `api.rs`, `webhook_events.rs` and `testing.rs`
-/// into `out_dir`.
-pub fn generate_files(spec_path: &Path, out_dir: &Path) -> Result<(), GenerateError> {
+/// into `out_dir`; returns what was generated (with its warnings).
+pub fn generate_files(
+    spec_path: &Path,
+    out_dir: &Path,
+    options: &Options,
+) -> Result<Generated, GenerateError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
         move |source| GenerateError::Io { path, source }
     };
-    let yaml = std::fs::read_to_string(spec_path).map_err(io(spec_path))?;
-    let generated = generate(&yaml)?;
+    let text = std::fs::read_to_string(spec_path).map_err(io(spec_path))?;
+    let generated = generate_with(&text, options)?;
     for (name, text) in [
         ("models.rs", &generated.models),
         ("api.rs", &generated.api),
@@ -86,5 +134,5 @@ pub fn generate_files(spec_path: &Path, out_dir: &Path) -> Result<(), GenerateEr
         let path = out_dir.join(name);
         std::fs::write(&path, text).map_err(io(&path))?;
     }
-    Ok(())
+    Ok(generated)
 }

@@ -3,7 +3,7 @@
 //! edit. Update snapshots with `UPDATE_EXPECT=1 cargo test -p marketing-api-codegen`.
 
 use expect_test::expect_file;
-use marketing_api_codegen::{GenerateError, generate};
+use marketing_api_codegen::{GenerateError, Options, generate, generate_with};
 
 const MINI: &str = include_str!("fixtures/mini.yaml");
 
@@ -54,36 +54,37 @@ fn a_new_operation_and_enum_value_become_new_api_without_a_hand_edit() {
 }
 
 #[test]
-fn unsupported_constructs_fail_with_their_location() {
-    let cases = [
-        (
-            MINI.replace("      description: A part of a widget.\n", "      description: A part of a widget.\n      allOf: []\n"),
-            "allOf",
-        ),
-        (
-            MINI.replace("          in: query\n          description: Page size.", "          in: cookie\n          description: Page size."),
-            "paths./widgets.get.parameters.limit",
-        ),
-        (
-            MINI.replace("    patch:\n      operationId: updateWidget", "    post:\n      operationId: updateWidget"),
-            "paths./widgets/{widget_id}.post",
-        ),
-        (
-            MINI.replace("openapi: 3.1.0", "openapi: 3.0.3"),
-            "openapi",
-        ),
-        (
-            MINI.replace("        weight_grams: {type: integer, format: int64, description: Its weight.}", "        weight_grams: {type: object, properties: {g: {type: integer}}, description: Its weight.}"),
-            "components.schemas.NewWidget.properties.weight_grams",
-        ),
-    ];
-    for (spec, location) in cases {
-        let error = generate(&spec).expect_err(location);
-        let text = error.to_string();
-        assert!(
-            matches!(error, GenerateError::Parse(_) | GenerateError::Model(_)),
-            "{text}"
-        );
-        assert!(text.contains(location), "`{text}` should name `{location}`");
+fn what_is_not_supported_is_a_warning_naming_its_location_and_strict_mode_refuses_it() {
+    let spec = MINI.replace(
+        "        weight_grams: {type: integer, format: int64, description: Its weight.}",
+        "        weight_grams: {$ref: 'other.yaml#/Weight', description: Its weight.}",
+    );
+    let lenient = generate(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let warning = lenient
+        .warnings
+        .iter()
+        .find(|w| w.location.contains("NewWidget/properties/weight_grams"))
+        .map(ToString::to_string);
+    assert!(
+        warning.as_deref().is_some_and(|w| w.contains("another document")),
+        "{warning:?} in {:?}",
+        lenient.warnings
+    );
+    assert!(lenient.models.contains("pub weight_grams: Option<serde_json::Value>"));
+    let strict = generate_with(&spec, &Options::default().strict(true));
+    assert!(matches!(strict, Err(GenerateError::Strict(ref w)) if !w.is_empty()));
+    assert!(generate_with(MINI, &Options::default().strict(true)).is_ok());
+}
+
+#[test]
+fn documents_that_are_not_openapi_3_are_refused_with_a_reason() {
+    for (text, reason) in [
+        ("swagger: '2.0'\n", "Swagger 2.0"),
+        ("openapi: 2.5.0\n", "not a supported version"),
+        ("[1, 2]", "not a mapping"),
+        ("a: [unclosed\n", "does not parse"),
+    ] {
+        let error = generate(text).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains(reason), "`{error}` should say `{reason}`");
     }
 }

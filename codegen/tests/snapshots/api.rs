@@ -39,7 +39,7 @@ impl Widgets {
         CreateWidget::new(
             self.client.clone(),
             String::from("/widgets"),
-            crate::codec::encode_body(body),
+            Some(crate::codec::encode_body(body)),
         )
     }
     /// Update a widget
@@ -51,7 +51,7 @@ impl Widgets {
         UpdateWidget::new(
             self.client.clone(),
             format!("/widgets/{}", crate ::codec::path_segment(widget_id)),
-            crate::codec::encode_body(body),
+            Some(crate::codec::encode_body(body)),
         )
     }
     /// Delete a widget
@@ -78,6 +78,7 @@ static OP_LIST_WIDGETS: crate::transport::OperationInfo = crate::transport::Oper
     path_template: "/widgets",
     deprecated: false,
     success_status: 200u16,
+    idempotency_key: false,
 };
 /// Request builder for `GET /widgets` (`listWidgets`).
 ///
@@ -149,27 +150,44 @@ impl ListWidgets {
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
         #[allow(unused_mut)]
-        let mut query: Vec<(&'static str, String)> = Vec::with_capacity(4usize);
+        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
+            4usize,
+        );
         if let Some(value) = &self.color {
-            query.push(("color", crate::codec::QueryValue::to_query_value(value)));
+            query
+                .push((
+                    std::borrow::Cow::Borrowed("color"),
+                    crate::codec::QueryValue::to_query_value(value),
+                ));
         }
         if let Some(value) = &self.created_after {
             query
                 .push((
-                    "created_after",
+                    std::borrow::Cow::Borrowed("created_after"),
                     crate::codec::QueryValue::to_query_value(value),
                 ));
         }
         if let Some(value) = &self.cursor {
-            query.push(("cursor", crate::codec::QueryValue::to_query_value(value)));
+            query
+                .push((
+                    std::borrow::Cow::Borrowed("cursor"),
+                    crate::codec::QueryValue::to_query_value(value),
+                ));
         }
         if let Some(value) = &self.limit {
-            query.push(("limit", crate::codec::QueryValue::to_query_value(value)));
+            query
+                .push((
+                    std::borrow::Cow::Borrowed("limit"),
+                    crate::codec::QueryValue::to_query_value(value),
+                ));
         }
+        #[allow(unused_mut)]
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_LIST_WIDGETS,
             path: self.path,
             query,
+            headers,
             body: None,
             options: self.options,
         };
@@ -196,6 +214,7 @@ static OP_CREATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets",
     deprecated: false,
     success_status: 201u16,
+    idempotency_key: true,
 };
 /// Request builder for `POST /widgets` (`createWidget`).
 ///
@@ -207,7 +226,7 @@ static OP_CREATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
 pub struct CreateWidget {
     client: crate::Client,
     path: String,
-    body: crate::codec::EncodedBody,
+    body: Option<crate::codec::EncodedBody>,
     options: crate::request::RequestOptions,
 }
 impl std::fmt::Debug for CreateWidget {
@@ -222,7 +241,7 @@ impl CreateWidget {
     fn new(
         client: crate::Client,
         path: String,
-        body: crate::codec::EncodedBody,
+        body: Option<crate::codec::EncodedBody>,
     ) -> Self {
         Self {
             client,
@@ -250,12 +269,17 @@ impl CreateWidget {
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
         #[allow(unused_mut)]
-        let mut query: Vec<(&'static str, String)> = Vec::with_capacity(0usize);
+        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
+            0usize,
+        );
+        #[allow(unused_mut)]
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_CREATE_WIDGET,
             path: self.path,
             query,
-            body: Some(self.body),
+            headers,
+            body: self.body,
             options: self.options,
         };
         (self.client, request)
@@ -279,6 +303,7 @@ static OP_UPDATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets/{widget_id}",
     deprecated: false,
     success_status: 200u16,
+    idempotency_key: false,
 };
 /// Request builder for `PATCH /widgets/{widget_id}` (`updateWidget`).
 ///
@@ -290,7 +315,7 @@ static OP_UPDATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
 pub struct UpdateWidget {
     client: crate::Client,
     path: String,
-    body: crate::codec::EncodedBody,
+    body: Option<crate::codec::EncodedBody>,
     options: crate::request::RequestOptions,
 }
 impl std::fmt::Debug for UpdateWidget {
@@ -305,7 +330,7 @@ impl UpdateWidget {
     fn new(
         client: crate::Client,
         path: String,
-        body: crate::codec::EncodedBody,
+        body: Option<crate::codec::EncodedBody>,
     ) -> Self {
         Self {
             client,
@@ -326,12 +351,17 @@ impl UpdateWidget {
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
         #[allow(unused_mut)]
-        let mut query: Vec<(&'static str, String)> = Vec::with_capacity(0usize);
+        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
+            0usize,
+        );
+        #[allow(unused_mut)]
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_UPDATE_WIDGET,
             path: self.path,
             query,
-            body: Some(self.body),
+            headers,
+            body: self.body,
             options: self.options,
         };
         (self.client, request)
@@ -355,6 +385,7 @@ static OP_DELETE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets/{widget_id}",
     deprecated: true,
     success_status: 204u16,
+    idempotency_key: false,
 };
 /// Request builder for `DELETE /widgets/{widget_id}` (`deleteWidget`).
 ///
@@ -396,11 +427,16 @@ impl DeleteWidget {
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
         #[allow(unused_mut)]
-        let mut query: Vec<(&'static str, String)> = Vec::with_capacity(0usize);
+        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
+            0usize,
+        );
+        #[allow(unused_mut)]
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_DELETE_WIDGET,
             path: self.path,
             query,
+            headers,
             body: None,
             options: self.options,
         };
@@ -423,6 +459,7 @@ static OP_POLISH_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets/{widget_id}/polish",
     deprecated: false,
     success_status: 200u16,
+    idempotency_key: false,
 };
 /// Request builder for `POST /widgets/{widget_id}/polish` (`polishWidget`).
 ///
@@ -464,11 +501,16 @@ impl PolishWidget {
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
         #[allow(unused_mut)]
-        let mut query: Vec<(&'static str, String)> = Vec::with_capacity(0usize);
+        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
+            0usize,
+        );
+        #[allow(unused_mut)]
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_POLISH_WIDGET,
             path: self.path,
             query,
+            headers,
             body: None,
             options: self.options,
         };
@@ -521,6 +563,7 @@ static OP_LIST_WIDGET_PARTS: crate::transport::OperationInfo = crate::transport:
     path_template: "/widgets/{widget_id}/parts",
     deprecated: false,
     success_status: 200u16,
+    idempotency_key: false,
 };
 /// Request builder for `GET /widgets/{widget_id}/parts` (`listWidgetParts`).
 ///
@@ -562,28 +605,31 @@ impl ListWidgetParts {
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
         #[allow(unused_mut)]
-        let mut query: Vec<(&'static str, String)> = Vec::with_capacity(0usize);
+        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
+            0usize,
+        );
+        #[allow(unused_mut)]
+        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_LIST_WIDGET_PARTS,
             path: self.path,
             query,
+            headers,
             body: None,
             options: self.options,
         };
         (self.client, request)
     }
-    /// Sends the request and returns one page.
-    pub async fn send(self) -> Result<crate::Page<crate::models::Part>, crate::Error> {
+    /// Sends the request and returns the entity.
+    pub async fn send(self) -> Result<Vec<crate::models::Part>, crate::Error> {
         let (client, request) = self.into_request();
-        client.execute_page::<crate::models::Part>(request).await
+        client.execute_single::<Vec<crate::models::Part>>(request).await.map(|r| r.data)
     }
-    /// A stream of pages, following `next_cursor` with every filter kept.
-    pub fn pages(self) -> crate::pagination::Pages<crate::models::Part> {
+    /// Sends the request and returns the entity with the response metadata.
+    pub async fn send_with_meta(
+        self,
+    ) -> Result<crate::Response<Vec<crate::models::Part>>, crate::Error> {
         let (client, request) = self.into_request();
-        crate::pagination::Pages::new(client, request)
-    }
-    /// A stream of items across all pages.
-    pub fn stream(self) -> crate::pagination::Items<crate::models::Part> {
-        self.pages().items()
+        client.execute_single::<Vec<crate::models::Part>>(request).await
     }
 }

@@ -110,6 +110,11 @@ impl From<&str> for WidgetColor {
         Self::from_wire(value)
     }
 }
+impl AsRef<str> for WidgetColor {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
 impl serde::Serialize for WidgetColor {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -133,12 +138,12 @@ impl crate::codec::QueryValue for WidgetColor {
 ///
 /// ```json
 /// {
-///   "color": "red",
-///   "created_at": "2026-01-01T00:00:00Z",
 ///   "id": "wdg_1",
 ///   "name": "Sprocket",
+///   "color": "red",
 ///   "owner_email": "a@example.com",
-///   "retired_at": null
+///   "retired_at": null,
+///   "created_at": "2026-01-01T00:00:00Z"
 /// }
 /// ```
 #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -224,8 +229,8 @@ impl std::fmt::Debug for Widget {
 ///
 /// ```json
 /// {
-///   "color": "red",
-///   "name": "Sprocket"
+///   "name": "Sprocket",
+///   "color": "red"
 /// }
 /// ```
 #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -340,7 +345,7 @@ pub struct Part {
     pub widget_id: crate::models::WidgetId,
     /// The spare part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spare: Option<crate::models::Part>,
+    pub spare: Option<Box<crate::models::Part>>,
 }
 impl Part {
     /// Creates a value from its required fields (`id`, `widget_id`); set the others with the `with_*` methods.
@@ -357,7 +362,7 @@ impl Part {
     }
     /// Sets `spare`.
     pub fn with_spare(mut self, value: crate::models::Part) -> Self {
-        self.spare = Some(value);
+        self.spare = Some(Box::new(value));
         self
     }
 }
@@ -376,17 +381,17 @@ impl std::fmt::Debug for Part {
 ///
 /// ```json
 /// {
+///   "id": "msg_1",
+///   "type": "widget.created",
 ///   "created_at": "2026-01-01T00:00:00Z",
 ///   "data": {
-///     "color": "red",
-///     "created_at": "2026-01-01T00:00:00Z",
 ///     "id": "wdg_1",
 ///     "name": "Sprocket",
+///     "color": "red",
 ///     "owner_email": "a@example.com",
-///     "retired_at": null
-///   },
-///   "id": "msg_1",
-///   "type": "widget.created"
+///     "retired_at": null,
+///     "created_at": "2026-01-01T00:00:00Z"
+///   }
 /// }
 /// ```
 #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -463,9 +468,9 @@ impl std::fmt::Debug for ResponseMeta {
 ///
 /// ```json
 /// {
-///   "has_more": false,
+///   "request_id": "req_1",
 ///   "next_cursor": null,
-///   "request_id": "req_1"
+///   "has_more": false
 /// }
 /// ```
 #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -33,14 +33,14 @@ impl Event {
     /// The event type, e.g. `contact.created`.
     pub fn event_type(&self) -> &str {
         match self {
-            Event::WidgetCreated(e) => &e.r#type,
+            Event::WidgetCreated(e) => AsRef::<str>::as_ref(&e.r#type),
             Event::Unknown(e) => e.event_type(),
         }
     }
     /// The event id (the `webhook-id` it was delivered with).
     pub fn id(&self) -> &str {
         match self {
-            Event::WidgetCreated(e) => &e.id,
+            Event::WidgetCreated(e) => AsRef::<str>::as_ref(&e.id),
             Event::Unknown(e) => e.id(),
         }
     }

@@ -1,0 +1,192 @@
+//! Rust names for whatever the spec calls things: any property, schema, operation or enum value
+//! becomes a valid, idiomatic identifier, unique in its scope; the wire name stays in serde
+//! attributes.
+
+use std::collections::BTreeSet;
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+/// Keywords that can be written as raw identifiers (`r#type`).
+const RAW_KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if",
+    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
+    "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn",
+    "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized",
+    "virtual", "yield", "try", "gen",
+];
+
+/// Keywords that cannot be raw identifiers: they get a trailing underscore instead.
+const NON_RAW_KEYWORDS: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// Type names that would shadow the prelude (or be invalid) in the generated modules, which use
+/// `Option`, `String`, `Vec`, `Some`, … unqualified.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "Self", "Option", "Result", "String", "Vec", "Box", "Some", "None", "Ok", "Err", "Default",
+    "Clone", "Copy", "Send", "Sync", "Sized", "Unpin", "Drop", "Fn", "FnMut", "FnOnce", "From",
+    "Into", "TryFrom", "TryInto", "AsRef", "AsMut", "ToString", "ToOwned", "PartialEq", "Eq",
+    "PartialOrd", "Ord", "Iterator", "IntoIterator", "DoubleEndedIterator", "ExactSizeIterator",
+    "Extend", "FromIterator", "Debug", "Hash",
+];
+
+/// Splits arbitrary text into ASCII words: letters and digits survive, everything else (punctuation,
+/// spaces, non-ASCII letters) separates words.
+fn ascii_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// `UpperCamelCase` type or variant name for arbitrary text; `fallback` when nothing usable is left.
+pub fn type_name(text: &str, fallback: &str) -> String {
+    let mut name = ascii_words(text).to_upper_camel_case();
+    if name.is_empty() {
+        name = fallback.to_owned();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'V');
+    }
+    if RESERVED_TYPE_NAMES.contains(&name.as_str()) {
+        name.push_str("Model");
+    }
+    name
+}
+
+/// `snake_case` field, parameter or method name for arbitrary text; raw identifier for keywords.
+pub fn field_name(text: &str) -> String {
+    // Signs carry meaning in enum-like names (`-1`, `+`); elsewhere they are separators.
+    let mut name = ascii_words(text).to_snake_case();
+    if name.is_empty() {
+        name = "value".to_owned();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    if NON_RAW_KEYWORDS.contains(&name.as_str()) {
+        name.push('_');
+    } else if RAW_KEYWORDS.contains(&name.as_str()) {
+        name.insert_str(0, "r#");
+    }
+    name
+}
+
+/// An enum variant name for a wire value, keeping signs that would otherwise vanish.
+pub fn variant_name(wire: &str) -> String {
+    let spelled = match wire.trim() {
+        "" => "Empty".to_owned(),
+        "+" => "Plus".to_owned(),
+        "-" => "Minus".to_owned(),
+        other => match other.strip_prefix('-') {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => format!("Minus {rest}"),
+            _ => other.to_owned(),
+        },
+    };
+    let mut name = type_name(&spelled, "Value");
+    if name == "Unknown" {
+        name = "UnknownValue".to_owned();
+    }
+    name
+}
+
+/// The bare form of a name (without `r#`), for building other names from it.
+pub fn bare(name: &str) -> &str {
+    name.strip_prefix("r#").unwrap_or(name)
+}
+
+/// Names already taken in one scope (a module, a struct, an impl); [`Namespace::claim`] hands out
+/// the wanted name or, if taken, the wanted name with the smallest free number appended.
+#[derive(Debug, Default, Clone)]
+pub struct Namespace {
+    taken: BTreeSet<String>,
+}
+
+impl Namespace {
+    /// A namespace with some names already reserved.
+    pub fn with_reserved<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        Namespace {
+            taken: names.into_iter().map(|n| bare(n).to_owned()).collect(),
+        }
+    }
+
+    /// Claims `wanted`, or `wanted2`, `wanted3`, … if it is taken. Comparison ignores `r#`.
+    pub fn claim(&mut self, wanted: &str) -> String {
+        if self.taken.insert(bare(wanted).to_owned()) {
+            return wanted.to_owned();
+        }
+        let base = bare(wanted);
+        let separator = if base.ends_with(|c: char| c.is_ascii_digit()) {
+            "_"
+        } else {
+            ""
+        };
+        (2..)
+            .map(|n| format!("{base}{separator}{n}"))
+            .find(|candidate| self.taken.insert(candidate.clone()))
+            .unwrap_or_else(|| base.to_owned())
+    }
+
+    /// Whether `name` is taken.
+    pub fn contains(&self, name: &str) -> bool {
+        self.taken.contains(bare(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_becomes_a_valid_identifier() {
+        for (text, expected) in [
+            ("self", "self_"),
+            ("Self", "self_"),
+            ("type", "r#type"),
+            ("$ref", "r#ref"),
+            ("@type", "r#type"),
+            ("1st_place", "_1st_place"),
+            ("123", "_123"),
+            ("kebab-case-name", "kebab_case_name"),
+            ("with space", "with_space"),
+            ("ünïcödé", "n_c_d"),
+            ("_", "value"),
+            ("", "value"),
+            ("CamelCase", "camel_case"),
+        ] {
+            assert_eq!(field_name(text), expected, "{text}");
+            let ident = field_name(text);
+            let parsed: Result<syn::Ident, _> = syn::parse_str(&ident);
+            assert!(parsed.is_ok(), "{ident} is not an identifier");
+        }
+        for (text, expected) in [
+            ("user_profile", "UserProfile"),
+            ("Foo.Bar", "FooBar"),
+            ("Option", "OptionModel"),
+            ("Self", "SelfModel"),
+            ("2fa", "V2fa"),
+            ("", "Type"),
+        ] {
+            assert_eq!(type_name(text, "Type"), expected, "{text}");
+        }
+        assert_eq!(variant_name("-1"), "Minus1");
+        assert_eq!(variant_name("1"), "V1");
+        assert_eq!(variant_name(""), "Empty");
+        assert_eq!(variant_name("unknown"), "UnknownValue");
+    }
+
+    #[test]
+    fn a_namespace_never_hands_out_a_name_twice() {
+        let mut ns = Namespace::with_reserved(["Client"]);
+        assert_eq!(ns.claim("Client"), "Client2");
+        assert_eq!(ns.claim("Pet"), "Pet");
+        assert_eq!(ns.claim("Pet"), "Pet2");
+        assert_eq!(ns.claim("V1"), "V1");
+        assert_eq!(ns.claim("V1"), "V1_2");
+        assert_eq!(ns.claim("r#type"), "r#type");
+        assert_eq!(ns.claim("type"), "type2");
+    }
+}
