@@ -96,7 +96,7 @@ pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
 
 /// How a list or map parameter is written (OpenAPI `style` and `explode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) enum ParamStyle {
     /// `a=1&a=2` (exploded) or `a=1,2`.
     Form { explode: bool },
@@ -114,7 +114,7 @@ pub(crate) enum ParamStyle {
 pub(crate) type Pairs = Vec<(Cow<'static, str>, String)>;
 
 /// Appends a list parameter in its style.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn push_list<T: QueryValue>(out: &mut Pairs, name: &'static str, style: ParamStyle, items: &[T]) {
     let joined = |separator: &str| {
         items
@@ -137,7 +137,7 @@ pub(crate) fn push_list<T: QueryValue>(out: &mut Pairs, name: &'static str, styl
 
 /// Appends an object parameter in its style (`deepObject`: `name[key]=value`; exploded form:
 /// `key=value`; otherwise `name=key,value,…`).
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn push_map<T: QueryValue>(
     out: &mut Pairs,
     name: &'static str,
@@ -164,7 +164,7 @@ pub(crate) fn push_map<T: QueryValue>(
 }
 
 /// Joins cookie parameters into one `Cookie` header.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn push_cookies(headers: &mut Pairs, cookies: Pairs) {
     if cookies.is_empty() {
         return;
@@ -184,7 +184,7 @@ pub(crate) struct EncodedBody {
     content_type: Cow<'static, str>,
 }
 
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 impl EncodedBody {
     /// A body that is already bytes, sent with `content_type`.
     pub(crate) fn raw(bytes: Bytes, content_type: &'static str) -> Self {
@@ -229,7 +229,7 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(body: &T, content_type: &'st
 
 /// Serializes a body as `application/x-www-form-urlencoded`: each top-level property a field;
 /// arrays repeat the field; nested objects are sent as JSON text.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
     let encoded = serde_json::to_value(body)
         .map_err(|e| e.to_string())
@@ -263,7 +263,7 @@ pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
 }
 
 /// Serializes one variant of a discriminated union, writing its tag when the payload lacks it.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn serialize_tagged<S: serde::Serializer, T: Serialize>(
     serializer: S,
     tag: &str,
@@ -280,19 +280,19 @@ pub(crate) fn serialize_tagged<S: serde::Serializer, T: Serialize>(
 }
 
 /// Decodes one variant of a discriminated union from the JSON it was peeked in.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn decode_variant<T: DeserializeOwned, E: de::Error>(value: serde_json::Value) -> Result<T, E> {
     serde_json::from_value(value).map_err(E::custom)
 }
 
 /// Decodes a plain JSON body.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     decode(body)
 }
 
 /// Decodes the `data` of an enveloped body.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn decode_envelope_data<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     decode::<Envelope<T>>(body).map(|e| e.data)
 }

@@ -31,6 +31,13 @@ impl ErrorType {
     }
 }
 
+#[cfg(not(marketing_api_bundled_spec))]
+impl std::fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong with an operation.
@@ -159,7 +166,7 @@ impl Error {
     }
 
     /// A text body that is not UTF-8.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) fn decode_text(valid_up_to: usize) -> Self {
         let mut e = Self::new(ErrorKind::Decode);
         e.inner.decode_path = Some(".".into());

@@ -24,7 +24,7 @@ pub struct Multipart {
 }
 
 #[derive(Debug, Clone)]
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 struct Part {
     name: String,
     filename: Option<String>,
@@ -95,7 +95,7 @@ impl Multipart {
     }
 
     /// Encodes the form with a boundary that occurs in none of its parts.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) fn encode(self) -> EncodedBody {
         let boundary = loop {
             let candidate = format!("marketing-api-{:032x}", rand::random::<u128>());
@@ -132,12 +132,12 @@ impl Multipart {
 }
 
 /// Escapes a quoted header parameter (RFC 7578: `"` and line breaks must not end it early).
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 fn quote(text: &str) -> String {
     strip_breaks(text).replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 fn strip_breaks(text: &str) -> String {
     text.replace(['\r', '\n'], " ")
 }

@@ -147,7 +147,7 @@ impl Client {
     }
 
     /// Sends a request whose success body is plain JSON (no envelope).
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) async fn execute_json<T: DeserializeOwned>(
         &self,
         request: Request,
@@ -165,7 +165,7 @@ impl Client {
     }
 
     /// Sends a request whose success body is text.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) async fn execute_text(&self, request: Request) -> Result<Response<String>, Error> {
         let op = request.operation.id;
         let raw = self.execute(request).await?;
@@ -182,7 +182,7 @@ impl Client {
     }
 
     /// Sends a request and hands over the success body's bytes as they are.
-#[cfg_attr(marketing_api_bundled_spec, allow(dead_code))] // used by code generated from specs with such parameters, bodies or responses
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) async fn execute_raw(&self, request: Request) -> Result<Response<Bytes>, Error> {
         let raw = self.execute(request).await?;
         let request_id = raw.header_request_id();

@@ -184,7 +184,7 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         .filter(|f| f.repr(s.patch) != FieldRepr::Plain)
         .map(|f| {
             let field = ident(&f.rust);
-            let bare = f.rust.trim_start_matches("r#");
+            let bare = f.rust.trim_start_matches("r#").trim_start_matches('_');
             let with = format_ident!("with_{}", bare);
             let (ty, convert) = arg(&f.ty, is_id);
             let value = if convert {
