@@ -238,6 +238,9 @@ pub struct Response {
     /// Bodies by media type.
     #[serde(default)]
     pub content: IndexMap<String, MediaType>,
+    /// OpenAPI links to follow-up operations; for spec-driven tools, not the SDK.
+    #[serde(default)]
+    pub links: IndexMap<String, Value>,
 }
 
 /// A media type entry.
