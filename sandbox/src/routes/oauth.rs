@@ -142,6 +142,30 @@ async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Respo
         None => (field("client_id"), field("client_secret")),
     };
     let grant_type = field("grant_type");
+    // What `TokenRequest` says of single fields, whatever the grant (RFC 7636 §4.1, RFC 3986);
+    // a field sent empty is checked too.
+    let sent = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if sent("code_verifier").is_some_and(|v| {
+        !(43..=128).contains(&v.len())
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    }) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            invalid_request("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~."),
+        );
+    }
+    if sent("redirect_uri").is_some_and(|u| !is_absolute_http_uri(u)) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            invalid_request("redirect_uri must be an absolute http(s) URI."),
+        );
+    }
     let unauthorized = |error: OAuthError| {
         let mut response = oauth_error(StatusCode::UNAUTHORIZED, error);
         if used_basic {
