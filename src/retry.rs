@@ -89,14 +89,18 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// A policy that makes exactly one attempt and never retries.
+    /// A policy that makes exactly one attempt and never waits: no retry, no backoff, and no
+    /// hold on a request while the rate-limit gate is closed (after a `429` with `Retry-After`
+    /// or a spent quota). The request goes out at once and a 429 comes back as the error.
+    /// Any policy with one attempt, including a request's own `.max_attempts(1)`, behaves so.
     #[must_use]
     pub fn never() -> Self {
         Self::default().max_attempts(1)
     }
 
     /// Total attempts including the first (default 3). `0` is read as `1`: a request is always
-    /// sent at least once.
+    /// sent at least once. With one attempt nothing waits, not even for the rate-limit gate (see
+    /// [`RetryPolicy::never`]).
     #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
@@ -133,6 +137,12 @@ impl RetryPolicy {
     pub fn retry_on_timeout(mut self, retry: bool) -> Self {
         self.retry_on_timeout = retry;
         self
+    }
+
+    /// Whether requests wait while the shared rate-limit gate is closed: not with one attempt,
+    /// which promises no waiting at all.
+    pub(crate) fn waits_for_rate_limits(&self) -> bool {
+        self.max_attempts > 1
     }
 
     /// The cap on server-requested waits, for the shared rate-limit gate.

@@ -297,7 +297,11 @@ impl Client {
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            if let Some(wait) = inner.gate.delay_before_send(inner.clock.now()) {
+            if let Some(wait) = policy
+                .waits_for_rate_limits()
+                .then(|| inner.gate.delay_before_send(inner.clock.now()))
+                .flatten()
+            {
                 tracing::debug!(
                     wait_ms = wait.as_millis() as u64,
                     "rate limit spent; waiting for the reset"

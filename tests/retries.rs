@@ -817,3 +817,68 @@ async fn refused_connections_are_retried_even_for_posts() {
     assert_eq!(err.attempts(), 3, "{err}");
     assert!(err.to_string().contains("could not connect"), "{err}");
 }
+
+/// `RetryPolicy::never()` turns off every wait: no retry after a 429, and no hold on the next
+/// request either, whether the 429 carried `Retry-After` or the quota headers said it is spent.
+#[tokio::test]
+async fn never_policy_neither_retries_nor_waits_for_the_rate_gate() {
+    let clock = ManualClock::new(start());
+    let firsts = [
+        failure(429).insert_header("Retry-After", "30"),
+        ok("cmp_1")
+            .insert_header("RateLimit-Remaining", "0")
+            .insert_header("RateLimit-Reset", "30"),
+    ];
+    for first in firsts {
+        clock.set(start());
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(Stamped {
+                clock: clock.clone(),
+                arrivals: arrivals.clone(),
+                first,
+            })
+            .mount(&server)
+            .await;
+        let client = client_for(&server.uri(), &clock, RetryPolicy::never());
+        let _ = client.campaigns().get(&id()).send().await;
+        client
+            .campaigns()
+            .get(&id())
+            .send()
+            .await
+            .expect("the second request goes out at once and succeeds");
+        let arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(arrivals, [start(), start()]);
+    }
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+
+    // A single request's `.max_attempts(1)` is the same promise for that request.
+    let server = MockServer::start().await;
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .respond_with(Stamped {
+            clock: clock.clone(),
+            arrivals: arrivals.clone(),
+            first: failure(429).insert_header("Retry-After", "30"),
+        })
+        .mount(&server)
+        .await;
+    let client = client_for(&server.uri(), &clock, RetryPolicy::default());
+    client
+        .campaigns()
+        .get(&id())
+        .max_attempts(1)
+        .send()
+        .await
+        .expect_err("one attempt: the 429 is the answer");
+    client
+        .campaigns()
+        .get(&id())
+        .max_attempts(1)
+        .send()
+        .await
+        .expect("not held back by the gate");
+    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
+}

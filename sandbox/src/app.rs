@@ -9,7 +9,7 @@ use crate::idempotency::{Begin, IdempotencyStore, StoredResponse, fingerprint};
 use crate::ids::new_id;
 use crate::ratelimit::{RateDecision, RateLimiter};
 use crate::settings::SettingsHandle;
-use crate::spec::{RouteMatch, Spec};
+use crate::spec::{JsonBodyError, RouteMatch, Spec};
 use crate::store::Store;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -74,7 +74,11 @@ fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError
 pub(crate) async fn pipeline(State(app): State<App>, request: Request, next: Next) -> Response {
     let request_id = new_id("req_");
     let header_id = request_id.clone();
-    let mut response = with_request_id(request_id, handle(app, request, next)).await;
+    let mut response = with_request_id(request_id, async {
+        let response = handle(app, request, next).await;
+        envelope_stray_errors(response)
+    })
+    .await;
     if !response.headers().contains_key("x-request-id")
         && let Ok(value) = HeaderValue::from_str(&header_id)
     {
@@ -166,6 +170,38 @@ async fn handle(app: App, request: Request, next: Next) -> Response {
     with_rate_headers(response, &decision)
 }
 
+/// Every error answer is JSON: one that is not (a rejection from the framework's own
+/// extractors) is turned into the error envelope with a code for its status.
+fn envelope_stray_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (kind, code) = match status {
+        StatusCode::NOT_FOUND => (ErrorType::NotFound, "route_not_found"),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorType::InvalidRequest, "method_not_allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorType::InvalidRequest, "payload_too_large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorType::InvalidRequest, "invalid_content_type"),
+        s if s.is_server_error() => (ErrorType::Api, "internal"),
+        _ => (ErrorType::InvalidRequest, "invalid_request"),
+    };
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let (mut parts, _) = response.into_parts();
+    let mut enveloped = ApiError::new(status, kind, code, format!("{reason}.")).into_response();
+    // Keep what the original answer said besides its body (`Allow`, rate-limit headers).
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
+        enveloped.headers_mut().entry(name).or_insert(value);
+    }
+    enveloped
+}
+
 fn with_rate_headers(mut response: Response, decision: &RateDecision) -> Response {
     decision.write_headers(response.headers_mut());
     response
@@ -204,8 +240,11 @@ async fn checked(
     let (parts, body) = request.into_parts();
     let bytes = match read_body(&parts, body).await {
         Ok(bytes) => bytes,
+        // The OAuth endpoints answer in RFC 6749 form, this too.
+        Err(error) if operation.public => return crate::routes::oauth::oauth_error_from(error),
         Err(error) => return error.into_response(),
     };
+    let mut handler_bytes = None;
     if let Some(spec_body) = &operation.body
         && spec_body.media_type == "application/json"
         && !operation.public
@@ -240,22 +279,33 @@ async fn checked(
                 )
                 .into_response();
             }
-            let json: serde_json::Value = match serde_json::from_slice(&bytes) {
+            let mut json = match crate::spec::parse_json_body(&bytes) {
                 Ok(json) => json,
-                Err(e) => {
+                Err(JsonBodyError::Syntax(e)) => {
                     return ApiError::bad_request_plain(
                         "invalid_json",
                         format!("The body is not valid JSON: {e}."),
                     )
                     .into_response();
                 }
+                Err(JsonBodyError::DuplicateKey(message)) => {
+                    return ApiError::bad_request_plain(
+                        "duplicate_field",
+                        format!("The body is ambiguous: {message}. Send each field once."),
+                    )
+                    .into_response();
+                }
             };
-            // Event batches are validated event by event by their handler, so one bad event
-            // does not reject the whole batch.
-            if operation.operation_id != "ingestEvents"
-                && let Err(error) = operation.validate_body(&json)
-            {
-                return error.into_response();
+            // Event batches are validated event by event by their handler, so the reasons name
+            // the event at fault.
+            if operation.operation_id != "ingestEvents" {
+                if let Err(error) = operation.validate_body(&mut json) {
+                    return error.into_response();
+                }
+                // Handlers read the body as validated: whole numbers as integers.
+                if let Ok(normalized) = serde_json::to_vec(&json) {
+                    handler_bytes = Some(bytes::Bytes::from(normalized));
+                }
             }
         }
     }
@@ -281,7 +331,7 @@ async fn checked(
     let print = idempotency_key
         .as_ref()
         .map(|_| fingerprint(parts.method.as_str(), parts.uri.path(), &bytes));
-    let request = Request::from_parts(parts, Body::from(bytes));
+    let request = Request::from_parts(parts, Body::from(handler_bytes.unwrap_or(bytes)));
     let (Some(key), Some(print)) = (idempotency_key, print) else {
         return next.run(request).await;
     };

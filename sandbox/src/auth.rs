@@ -124,6 +124,7 @@ pub struct Auth {
     client_id: String,
     client_secret: String,
     known_scopes: BTreeSet<String>,
+    redirect_uris: Vec<String>,
     tables: Mutex<TokenTables>,
 }
 
@@ -145,6 +146,7 @@ impl Auth {
         premium_key: Option<String>,
         client: Option<(String, String)>,
         known_scopes: BTreeSet<String>,
+        redirect_uris: Vec<String>,
     ) -> Self {
         let (client_id, client_secret) =
             client.unwrap_or_else(|| (random_token("cli_", 20), random_token("cs_test_", 32)));
@@ -154,6 +156,7 @@ impl Auth {
             client_id,
             client_secret,
             known_scopes,
+            redirect_uris,
             tables: Mutex::new(TokenTables::default()),
         }
     }
@@ -275,6 +278,22 @@ impl Auth {
     /// Whether `client_id` is the sandbox's client.
     pub fn is_client(&self, client_id: &str) -> bool {
         constant_eq(client_id, &self.client_id)
+    }
+
+    /// Whether `redirect_uri` is one the client registered, compared exactly (OAuth 2.1 §2.3.1),
+    /// except that the port of a loopback URI may be any (RFC 8252 §7.3: native apps listen on
+    /// an ephemeral port). `redirect_uri` must already be a valid absolute URI.
+    pub fn is_registered_redirect(&self, redirect_uri: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| {
+            registered == redirect_uri
+                || match (
+                    loopback_without_port(registered),
+                    loopback_without_port(redirect_uri),
+                ) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                }
+        })
     }
 
     /// Parses a space-separated scope list; absent or empty means every scope.
@@ -495,4 +514,36 @@ fn constant_eq(a: &str, b: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `http://127.0.0.1:8910/callback` → `http://127.0.0.1/callback`; `None` unless the URI is an
+/// `http` URI of a loopback IP literal.
+fn loopback_without_port(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("http://")?;
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        format!("[{host}]")
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        if port.is_some_and(|p| !is_port(p)) {
+            return None;
+        }
+        host.to_owned()
+    };
+    let ip: std::net::IpAddr = host.trim_matches(['[', ']']).parse().ok()?;
+    ip.is_loopback().then(|| format!("http://{host}{path}"))
+}
+
+fn is_port(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit())
 }

@@ -119,7 +119,16 @@ pub struct SandboxBuilder {
     standard_key: Option<String>,
     premium_key: Option<String>,
     client: Option<(String, String)>,
+    redirect_uris: Vec<String>,
 }
+
+/// Redirect URIs the OAuth client has registered unless [`SandboxBuilder::redirect_uris`] says
+/// otherwise: loopback callbacks on any port (RFC 8252) and the spec's example.
+pub const DEFAULT_REDIRECT_URIS: [&str; 3] = [
+    "http://127.0.0.1/callback",
+    "http://[::1]/callback",
+    "https://app.example.org/callback",
+];
 
 impl Default for SandboxBuilder {
     fn default() -> Self {
@@ -130,6 +139,7 @@ impl Default for SandboxBuilder {
             standard_key: None,
             premium_key: None,
             client: None,
+            redirect_uris: DEFAULT_REDIRECT_URIS.map(str::to_owned).to_vec(),
         }
     }
 }
@@ -212,6 +222,18 @@ impl SandboxBuilder {
         self
     }
 
+    /// The redirect URIs the OAuth client registered (default [`DEFAULT_REDIRECT_URIS`]).
+    /// `GET /oauth/authorize` redirects only to one of these, compared exactly; a loopback
+    /// `http://127.0.0.1/...` or `http://[::1]/...` URI matches on any port.
+    pub fn redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Binds the socket and starts serving.
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         let spec = spec::Spec::bundled().map_err(SandboxError::Spec)?;
@@ -231,6 +253,7 @@ impl SandboxBuilder {
             self.premium_key,
             self.client,
             spec.scopes().clone(),
+            self.redirect_uris,
         );
         let settings = SettingsHandle::new(self.settings);
         let state = Arc::new(AppState {

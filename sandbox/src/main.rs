@@ -63,6 +63,17 @@ struct Args {
     /// Fixed premium-tier API key instead of a generated one.
     #[arg(long, requires = "api_key", value_name = "KEY")]
     premium_api_key: Option<String>,
+    /// Fixed OAuth client id instead of a generated one.
+    #[arg(long, requires = "client_secret", value_name = "ID")]
+    client_id: Option<String>,
+    /// Fixed OAuth client secret instead of a generated one.
+    #[arg(long, requires = "client_id", value_name = "SECRET")]
+    client_secret: Option<String>,
+    /// A redirect URI the OAuth client registered (repeat for several; default: loopback
+    /// `http://127.0.0.1/callback` and `http://[::1]/callback` on any port, and
+    /// `https://app.example.org/callback`).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    redirect_uris: Vec<String>,
 }
 
 fn share(name: &str, value: f64) -> Result<f64, String> {
@@ -99,6 +110,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let (Some(standard), Some(premium)) = (args.api_key, args.premium_api_key) {
         builder = builder.api_keys(standard, premium);
+    }
+    if let (Some(id), Some(secret)) = (args.client_id, args.client_secret) {
+        builder = builder.oauth_client(id, secret);
+    }
+    if !args.redirect_uris.is_empty() {
+        builder = builder.redirect_uris(args.redirect_uris);
     }
     let sandbox = builder.start().await?;
     println!("marketing-api sandbox listening");

@@ -21,7 +21,10 @@ pub struct CampaignMetrics {
     pub conversions: i64,
     /// Money spent, in cents.
     pub spend_cents: i64,
-    /// Clicks divided by impressions (0 without impressions).
+    /// Share of impressions that were clicked, from 0 to 1: `min(clicks, impressions) /
+    /// impressions`, 0 without impressions. Events arrive independently, so clicks whose
+    /// impression was never recorded can outnumber impressions; they do not push the rate past
+    /// 1, as no impression is clicked more than once.
     pub ctr: f64,
 }
 
@@ -29,7 +32,7 @@ impl CampaignMetrics {
     /// Recomputes the click-through rate after a change of the counters.
     pub fn refresh_ctr(&mut self) {
         self.ctr = if self.impressions > 0 {
-            self.clicks as f64 / self.impressions as f64
+            self.clicks.clamp(0, self.impressions) as f64 / self.impressions as f64
         } else {
             0.0
         };

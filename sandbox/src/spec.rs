@@ -72,6 +72,8 @@ pub struct RequestBody {
     /// Its media type (`application/json` or `application/x-www-form-urlencoded`).
     pub media_type: String,
     validator: Option<Validator>,
+    /// The schema (references rewritten to `#/$defs/...`) and the definitions it refers to.
+    schema: Option<(Value, Arc<Value>)>,
 }
 
 impl fmt::Debug for RequestBody {
@@ -111,6 +113,8 @@ pub struct Spec {
     paths: Vec<PathTemplate>,
     scopes: BTreeSet<String>,
     event_validator: Validator,
+    event_schema: Value,
+    defs: Arc<Value>,
     deprecation: String,
     sunset: String,
 }
@@ -237,6 +241,7 @@ impl Spec {
             .ok_or_else(|| SpecError("components.schemas is missing".into()))?;
         let mut defs_rewritten = defs.clone();
         rewrite_refs(&mut defs_rewritten);
+        let shared_defs = Arc::new(defs_rewritten.clone());
 
         let scopes: BTreeSet<String> = root
             .pointer("/components/securitySchemes/oauth2/flows")
@@ -280,7 +285,7 @@ impl Spec {
                 let Some(op) = item.get(method_name) else {
                     continue;
                 };
-                let operation = Self::operation(&root, &defs_rewritten, path, op, &shared_params)?;
+                let operation = Self::operation(&root, &shared_defs, path, op, &shared_params)?;
                 operations.insert(method, Arc::new(operation));
             }
             paths.push(PathTemplate {
@@ -296,10 +301,14 @@ impl Spec {
             .get("NewInteractionEvent")
             .ok_or_else(|| SpecError("components.schemas.NewInteractionEvent is missing".into()))?;
         let event_validator = compile(event_schema, &defs_rewritten)?;
+        let mut event_schema = event_schema.clone();
+        rewrite_refs(&mut event_schema);
         Ok(Spec {
             paths,
             scopes,
             event_validator,
+            event_schema,
+            defs: shared_defs,
             deprecation: header_example(&root, "Deprecation")
                 .unwrap_or_else(|| "@1767225600".into()),
             sunset: header_example(&root, "Sunset")
@@ -309,7 +318,7 @@ impl Spec {
 
     fn operation(
         root: &Value,
-        defs: &Value,
+        defs: &Arc<Value>,
         path: &str,
         op: &Value,
         shared_params: &[Value],
@@ -366,13 +375,16 @@ impl Spec {
                     .and_then(|c| c.iter().next())
                     .map(|(media, m)| (media.clone(), m.get("schema").cloned()))
                     .unwrap_or_else(|| ("application/json".into(), None));
-                let validator = match schema {
+                let (validator, schema) = match schema {
                     Some(schema) if media_type == "application/json" => {
-                        Some(compile(&schema, defs).map_err(|e| {
+                        let validator = compile(&schema, defs).map_err(|e| {
                             SpecError(format!("{operation_id} request body: {}", e.0))
-                        })?)
+                        })?;
+                        let mut schema = schema;
+                        rewrite_refs(&mut schema);
+                        (Some(validator), Some((schema, Arc::clone(defs))))
                     }
-                    _ => None,
+                    _ => (None, None),
                 };
                 Some(RequestBody {
                     required: body
@@ -381,6 +393,7 @@ impl Spec {
                         .unwrap_or(false),
                     media_type,
                     validator,
+                    schema,
                 })
             }
             None => None,
@@ -440,8 +453,10 @@ impl Spec {
     }
 
     /// Validates one event of a batch against `NewInteractionEvent`; `prefix` is its place in
-    /// the batch (`events[3]`).
-    pub fn validate_event(&self, event: &Value, prefix: &str) -> Result<(), ApiError> {
+    /// the batch (`events[3]`). Whole numbers written with a decimal point become integers first
+    /// (see [`normalize_integers`]).
+    pub fn validate_event(&self, event: &mut Value, prefix: &str) -> Result<(), ApiError> {
+        normalize_integers(&self.event_schema, &self.defs, event, prefix)?;
         first_error(&self.event_validator, event, prefix)
     }
 }
@@ -495,12 +510,230 @@ impl Operation {
         Ok(())
     }
 
-    /// Validates a JSON body against the operation's request schema.
-    pub fn validate_body(&self, body: &Value) -> Result<(), ApiError> {
-        match self.body.as_ref().and_then(|b| b.validator.as_ref()) {
+    /// Validates a JSON body against the operation's request schema, after turning whole
+    /// numbers written with a decimal point into integers where the schema wants an integer
+    /// (see [`normalize_integers`]).
+    pub fn validate_body(&self, body: &mut Value) -> Result<(), ApiError> {
+        let Some(spec_body) = self.body.as_ref() else {
+            return Ok(());
+        };
+        if let Some((schema, defs)) = &spec_body.schema {
+            normalize_integers(schema, defs, body, "")?;
+        }
+        match spec_body.validator.as_ref() {
             Some(validator) => first_error(validator, body, ""),
             None => Ok(()),
         }
+    }
+}
+
+/// Where `schema` asks for an integer, turns a whole number written with a decimal point or an
+/// exponent (`100.0`, `1e3`) into that integer, as JSON Schema counts it an integer too, and
+/// rejects an integer outside its format's range (`int32`, otherwise `int64`) instead of letting
+/// it be stored as something else. `prefix` names the place of `value` (`events[3]`).
+pub fn normalize_integers(
+    schema: &Value,
+    defs: &Value,
+    value: &mut Value,
+    prefix: &str,
+) -> Result<(), ApiError> {
+    normalize_at(schema, defs, value, prefix, 0)
+}
+
+fn join_param(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+fn normalize_at(
+    schema: &Value,
+    defs: &Value,
+    value: &mut Value,
+    at: &str,
+    depth: usize,
+) -> Result<(), ApiError> {
+    // Schemas here are finite and acyclic for data this deep; the bound only guards recursion.
+    if depth > 64 {
+        return Ok(());
+    }
+    let Value::Object(schema) = schema else {
+        return Ok(());
+    };
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str)
+        && let Some(name) = target.strip_prefix("#/$defs/")
+        && let Some(resolved) = defs.get(name)
+    {
+        normalize_at(resolved, defs, value, at, depth + 1)?;
+    }
+    for combinator in ["allOf", "anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(combinator).and_then(Value::as_array) {
+            for branch in branches {
+                normalize_at(branch, defs, value, at, depth + 1)?;
+            }
+        }
+    }
+    let wants_integer = match schema.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(types)) => {
+            types.iter().any(|t| t == "integer") && !types.iter().any(|t| t == "number")
+        }
+        _ => false,
+    };
+    match value {
+        Value::Number(number) if wants_integer => {
+            let int32 = schema.get("format").and_then(Value::as_str) == Some("int32");
+            let (min, max) = if int32 {
+                (i64::from(i32::MIN), i64::from(i32::MAX))
+            } else {
+                (i64::MIN, i64::MAX)
+            };
+            let whole = if let Some(i) = number.as_i64() {
+                Some(i)
+            } else if number.is_u64() {
+                None
+            } else {
+                match number.as_f64() {
+                    // A fraction is left for the schema validator to report.
+                    Some(f) if f.fract() != 0.0 => return Ok(()),
+                    // Only integer literals are read exactly; a number with a decimal point or
+                    // an exponent (or an integer literal past int64) arrives as a double, exact
+                    // only up to 2^53. Beyond that its value is unknown, so it is refused rather
+                    // than rounded (`-9223372036854775809` would otherwise become i64::MIN).
+                    Some(f) if f.abs() <= 9_007_199_254_740_992.0 => Some(f as i64),
+                    _ => None,
+                }
+            };
+            match whole.filter(|i| (min..=max).contains(i)) {
+                Some(i) => *value = Value::from(i),
+                None => {
+                    let param = if at.is_empty() { "body" } else { at };
+                    let format = if int32 { "int32" } else { "int64" };
+                    let error = ApiError::bad_request_plain(
+                        "invalid_value",
+                        format!(
+                            "'{param}' must be a whole number from {min} to {max} ({format}); {number} is out of range (beyond 2^53, write it as an integer literal, without a decimal point or exponent)."
+                        ),
+                    );
+                    return Err(if at.is_empty() {
+                        error
+                    } else {
+                        error.with_param(at)
+                    });
+                }
+            }
+        }
+        Value::Object(map) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (name, item) in map.iter_mut() {
+                let item_schema = properties.and_then(|p| p.get(name)).or(additional);
+                if let Some(item_schema) = item_schema {
+                    normalize_at(item_schema, defs, item, &join_param(at, name), depth + 1)?;
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (index, item) in items.iter_mut().enumerate() {
+                    normalize_at(
+                        item_schema,
+                        defs,
+                        item,
+                        &format!("{at}[{index}]"),
+                        depth + 1,
+                    )?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Why a request body could not be read as JSON.
+#[derive(Debug)]
+pub enum JsonBodyError {
+    /// Not JSON at all.
+    Syntax(serde_json::Error),
+    /// An object names the same key twice; the message says which.
+    DuplicateKey(String),
+}
+
+/// Parses a JSON body, refusing an object that names a key twice (RFC 8259 leaves the meaning
+/// of such an object open, so no reading of it is safe: one rule for every method).
+pub fn parse_json_body(bytes: &[u8]) -> Result<Value, JsonBodyError> {
+    match serde_json::from_slice::<StrictValue>(bytes) {
+        Ok(StrictValue(value)) => Ok(value),
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            Err(JsonBodyError::DuplicateKey(e.to_string()))
+        }
+        Err(e) => Err(JsonBodyError::Syntax(e)),
+    }
+}
+
+/// A JSON value whose objects have no repeated keys.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictValue(item) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key '{key}' appears twice in one object"
+                )));
+            }
+            object.insert(key, item);
+        }
+        Ok(Value::Object(object))
     }
 }
 

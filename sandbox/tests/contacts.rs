@@ -203,7 +203,7 @@ async fn audience_membership_and_filter() {
 }
 
 #[tokio::test]
-async fn events_are_validated_one_by_one() {
+async fn events_are_checked_against_the_schema_then_stored_one_by_one() {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     let api = Api::new(&sandbox);
     let contact = json(
@@ -221,27 +221,55 @@ async fn events_are_validated_one_by_one() {
     .await;
     let cmp = campaign["data"]["id"].as_str().unwrap().to_owned();
 
+    // An event that breaks the schema makes the whole batch invalid, naming the event.
+    for (broken, param) in [
+        (
+            json!({"type": "teleport", "occurred_at": "2026-01-01T00:00:02Z"}),
+            "events[1].type",
+        ),
+        (
+            json!({"occurred_at": "2026-01-01T00:00:04Z"}),
+            "events[1].type",
+        ),
+    ] {
+        let batch = json!({"events": [
+            {"type": "page_view", "occurred_at": "2026-01-01T00:00:00Z", "campaign_id": cmp},
+            broken,
+        ]});
+        let code = if param.ends_with("type") && broken.get("type").is_none() {
+            "missing_field"
+        } else {
+            "invalid_value"
+        };
+        error(
+            api.post("/events", batch).await,
+            400,
+            "invalid_request_error",
+            code,
+            Some(param),
+        )
+        .await;
+    }
+    assert_eq!(sandbox.accepted_event_count(), 0);
+
+    // Events that match the schema are stored one by one; one that names a missing contact is
+    // rejected on its own.
     let batch = json!({"events": [
         {"type": "page_view", "occurred_at": "2026-01-01T00:00:00Z", "campaign_id": cmp},
         {"type": "ad_click", "occurred_at": "2026-01-01T00:00:01Z", "campaign_id": cmp, "contact_id": ctc},
-        {"type": "teleport", "occurred_at": "2026-01-01T00:00:02Z"},
         {"type": "purchase", "occurred_at": "2026-01-01T00:00:03Z", "contact_id": "ctc_ghost"},
-        {"occurred_at": "2026-01-01T00:00:04Z"},
         {"type": "purchase", "occurred_at": "2026-01-01T00:00:05Z", "value_cents": 4200, "campaign_id": cmp},
     ]});
     let result = json(api.post("/events", batch).await, 200).await;
     let data = &result["data"];
     assert_eq!(data["accepted"], 3);
-    assert_eq!(data["rejected"], 3);
+    assert_eq!(data["rejected"], 1);
     let results = data["results"].as_array().unwrap();
     assert_eq!(results[0]["status"], "accepted");
     assert!(results[0]["id"].as_str().unwrap().starts_with("evt_"));
     assert_eq!(results[2]["status"], "rejected");
-    assert_eq!(results[2]["error"]["param"], "events[2].type");
-    assert_eq!(results[3]["error"]["code"], "resource_missing");
-    assert_eq!(results[3]["error"]["param"], "events[3].contact_id");
-    assert_eq!(results[4]["error"]["code"], "missing_field");
-    assert_eq!(results[4]["error"]["param"], "events[4].type");
+    assert_eq!(results[2]["error"]["code"], "resource_missing");
+    assert_eq!(results[2]["error"]["param"], "events[2].contact_id");
     assert_eq!(sandbox.accepted_event_count(), 3);
 
     let listed = json(

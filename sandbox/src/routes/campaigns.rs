@@ -1,6 +1,7 @@
 //! Campaigns: CRUD, filters on status, objective, creation time and metrics, and the deprecated
 //! stats operation.
 
+use super::Path;
 use super::{
     ApiResult, QueryArgs, check_flight, created, emit_all, list, no_content, ok, parse,
     parse_object, patch_field, patch_value, to_json,
@@ -12,7 +13,7 @@ use crate::model::{Campaign, CampaignMetrics, Timestamp};
 use crate::pagination::ListBody;
 use crate::store::{Store, row_key};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use bytes::Bytes;
 use serde::Deserialize;

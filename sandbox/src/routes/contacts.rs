@@ -1,5 +1,6 @@
 //! Contacts: unique e-mail, subscription status, membership filter.
 
+use super::Path;
 use super::{
     ApiResult, QueryArgs, created, emit_all, list, no_content, ok, parse, parse_object,
     patch_field, patch_value, to_json,
@@ -11,7 +12,7 @@ use crate::model::{Audience, Contact};
 use crate::pagination::ListBody;
 use crate::store::row_key;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use bytes::Bytes;
 use serde::Deserialize;

@@ -1,5 +1,6 @@
 //! Creatives, nested under their ad.
 
+use super::Path;
 use super::{ApiResult, QueryArgs, created, emit_all, list, no_content, ok, parse, to_json};
 use crate::app::App;
 use crate::errors::ApiError;
@@ -8,7 +9,7 @@ use crate::model::Creative;
 use crate::pagination::ListBody;
 use crate::store::{Store, row_key};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use bytes::Bytes;
 use serde::Deserialize;

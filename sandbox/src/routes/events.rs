@@ -77,7 +77,14 @@ fn batch_events(body: &[u8]) -> Result<Vec<Value>, ApiError> {
 }
 
 async fn ingest_events(State(app): State<App>, body: Bytes) -> ApiResult {
-    let events = batch_events(&body)?;
+    let mut events = batch_events(&body)?;
+    // What the schema can say about an event is checked for the whole batch first: an event
+    // that breaks `NewInteractionEvent` makes the request invalid (400 naming the event), as the
+    // request schema says. What only the data can tell (an unknown contact or campaign) rejects
+    // that event alone, in the 200 answer.
+    for (index, raw) in events.iter_mut().enumerate() {
+        app.spec.validate_event(raw, &format!("events[{index}]"))?;
+    }
     let mut results = Vec::with_capacity(events.len());
     let mut webhooks = Vec::new();
     let mut accepted = 0u64;
@@ -85,7 +92,6 @@ async fn ingest_events(State(app): State<App>, body: Bytes) -> ApiResult {
     for (index, raw) in events.into_iter().enumerate() {
         let prefix = format!("events[{index}]");
         let outcome: Result<InteractionEvent, Rejection> = (|| {
-            app.spec.validate_event(&raw, &prefix)?;
             let field = |name: &str| raw.get(name).filter(|v| !v.is_null());
             let text = |name: &str| field(name).and_then(Value::as_str).map(str::to_owned);
             let contact_id = text("contact_id");

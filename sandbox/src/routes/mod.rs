@@ -148,6 +148,42 @@ pub(crate) fn patch_value<T: DeserializeOwned>(
     }
 }
 
+/// The path parameters of a route, like axum's `Path`, but a parameter that cannot be read
+/// (percent-encoded bytes that are not UTF-8) is a 400 in the error envelope naming it.
+#[derive(Debug)]
+pub(crate) struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(error)) => Err(match error.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => ApiError::bad_request(
+                    "invalid_value",
+                    key.clone(),
+                    format!("The path parameter '{key}' must be UTF-8 text once percent-decoded."),
+                ),
+                _ => ApiError::bad_request_plain(
+                    "invalid_value",
+                    format!("The path is invalid: {}.", error.body_text()),
+                ),
+            }),
+            Err(other) => Err(ApiError::internal(format!(
+                "The path parameters could not be read: {}.",
+                other.body_text()
+            ))),
+        }
+    }
+}
+
 /// The decoded query string of a list request.
 #[derive(Debug, Default)]
 pub(crate) struct QueryArgs {

@@ -33,6 +33,18 @@ fn oauth_error(status: StatusCode, error: OAuthError) -> Response {
     response
 }
 
+/// An [`crate::errors::ApiError`] raised before an OAuth handler ran (a body over the size
+/// limit), answered in the RFC 6749 form with the same status.
+pub(crate) fn oauth_error_from(error: crate::errors::ApiError) -> Response {
+    oauth_error(
+        error.status,
+        OAuthError {
+            error: "invalid_request",
+            description: error.message,
+        },
+    )
+}
+
 fn token_response(token: IssuedToken) -> Response {
     let mut body = json!({
         "access_token": token.access_token,
@@ -130,6 +142,30 @@ async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Respo
         None => (field("client_id"), field("client_secret")),
     };
     let grant_type = field("grant_type");
+    // What `TokenRequest` says of single fields, whatever the grant (RFC 7636 §4.1, RFC 3986);
+    // a field sent empty is checked too.
+    let sent = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if sent("code_verifier").is_some_and(|v| {
+        !(43..=128).contains(&v.len())
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    }) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            invalid_request("code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~."),
+        );
+    }
+    if sent("redirect_uri").is_some_and(|u| !is_absolute_http_uri(u)) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            invalid_request("redirect_uri must be an absolute http(s) URI."),
+        );
+    }
     let unauthorized = |error: OAuthError| {
         let mut response = oauth_error(StatusCode::UNAUTHORIZED, error);
         if used_basic {
@@ -214,11 +250,53 @@ fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
         location.push_str(&encode_component(value));
         separator = '&';
     }
-    let mut response = StatusCode::FOUND.into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
+    match HeaderValue::from_str(&location) {
+        Ok(value) => {
+            let mut response = StatusCode::FOUND.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+        }
+        // Unreachable for a registered URI; a 302 without a Location would strand the user.
+        Err(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            invalid_request("redirect_uri cannot be used as a Location."),
+        ),
     }
-    response
+}
+
+/// Whether `uri` is an absolute `http`/`https` URI (RFC 3986) with a host and no fragment:
+/// visible ASCII from the URI character set only, and `%` only before two hex digits.
+fn is_absolute_http_uri(uri: &str) -> bool {
+    let Some(rest) = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    if host_end == 0 || rest[..host_end].starts_with(':') || rest[..host_end].contains('@') {
+        return false;
+    }
+    let bytes = uri.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            b if b.is_ascii_alphanumeric() => {}
+            b'-' | b'.' | b'_' | b'~' | b':' | b'/' | b'?' | b'[' | b']' | b'@' | b'!' | b'$'
+            | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
 }
 
 async fn authorize(State(app): State<App>, uri: axum::http::Uri) -> Response {
@@ -241,12 +319,16 @@ async fn authorize(State(app): State<App>, uri: axum::http::Uri) -> Response {
             invalid_request("Unknown or missing client_id."),
         );
     }
-    let Some(redirect_uri) =
-        field("redirect_uri").filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    // Only a registered URI, compared exactly (OAuth 2.1 §2.3.1), is ever redirected to; an
+    // unusable one is reported here, to the user agent, never used as a Location.
+    let Some(redirect_uri) = field("redirect_uri")
+        .filter(|u| is_absolute_http_uri(u) && app.auth.is_registered_redirect(u))
     else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
-            invalid_request("redirect_uri must be an absolute http(s) URL."),
+            invalid_request(
+                "redirect_uri must be an absolute http(s) URI without a fragment that this client registered; it is compared exactly (a loopback URI on any port).",
+            ),
         );
     };
     let state = field("state").unwrap_or("");

@@ -1,5 +1,6 @@
 //! Webhook endpoints (with secret rotation) and webhook deliveries (with replay).
 
+use super::Path;
 use super::{
     ApiResult, QueryArgs, created, list, no_content, ok, parse, parse_object, patch_field,
     patch_value,
@@ -12,7 +13,7 @@ use crate::pagination::ListBody;
 use crate::store::{EndpointRow, row_key};
 use crate::webhook_delivery::{new_secret, start};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bytes::Bytes;
