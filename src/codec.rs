@@ -115,7 +115,12 @@ pub(crate) type Pairs = Vec<(Cow<'static, str>, String)>;
 
 /// Appends a list parameter in its style.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
-pub(crate) fn push_list<T: QueryValue>(out: &mut Pairs, name: &'static str, style: ParamStyle, items: &[T]) {
+pub(crate) fn push_list<T: QueryValue>(
+    out: &mut Pairs,
+    name: &'static str,
+    style: ParamStyle,
+    items: &[T],
+) {
     let joined = |separator: &str| {
         items
             .iter()
@@ -125,7 +130,11 @@ pub(crate) fn push_list<T: QueryValue>(out: &mut Pairs, name: &'static str, styl
     };
     match style {
         ParamStyle::Form { explode: true } | ParamStyle::DeepObject => {
-            out.extend(items.iter().map(|i| (Cow::Borrowed(name), i.to_query_value())));
+            out.extend(
+                items
+                    .iter()
+                    .map(|i| (Cow::Borrowed(name), i.to_query_value())),
+            );
         }
         ParamStyle::SpaceDelimited => out.push((Cow::Borrowed(name), joined(" "))),
         ParamStyle::PipeDelimited => out.push((Cow::Borrowed(name), joined("|"))),
@@ -218,7 +227,10 @@ pub(crate) fn encode_body<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
 }
 
 /// Serializes a JSON request body sent as another JSON media type (`application/vnd.api+json`).
-pub(crate) fn encode_json_as<T: Serialize + ?Sized>(body: &T, content_type: &'static str) -> EncodedBody {
+pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
+    body: &T,
+    content_type: &'static str,
+) -> EncodedBody {
     EncodedBody {
         bytes: serde_json::to_vec(body)
             .map(Bytes::from)
@@ -281,7 +293,9 @@ pub(crate) fn serialize_tagged<S: serde::Serializer, T: Serialize>(
 
 /// Decodes one variant of a discriminated union from the JSON it was peeked in.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
-pub(crate) fn decode_variant<T: DeserializeOwned, E: de::Error>(value: serde_json::Value) -> Result<T, E> {
+pub(crate) fn decode_variant<T: DeserializeOwned, E: de::Error>(
+    value: serde_json::Value,
+) -> Result<T, E> {
     serde_json::from_value(value).map_err(E::custom)
 }
 

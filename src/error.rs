@@ -166,7 +166,7 @@ impl Error {
     }
 
     /// A text body that is not UTF-8.
-#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+    #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) fn decode_text(valid_up_to: usize) -> Self {
         let mut e = Self::new(ErrorKind::Decode);
         e.inner.decode_path = Some(".".into());

@@ -95,14 +95,15 @@ impl Multipart {
     }
 
     /// Encodes the form with a boundary that occurs in none of its parts.
-#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+    #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) fn encode(self) -> EncodedBody {
         let boundary = loop {
             let candidate = format!("marketing-api-{:032x}", rand::random::<u128>());
-            let occurs = self
-                .parts
-                .iter()
-                .any(|p| p.data.windows(candidate.len()).any(|w| w == candidate.as_bytes()));
+            let occurs = self.parts.iter().any(|p| {
+                p.data
+                    .windows(candidate.len())
+                    .any(|w| w == candidate.as_bytes())
+            });
             if !occurs {
                 break candidate;
             }
@@ -110,14 +111,19 @@ impl Multipart {
         let mut out = BytesMut::new();
         for part in &self.parts {
             out.put_slice(format!("--{boundary}\r\n").as_bytes());
-            let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", quote(&part.name));
+            let mut disposition = format!(
+                "Content-Disposition: form-data; name=\"{}\"",
+                quote(&part.name)
+            );
             if let Some(filename) = &part.filename {
                 disposition.push_str(&format!("; filename=\"{}\"", quote(filename)));
             }
             out.put_slice(disposition.as_bytes());
             out.put_slice(b"\r\n");
             if let Some(content_type) = &part.content_type {
-                out.put_slice(format!("Content-Type: {}\r\n", strip_breaks(content_type)).as_bytes());
+                out.put_slice(
+                    format!("Content-Type: {}\r\n", strip_breaks(content_type)).as_bytes(),
+                );
             }
             out.put_slice(b"\r\n");
             out.put_slice(&part.data);
@@ -134,7 +140,9 @@ impl Multipart {
 /// Escapes a quoted header parameter (RFC 7578: `"` and line breaks must not end it early).
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 fn quote(text: &str) -> String {
-    strip_breaks(text).replace('\\', "\\\\").replace('"', "\\\"")
+    strip_breaks(text)
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
 }
 
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
@@ -162,6 +170,8 @@ mod tests {
         assert_eq!(text.matches(&format!("--{boundary}\r\n")).count(), 2);
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
         assert!(text.contains("name=\"a \\\"quoted\\\"  name\""));
-        assert!(text.contains("filename=\"x.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n\r\n"));
+        assert!(
+            text.contains("filename=\"x.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n\r\n")
+        );
     }
 }

@@ -16,9 +16,9 @@ use tracing::{Instrument, Span, field};
 
 use crate::client::Client;
 use crate::codec::{self, EncodedBody, Envelope};
-use crate::error::{ApiError, Error, ErrorKind};
 #[cfg(not(marketing_api_bundled_spec))]
 use crate::error::ErrorType;
+use crate::error::{ApiError, Error, ErrorKind};
 #[cfg(marketing_api_bundled_spec)]
 use crate::models::ErrorType;
 use crate::ratelimit::parse_retry_after;
@@ -147,7 +147,7 @@ impl Client {
     }
 
     /// Sends a request whose success body is plain JSON (no envelope).
-#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+    #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) async fn execute_json<T: DeserializeOwned>(
         &self,
         request: Request,
@@ -165,13 +165,12 @@ impl Client {
     }
 
     /// Sends a request whose success body is text.
-#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+    #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) async fn execute_text(&self, request: Request) -> Result<Response<String>, Error> {
         let op = request.operation.id;
         let raw = self.execute(request).await?;
-        let data = String::from_utf8(raw.body.to_vec()).map_err(|e| {
-            Error::decode_text(e.utf8_error().valid_up_to()).with_operation(op)
-        })?;
+        let data = String::from_utf8(raw.body.to_vec())
+            .map_err(|e| Error::decode_text(e.utf8_error().valid_up_to()).with_operation(op))?;
         let request_id = raw.header_request_id();
         Ok(Response {
             data,
@@ -182,7 +181,7 @@ impl Client {
     }
 
     /// Sends a request and hands over the success body's bytes as they are.
-#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+    #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) async fn execute_raw(&self, request: Request) -> Result<Response<Bytes>, Error> {
         let raw = self.execute(request).await?;
         let request_id = raw.header_request_id();
@@ -240,7 +239,10 @@ impl Client {
                     Error::config("the request body's content type is not a valid header value")
                         .with_operation(op.id)
                 })?;
-                Some((body.bytes().map_err(|e| e.with_operation(op.id))?, content_type))
+                Some((
+                    body.bytes().map_err(|e| e.with_operation(op.id))?,
+                    content_type,
+                ))
             }
             None => None,
         };

@@ -16,7 +16,8 @@ fn main() {
         }
     };
     let t = Instant::now();
-    let doc = marketing_api_codegen::document::Document::parse(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let doc =
+        marketing_api_codegen::document::Document::parse(&yaml).unwrap_or_else(|e| panic!("{e}"));
     let parse = t.elapsed();
     let t = Instant::now();
     let api = marketing_api_codegen::operations::build(&doc);

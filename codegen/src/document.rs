@@ -180,9 +180,12 @@ mod tests {
     fn reads_both_versions_and_refuses_others() {
         let v30 = Document::parse("openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n");
         assert_eq!(v30.map(|d| d.version).ok(), Some(OpenApiVersion::V30));
-        let v31 = Document::parse(r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}}"#);
+        let v31 =
+            Document::parse(r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}}"#);
         assert_eq!(v31.map(|d| d.version).ok(), Some(OpenApiVersion::V31));
-        let swagger = Document::parse("swagger: '2.0'\n").err().map(|e| e.to_string());
+        let swagger = Document::parse("swagger: '2.0'\n")
+            .err()
+            .map(|e| e.to_string());
         assert!(swagger.is_some_and(|e| e.contains("Swagger 2.0")));
         assert!(Document::parse("- a list\n").is_err());
         assert!(Document::parse("openapi: 4.0.0\n").is_err());
@@ -197,7 +200,9 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let a = doc.at("/components/schemas/A").cloned().unwrap_or_default();
-        let (b, at) = doc.resolve(&a, "/components/schemas/A").unwrap_or_else(|e| panic!("{e}"));
+        let (b, at) = doc
+            .resolve(&a, "/components/schemas/A")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b["type"], "string");
         assert_eq!(at, "/components/schemas/B");
         let path_ref = serde_json::json!({"$ref": "#/paths/~1a~1%7Bb%7D"});

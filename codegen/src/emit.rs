@@ -231,8 +231,18 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         }
     });
     let additional_name = (1..)
-        .map(|n| if n == 1 { "additional_properties".to_owned() } else { format!("additional_properties{n}") })
-        .find(|candidate| !s.fields.iter().any(|f| f.rust.trim_start_matches("r#") == candidate))
+        .map(|n| {
+            if n == 1 {
+                "additional_properties".to_owned()
+            } else {
+                format!("additional_properties{n}")
+            }
+        })
+        .find(|candidate| {
+            !s.fields
+                .iter()
+                .any(|f| f.rust.trim_start_matches("r#") == candidate)
+        })
         .unwrap_or_default();
     let additional_ident = ident(&additional_name);
     let additional_field = s.additional.as_ref().map(|value| {
@@ -309,7 +319,11 @@ fn field_ty(f: &Field) -> TokenStream {
 
 /// Wraps a value for a boxed field.
 fn boxed(f: &Field, value: TokenStream) -> TokenStream {
-    if f.boxed { quote!(Box::new(#value)) } else { value }
+    if f.boxed {
+        quote!(Box::new(#value))
+    } else {
+        value
+    }
 }
 
 fn alias_model(t: &TypeDef, ty: &Ty) -> TokenStream {
@@ -341,7 +355,11 @@ fn tagged_model(t: &TypeDef, union: &TaggedUnion) -> TokenStream {
     let decode = union.variants.iter().map(|v| {
         let var = ident(&v.rust);
         let wires = &v.wire;
-        let wrap = if v.boxed { quote!(|v| Self::#var(Box::new(v))) } else { quote!(Self::#var) };
+        let wrap = if v.boxed {
+            quote!(|v| Self::#var(Box::new(v)))
+        } else {
+            quote!(Self::#var)
+        };
         quote!(Some(#(#wires)|*) => crate::codec::decode_variant(value).map(#wrap),)
     });
     let tag_doc = format!(" The variant is chosen by the `{tag}` property.");
@@ -629,11 +647,15 @@ fn resource_tokens(
         let child_name = ident(&child.name);
         let accessor = ident(&child.accessor);
         let args = child.accessor_params.iter().map(param_arg);
-        let inherited = resource.scope_params.iter().zip(&child.scope_params).map(|(p, c)| {
-            let field = ident(&p.rust);
-            let child_field = ident(&c.rust);
-            quote!(#child_field: self.#field.clone(),)
-        });
+        let inherited = resource
+            .scope_params
+            .iter()
+            .zip(&child.scope_params)
+            .map(|(p, c)| {
+                let field = ident(&p.rust);
+                let child_field = ident(&c.rust);
+                quote!(#child_field: self.#field.clone(),)
+            });
         let own = child.accessor_params.iter().map(|p| {
             let field = ident(&p.rust);
             quote!(#field: #field.clone(),)
@@ -733,10 +755,14 @@ fn body_arg(kind: &BodyKind) -> TokenStream {
 /// Encodes the `body` argument into the runtime's encoded body.
 fn encode_body(kind: &BodyKind, content_type: &str) -> TokenStream {
     match kind {
-        BodyKind::Json(_) if content_type == "application/json" => quote!(crate::codec::encode_body(body)),
+        BodyKind::Json(_) if content_type == "application/json" => {
+            quote!(crate::codec::encode_body(body))
+        }
         BodyKind::Json(_) => quote!(crate::codec::encode_json_as(body, #content_type)),
         BodyKind::Form(_) => quote!(crate::codec::encode_form(body)),
-        BodyKind::Text => quote!(crate::codec::EncodedBody::raw(bytes::Bytes::from(body.into()), #content_type)),
+        BodyKind::Text => {
+            quote!(crate::codec::EncodedBody::raw(bytes::Bytes::from(body.into()), #content_type))
+        }
         BodyKind::Bytes => quote!(crate::codec::EncodedBody::raw(body.into(), #content_type)),
         BodyKind::Multipart(_) => quote!(body.encode()),
     }
@@ -748,11 +774,17 @@ fn path_expr(op: &Operation, resource: &Resource) -> TokenStream {
     let mut values = Vec::new();
     let mut rest = op.path.as_str();
     while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else { break };
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
         template.push_str(&rest[..start].replace('{', "{{").replace('}', "}}"));
         template.push_str("{}");
         let param = &rest[start + 1..start + len];
-        let own = op.path_args.iter().chain(&op.item_param).find(|p| p.wire == param);
+        let own = op
+            .path_args
+            .iter()
+            .chain(&op.item_param)
+            .find(|p| p.wire == param);
         let scope = resource.scope_params.iter().find(|p| p.wire == param);
         values.push(match (own, scope) {
             (Some(p), _) => {
@@ -782,7 +814,9 @@ fn push_param(p: &Param, target: &TokenStream, value: TokenStream) -> TokenStrea
     let list = matches!(p.ty, Ty::List(_));
     let map = matches!(p.ty, Ty::Map(_));
     let style = match p.style {
-        ParamStyle::Form { explode } => quote!(crate::codec::ParamStyle::Form { explode: #explode }),
+        ParamStyle::Form { explode } => {
+            quote!(crate::codec::ParamStyle::Form { explode: #explode })
+        }
         ParamStyle::SpaceDelimited => quote!(crate::codec::ParamStyle::SpaceDelimited),
         ParamStyle::PipeDelimited => quote!(crate::codec::ParamStyle::PipeDelimited),
         ParamStyle::DeepObject => quote!(crate::codec::ParamStyle::DeepObject),
@@ -814,7 +848,12 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
         op.id,
         op.doc
     ));
-    let params: Vec<&Param> = op.query.iter().chain(&op.headers).chain(&op.cookies).collect();
+    let params: Vec<&Param> = op
+        .query
+        .iter()
+        .chain(&op.headers)
+        .chain(&op.cookies)
+        .collect();
     let param_fields = params.iter().map(|p| {
         let field = ident(&p.rust);
         let ty = ty_tokens(&p.ty);
@@ -842,7 +881,11 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     let body_field = has_body.then(|| quote!(body: Option<crate::codec::EncodedBody>,));
     let body_arg_new = has_body.then(|| quote!(body: Option<crate::codec::EncodedBody>,));
     let body_init = has_body.then(|| quote!(body,));
-    let body_value = if has_body { quote!(self.body) } else { quote!(None) };
+    let body_value = if has_body {
+        quote!(self.body)
+    } else {
+        quote!(None)
+    };
     let optional_body_setter = op.body.as_ref().filter(|b| !b.required).map(|b| {
         let arg = body_arg(&b.kind);
         let encode = encode_body(&b.kind, &b.content_type);
@@ -1024,98 +1067,116 @@ fn shape_payload(shape: &ResponseShape) -> Option<TokenStream> {
 /// `send` (and friends) for the operation's response shape, plus any item they need.
 fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
     match &op.response {
-        ResponseShape::Empty => (quote! {
-            /// Sends the request.
-            pub async fn send(self) -> Result<(), crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_empty(request).await.map(|_| ())
-            }
+        ResponseShape::Empty => (
+            quote! {
+                /// Sends the request.
+                pub async fn send(self) -> Result<(), crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_empty(request).await.map(|_| ())
+                }
 
-            /// Sends the request and returns the response metadata (request id, headers).
-            pub async fn send_with_meta(self) -> Result<crate::Response<()>, crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_empty(request).await
-            }
-        }, TokenStream::new()),
+                /// Sends the request and returns the response metadata (request id, headers).
+                pub async fn send_with_meta(self) -> Result<crate::Response<()>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_empty(request).await
+                }
+            },
+            TokenStream::new(),
+        ),
         ResponseShape::Single(ty) => {
             let ty = ty_tokens(ty);
-            (quote! {
-                /// Sends the request and returns the entity.
-                pub async fn send(self) -> Result<#ty, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_single::<#ty>(request).await.map(|r| r.data)
-                }
+            (
+                quote! {
+                    /// Sends the request and returns the entity.
+                    pub async fn send(self) -> Result<#ty, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_single::<#ty>(request).await.map(|r| r.data)
+                    }
 
-                /// Sends the request and returns the entity with the response metadata.
-                pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_single::<#ty>(request).await
-                }
-            }, TokenStream::new())
+                    /// Sends the request and returns the entity with the response metadata.
+                    pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_single::<#ty>(request).await
+                    }
+                },
+                TokenStream::new(),
+            )
         }
         ResponseShape::Json(ty) => {
             let ty = ty_tokens(ty);
-            (quote! {
-                /// Sends the request and returns the decoded body.
-                pub async fn send(self) -> Result<#ty, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_json::<#ty>(request).await.map(|r| r.data)
-                }
+            (
+                quote! {
+                    /// Sends the request and returns the decoded body.
+                    pub async fn send(self) -> Result<#ty, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_json::<#ty>(request).await.map(|r| r.data)
+                    }
 
-                /// Sends the request and returns the decoded body with the response metadata.
-                pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_json::<#ty>(request).await
-                }
-            }, TokenStream::new())
+                    /// Sends the request and returns the decoded body with the response metadata.
+                    pub async fn send_with_meta(self) -> Result<crate::Response<#ty>, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_json::<#ty>(request).await
+                    }
+                },
+                TokenStream::new(),
+            )
         }
-        ResponseShape::Text => (quote! {
-            /// Sends the request and returns the body as text.
-            pub async fn send(self) -> Result<String, crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_text(request).await.map(|r| r.data)
-            }
+        ResponseShape::Text => (
+            quote! {
+                /// Sends the request and returns the body as text.
+                pub async fn send(self) -> Result<String, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_text(request).await.map(|r| r.data)
+                }
 
-            /// Sends the request and returns the text with the response metadata.
-            pub async fn send_with_meta(self) -> Result<crate::Response<String>, crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_text(request).await
-            }
-        }, TokenStream::new()),
-        ResponseShape::Bytes => (quote! {
-            /// Sends the request and returns the body's bytes (bounded by
-            /// `ClientBuilder::max_response_bytes`).
-            pub async fn send(self) -> Result<bytes::Bytes, crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_raw(request).await.map(|r| r.data)
-            }
+                /// Sends the request and returns the text with the response metadata.
+                pub async fn send_with_meta(self) -> Result<crate::Response<String>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_text(request).await
+                }
+            },
+            TokenStream::new(),
+        ),
+        ResponseShape::Bytes => (
+            quote! {
+                /// Sends the request and returns the body's bytes (bounded by
+                /// `ClientBuilder::max_response_bytes`).
+                pub async fn send(self) -> Result<bytes::Bytes, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_raw(request).await.map(|r| r.data)
+                }
 
-            /// Sends the request and returns the bytes with the response metadata.
-            pub async fn send_with_meta(self) -> Result<crate::Response<bytes::Bytes>, crate::Error> {
-                let (client, request) = self.into_request();
-                client.execute_raw(request).await
-            }
-        }, TokenStream::new()),
+                /// Sends the request and returns the bytes with the response metadata.
+                pub async fn send_with_meta(self) -> Result<crate::Response<bytes::Bytes>, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_raw(request).await
+                }
+            },
+            TokenStream::new(),
+        ),
         ResponseShape::List(ty) => {
             let ty = ty_tokens(ty);
-            (quote! {
-                /// Sends the request and returns one page.
-                pub async fn send(self) -> Result<crate::Page<#ty>, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_page::<#ty>(request).await
-                }
+            (
+                quote! {
+                    /// Sends the request and returns one page.
+                    pub async fn send(self) -> Result<crate::Page<#ty>, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_page::<#ty>(request).await
+                    }
 
-                /// A stream of pages, following `next_cursor` with every filter kept.
-                pub fn pages(self) -> crate::pagination::Pages<#ty> {
-                    let (client, request) = self.into_request();
-                    crate::pagination::Pages::new(client, request)
-                }
+                    /// A stream of pages, following `next_cursor` with every filter kept.
+                    pub fn pages(self) -> crate::pagination::Pages<#ty> {
+                        let (client, request) = self.into_request();
+                        crate::pagination::Pages::new(client, request)
+                    }
 
-                /// A stream of items across all pages.
-                pub fn stream(self) -> crate::pagination::Items<#ty> {
-                    self.pages().items()
-                }
-            }, TokenStream::new())
+                    /// A stream of items across all pages.
+                    pub fn stream(self) -> crate::pagination::Items<#ty> {
+                        self.pages().items()
+                    }
+                },
+                TokenStream::new(),
+            )
         }
         ResponseShape::ByStatus(shapes) => {
             let enum_name = format_ident!("{}Response", op.builder);
@@ -1149,19 +1210,22 @@ fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
                     Other(u16, bytes::Bytes),
                 }
             };
-            (quote! {
-                /// Sends the request and returns the answer for its status.
-                pub async fn send(self) -> Result<#enum_name, crate::Error> {
-                    let (client, request) = self.into_request();
-                    #[allow(unused_variables)]
-                    let op = request.operation.id;
-                    let raw = client.execute_raw(request).await?;
-                    Ok(match raw.status.as_u16() {
-                        #(#arms)*
-                        other => #enum_name::Other(other, raw.data.clone()),
-                    })
-                }
-            }, item)
+            (
+                quote! {
+                    /// Sends the request and returns the answer for its status.
+                    pub async fn send(self) -> Result<#enum_name, crate::Error> {
+                        let (client, request) = self.into_request();
+                        #[allow(unused_variables)]
+                        let op = request.operation.id;
+                        let raw = client.execute_raw(request).await?;
+                        Ok(match raw.status.as_u16() {
+                            #(#arms)*
+                            other => #enum_name::Other(other, raw.data.clone()),
+                        })
+                    }
+                },
+                item,
+            )
         }
     }
 }
@@ -1374,58 +1438,62 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
         }
     });
     // The mock kit knows the house shapes; other operations are mocked with `MockApi::operation`.
-    let methods = resource.operations.iter().filter(|op| op.path_args.is_empty()).filter_map(|op| {
-        let method = ident(&op.method_name);
-        let id = &op.id;
-        let kind = match &op.response {
-            ResponseShape::Empty => quote!(crate::testing::Empty),
-            ResponseShape::Single(ty) => {
-                let ty = ty_tokens(ty);
-                quote!(crate::testing::Single<#ty>)
-            }
-            ResponseShape::List(ty) => {
-                let ty = ty_tokens(ty);
-                quote!(crate::testing::List<#ty>)
-            }
-            _ => return None,
-        };
-        let args = op.item_param.iter().map(param_arg);
-        let mut template = String::new();
-        let mut values = Vec::new();
-        for seg in op.path.split('/').filter(|s| !s.is_empty()) {
-            template.push('/');
-            match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(param) => {
-                    template.push_str("{}");
-                    let field = ident(&crate::names::field_name(param));
-                    let is_item = op.item_param.as_ref().is_some_and(|p| p.wire == param);
-                    values.push(if is_item {
-                        quote!(crate::codec::path_segment(#field))
-                    } else {
-                        quote!(self.#field)
-                    });
+    let methods = resource
+        .operations
+        .iter()
+        .filter(|op| op.path_args.is_empty())
+        .filter_map(|op| {
+            let method = ident(&op.method_name);
+            let id = &op.id;
+            let kind = match &op.response {
+                ResponseShape::Empty => quote!(crate::testing::Empty),
+                ResponseShape::Single(ty) => {
+                    let ty = ty_tokens(ty);
+                    quote!(crate::testing::Single<#ty>)
                 }
-                None => template.push_str(seg),
+                ResponseShape::List(ty) => {
+                    let ty = ty_tokens(ty);
+                    quote!(crate::testing::List<#ty>)
+                }
+                _ => return None,
+            };
+            let args = op.item_param.iter().map(param_arg);
+            let mut template = String::new();
+            let mut values = Vec::new();
+            for seg in op.path.split('/').filter(|s| !s.is_empty()) {
+                template.push('/');
+                match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(param) => {
+                        template.push_str("{}");
+                        let field = ident(&crate::names::field_name(param));
+                        let is_item = op.item_param.as_ref().is_some_and(|p| p.wire == param);
+                        values.push(if is_item {
+                            quote!(crate::codec::path_segment(#field))
+                        } else {
+                            quote!(self.#field)
+                        });
+                    }
+                    None => template.push_str(seg),
+                }
             }
-        }
-        let path = if values.is_empty() {
-            quote!(String::from(#template))
-        } else {
-            quote!(format!(#template, #(#values),*))
-        };
-        let doc = docs(&format!(
-            "Mocks `{} {}` (`{}`).",
-            op.method.as_str(),
-            op.path,
-            op.id
-        ));
-        Some(quote! {
-            #doc
-            pub fn #method(&self, #(#args),*) -> crate::testing::OperationMock<'a, #kind> {
-                self.api.operation(#id, #path)
-            }
-        })
-    });
+            let path = if values.is_empty() {
+                quote!(String::from(#template))
+            } else {
+                quote!(format!(#template, #(#values),*))
+            };
+            let doc = docs(&format!(
+                "Mocks `{} {}` (`{}`).",
+                op.method.as_str(),
+                op.path,
+                op.id
+            ));
+            Some(quote! {
+                #doc
+                pub fn #method(&self, #(#args),*) -> crate::testing::OperationMock<'a, #kind> {
+                    self.api.operation(#id, #path)
+                }
+            })
+        });
     quote! {
         #doc
         pub struct #mock<'a> {

@@ -34,8 +34,8 @@ pub fn build(doc: &Document) -> Api {
     let mut placed: Vec<(RawOp<'_>, Placement)> = raw_ops
         .into_iter()
         .map(|op| {
-            let placement = place_rest(&op.path, op.method, &collections)
-                .unwrap_or_else(|| place_by_tag(&op));
+            let placement =
+                place_rest(&op.path, op.method, &collections).unwrap_or_else(|| place_by_tag(&op));
             (op, placement)
         })
         .collect();
@@ -47,12 +47,14 @@ pub fn build(doc: &Document) -> Api {
     let mut keys: Vec<Vec<String>> = placed.iter().map(|(_, p)| p.key.clone()).collect();
     keys.sort_by_key(|k| k.len());
     keys.dedup();
-    let last_counts = keys.iter().fold(BTreeMap::<String, usize>::new(), |mut acc, k| {
-        if let Some(last) = k.last() {
-            *acc.entry(last.clone()).or_default() += 1;
-        }
-        acc
-    });
+    let last_counts = keys
+        .iter()
+        .fold(BTreeMap::<String, usize>::new(), |mut acc, k| {
+            if let Some(last) = k.last() {
+                *acc.entry(last.clone()).or_default() += 1;
+            }
+            acc
+        });
     for key in &keys {
         let Some(last) = key.last() else { continue };
         let wanted = if key.len() > 1 && last_counts.get(last).copied().unwrap_or(0) > 1 {
@@ -73,24 +75,32 @@ pub fn build(doc: &Document) -> Api {
     for (raw, placement) in placed {
         let builder = api_names.claim(&names::type_name(&raw.id, "Operation"));
         let id = operation_ids.claim(&raw.id);
-        let Some(operation) =
-            build_operation(doc, &mut types, &raw, &placement, id, builder, &mut warnings)
-        else {
+        let Some(operation) = build_operation(
+            doc,
+            &mut types,
+            &raw,
+            &placement,
+            id,
+            builder,
+            &mut warnings,
+        ) else {
             continue;
         };
         let scope = placement.scope.clone();
-        let resource = by_key.entry(placement.key.clone()).or_insert_with(|| Resource {
-            key: placement.key.clone(),
-            name: resource_names
-                .get(&placement.key)
-                .cloned()
-                .unwrap_or_else(|| "Resource".into()),
-            accessor: String::new(),
-            doc: String::new(),
-            accessor_params: Vec::new(),
-            scope_params: scope,
-            operations: Vec::new(),
-        });
+        let resource = by_key
+            .entry(placement.key.clone())
+            .or_insert_with(|| Resource {
+                key: placement.key.clone(),
+                name: resource_names
+                    .get(&placement.key)
+                    .cloned()
+                    .unwrap_or_else(|| "Resource".into()),
+                accessor: String::new(),
+                doc: String::new(),
+                accessor_params: Vec::new(),
+                scope_params: scope,
+                operations: Vec::new(),
+            });
         resource.operations.push(operation);
     }
 
@@ -145,7 +155,10 @@ fn collect_operations(doc: &Document) -> Vec<RawOp<'_>> {
     for (path, item) in paths {
         let item_pointer = format!("/paths/{}", escape_pointer_token(path));
         // A path item may itself be a `$ref` (to another path item).
-        let item = doc.resolve(item, &item_pointer).map(|(v, _)| v).unwrap_or(item);
+        let item = doc
+            .resolve(item, &item_pointer)
+            .map(|(v, _)| v)
+            .unwrap_or(item);
         for method in Method::ALL {
             let Some(op) = item.get(method.key()).filter(|v| v.is_object()) else {
                 continue;
@@ -182,8 +195,16 @@ fn patch_body_pointers(doc: &Document, ops: &[RawOp<'_>]) -> BTreeSet<String> {
         let Ok((body, _)) = doc.resolve(body, "") else {
             continue;
         };
-        for media in body.get("content").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
-            if let Some(reference) = media.get("schema").and_then(|s| s.get("$ref")).and_then(Value::as_str)
+        for media in body
+            .get("content")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            if let Some(reference) = media
+                .get("schema")
+                .and_then(|s| s.get("$ref"))
+                .and_then(Value::as_str)
                 && let Ok(pointer) = ref_pointer(reference)
             {
                 out.insert(pointer);
@@ -211,14 +232,14 @@ struct Placement {
 fn segments(path: &str) -> Vec<Option<Segment<'_>>> {
     path.split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 Some(param) if !param.contains(['{', '}']) => Some(Segment::Param(param)),
                 Some(_) => None,
                 None if s.contains(['{', '}']) => None,
                 None => Some(Segment::Literal(s)),
-            }
-        })
+            },
+        )
         .collect()
 }
 
@@ -262,7 +283,9 @@ fn returns_page(doc: &Document, op: &Value) -> bool {
                 .ok()
                 .and_then(|(r, _)| json_schema_of(r))
                 .and_then(|s| doc.resolve(s, "").ok())
-                .is_some_and(|(schema, _)| envelope_parts(doc, schema).is_some_and(|(_, meta)| meta_has_cursor(doc, meta)))
+                .is_some_and(|(schema, _)| {
+                    envelope_parts(doc, schema).is_some_and(|(_, meta)| meta_has_cursor(doc, meta))
+                })
     })
 }
 
@@ -281,7 +304,10 @@ fn place_rest(path: &str, method: Method, collections: &BTreeSet<String>) -> Opt
             _ => return None,
         }
     }
-    let placement = |key: Vec<String>, scope_names: Vec<String>, item: Option<String>, default: Option<&str>| Placement {
+    let placement = |key: Vec<String>,
+                     scope_names: Vec<String>,
+                     item: Option<String>,
+                     default: Option<&str>| Placement {
         key,
         scope: Vec::new(),
         scope_names,
@@ -415,8 +441,14 @@ fn build_operation(
     };
     // Parameters: the path item's, overridden by the operation's of the same name and place.
     let mut params: Vec<(Value, String)> = Vec::new();
-    let item_pointer = location.rsplit_once('/').map(|(p, _)| p.to_owned()).unwrap_or_default();
-    for (source, base) in [(raw.path_item, item_pointer.as_str()), (raw.op, location.as_str())] {
+    let item_pointer = location
+        .rsplit_once('/')
+        .map(|(p, _)| p.to_owned())
+        .unwrap_or_default();
+    for (source, base) in [
+        (raw.path_item, item_pointer.as_str()),
+        (raw.op, location.as_str()),
+    ] {
         for (i, p) in source
             .get("parameters")
             .and_then(Value::as_array)
@@ -461,7 +493,8 @@ fn build_operation(
             continue;
         }
         if place == "header"
-            && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
+            && ["accept", "content-type", "authorization"]
+                .contains(&name.to_ascii_lowercase().as_str())
         {
             // OpenAPI says these are described elsewhere (media types, security schemes).
             continue;
@@ -501,7 +534,10 @@ fn build_operation(
             "query" => query.push(param),
             "header" => headers.push(param),
             "cookie" => cookies.push(param),
-            other => warn(at, format!("parameters `in: {other}` are not supported; left out")),
+            other => warn(
+                at,
+                format!("parameters `in: {other}` are not supported; left out"),
+            ),
         }
     }
 
@@ -535,7 +571,11 @@ fn build_operation(
     for p in ordered.iter_mut() {
         name_param(p);
     }
-    for p in query.iter_mut().chain(headers.iter_mut()).chain(cookies.iter_mut()) {
+    for p in query
+        .iter_mut()
+        .chain(headers.iter_mut())
+        .chain(cookies.iter_mut())
+    {
         name_param(p);
     }
 
@@ -657,7 +697,15 @@ fn parameter_type(
 
 fn is_scalar(types: &TypeBuilder<'_>, ty: &Ty) -> bool {
     match types.resolve_alias(ty) {
-        Ty::String | Ty::I32 | Ty::I64 | Ty::U64 | Ty::F64 | Ty::Bool | Ty::DateTime | Ty::Date | Ty::Uuid => true,
+        Ty::String
+        | Ty::I32
+        | Ty::I64
+        | Ty::U64
+        | Ty::F64
+        | Ty::Bool
+        | Ty::DateTime
+        | Ty::Date
+        | Ty::Uuid => true,
         Ty::Named(n) => matches!(
             types.def(n).map(|d| &d.kind),
             Some(TypeKind::Enum(_) | TypeKind::Id)
@@ -683,7 +731,11 @@ fn media_kind(content_type: &str) -> MediaKind {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if base == "application/json" || base.ends_with("+json") || base == "text/json" || base == "application/x-ndjson" && false {
+    if base == "application/json"
+        || base.ends_with("+json")
+        || base == "text/json"
+        || base == "application/x-ndjson" && false
+    {
         MediaKind::Json
     } else if base == "application/x-www-form-urlencoded" {
         MediaKind::Form
@@ -704,7 +756,11 @@ fn preferred_media(content: &serde_json::Map<String, Value>) -> Option<(&str, &V
         .min_by_key(|(ct, _, kind)| (*kind, *ct == "*/*"))
         .map(|(ct, media, kind)| {
             // `*/*` with a JSON-looking schema is almost always JSON.
-            if ct == "*/*" && media.get("schema").is_some_and(|s| s.get("type").and_then(Value::as_str) != Some("string")) {
+            if ct == "*/*"
+                && media
+                    .get("schema")
+                    .is_some_and(|s| s.get("type").and_then(Value::as_str) != Some("string"))
+            {
                 (ct, media, MediaKind::Json)
             } else {
                 (ct, media, kind)
@@ -802,8 +858,12 @@ fn envelope_parts<'a>(doc: &'a Document, schema: &'a Value) -> Option<(&'a Value
 }
 
 fn meta_has_cursor(doc: &Document, meta: &Value) -> bool {
-    doc.resolve(meta, "")
-        .is_ok_and(|(m, _)| SchemaView::new(m).properties().iter().any(|(k, _)| *k == "next_cursor"))
+    doc.resolve(meta, "").is_ok_and(|(m, _)| {
+        SchemaView::new(m)
+            .properties()
+            .iter()
+            .any(|(k, _)| *k == "next_cursor")
+    })
 }
 
 fn success_response(
@@ -829,13 +889,19 @@ fn success_response(
             _ => continue,
         };
         let at = format!("{location}/responses/{code}");
-        shapes.push((status, response_shape(doc, types, response, &at, builder, query)));
+        shapes.push((
+            status,
+            response_shape(doc, types, response, &at, builder, query),
+        ));
     }
     if shapes.is_empty()
         && let Some(default) = responses.get("default")
     {
         let at = format!("{location}/responses/default");
-        shapes.push((200, response_shape(doc, types, default, &at, builder, query)));
+        shapes.push((
+            200,
+            response_shape(doc, types, default, &at, builder, query),
+        ));
     }
     let Some((first_status, first)) = shapes.first().cloned() else {
         return (200, ResponseShape::Empty);
@@ -858,13 +924,20 @@ fn response_shape(
     let Ok((response, response_at)) = doc.resolve(response, at) else {
         return ResponseShape::Empty;
     };
-    let Some(content) = response.get("content").and_then(Value::as_object).filter(|c| !c.is_empty()) else {
+    let Some(content) = response
+        .get("content")
+        .and_then(Value::as_object)
+        .filter(|c| !c.is_empty())
+    else {
         return ResponseShape::Empty;
     };
     let Some((content_type, media, kind)) = preferred_media(content) else {
         return ResponseShape::Empty;
     };
-    let media_at = format!("{response_at}/content/{}", escape_pointer_token(content_type));
+    let media_at = format!(
+        "{response_at}/content/{}",
+        escape_pointer_token(content_type)
+    );
     match kind {
         MediaKind::Json => {
             let Some(schema) = media.get("schema") else {
@@ -909,7 +982,10 @@ fn arrange_resources(
         .filter_map(|t| {
             let name = t.get("name")?.as_str()?;
             let text = t.get("description")?.as_str()?;
-            Some((names::bare(&names::field_name(name)).to_owned(), text.to_owned()))
+            Some((
+                names::bare(&names::field_name(name)).to_owned(),
+                text.to_owned(),
+            ))
         })
         .collect();
     let mut client_accessors = Namespace::default();
@@ -932,11 +1008,14 @@ fn arrange_resources(
         if let Some(first) = resource.operations.first() {
             resource.scope_params = first.scope.clone();
         }
-        resource.accessor_params = resource.scope_params[inherited.min(resource.scope_params.len())..].to_vec();
-        resource.doc = tag_docs
-            .get(names::bare(last))
-            .cloned()
-            .unwrap_or_else(|| format!("Operations on {}.", key.join(" / ").replace(['_', '-'], " ")));
+        resource.accessor_params =
+            resource.scope_params[inherited.min(resource.scope_params.len())..].to_vec();
+        resource.doc = tag_docs.get(names::bare(last)).cloned().unwrap_or_else(|| {
+            format!(
+                "Operations on {}.",
+                key.join(" / ").replace(['_', '-'], " ")
+            )
+        });
         // Method names: child accessors are claimed when children are attached below; here the
         // operations' own names are made unique.
         let mut methods = Namespace::with_reserved(["client"]);
@@ -953,7 +1032,8 @@ fn arrange_resources(
             .map(|c| c.accessor.clone())
             .collect();
         let taken: BTreeSet<String> = children.iter().map(|c| names::bare(c).to_owned()).collect();
-        let mut ns = Namespace::with_reserved(children.iter().map(String::as_str).chain(["client"]));
+        let mut ns =
+            Namespace::with_reserved(children.iter().map(String::as_str).chain(["client"]));
         for op in &mut out[i].operations {
             if taken.contains(names::bare(&op.method_name)) {
                 op.method_name = ns.claim(&format!("{}_op", names::bare(&op.method_name)));
@@ -965,7 +1045,11 @@ fn arrange_resources(
     out
 }
 
-fn events(doc: &Document, types: &mut TypeBuilder<'_>, warnings: &mut Vec<Warning>) -> Vec<EventDef> {
+fn events(
+    doc: &Document,
+    types: &mut TypeBuilder<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<EventDef> {
     let mut out = Vec::new();
     let Some(hooks) = doc.root.get("webhooks").and_then(Value::as_object) else {
         return out;
@@ -977,7 +1061,8 @@ fn events(doc: &Document, types: &mut TypeBuilder<'_>, warnings: &mut Vec<Warnin
         let Some(op) = item.get("post") else {
             warnings.push(Warning {
                 location: at,
-                message: "a webhook is read from its `post` operation; this one has none, left out".into(),
+                message: "a webhook is read from its `post` operation; this one has none, left out"
+                    .into(),
             });
             continue;
         };
@@ -992,7 +1077,10 @@ fn events(doc: &Document, types: &mut TypeBuilder<'_>, warnings: &mut Vec<Warnin
             });
             continue;
         };
-        let variant = variants.claim(&names::type_name(&event_type.replace(['.', '-', '/'], "_"), "Event"));
+        let variant = variants.claim(&names::type_name(
+            &event_type.replace(['.', '-', '/'], "_"),
+            "Event",
+        ));
         let (ty, _) = types.ty(
             schema,
             &format!("{at}/post/requestBody/content/application~1json/schema"),
@@ -1001,7 +1089,8 @@ fn events(doc: &Document, types: &mut TypeBuilder<'_>, warnings: &mut Vec<Warnin
         let Ty::Named(payload) = ty else {
             warnings.push(Warning {
                 location: at,
-                message: "webhook payload is not an object schema; left out of the typed events".into(),
+                message: "webhook payload is not an object schema; left out of the typed events"
+                    .into(),
             });
             continue;
         };
@@ -1014,7 +1103,10 @@ fn events(doc: &Document, types: &mut TypeBuilder<'_>, warnings: &mut Vec<Warnin
                         && !f.nullable
                         && match types.resolve_alias(&f.ty) {
                             Ty::String => true,
-                            Ty::Named(n) => matches!(types.def(n).map(|d| &d.kind), Some(TypeKind::Id | TypeKind::Enum(_))),
+                            Ty::Named(n) => matches!(
+                                types.def(n).map(|d| &d.kind),
+                                Some(TypeKind::Id | TypeKind::Enum(_))
+                            ),
                             _ => false,
                         }
                 }),

@@ -140,9 +140,20 @@ impl<'a> SchemaView<'a> {
 
     /// Whether the schema has any keyword that gives it a shape (so it is not "any value").
     pub fn is_empty_schema(&self) -> bool {
-        !["type", "properties", "items", "enum", "const", "oneOf", "anyOf", "allOf", "$ref", "additionalProperties"]
-            .iter()
-            .any(|k| self.map().contains_key(*k))
+        ![
+            "type",
+            "properties",
+            "items",
+            "enum",
+            "const",
+            "oneOf",
+            "anyOf",
+            "allOf",
+            "$ref",
+            "additionalProperties",
+        ]
+        .iter()
+        .any(|k| self.map().contains_key(*k))
     }
 }
 

@@ -167,7 +167,9 @@ impl<'d> TypeBuilder<'d> {
             let hint = names::type_name(&last_token(pointer), "Type");
             return self.ty(schema, pointer, &hint);
         }
-        let name = self.names.claim(&names::type_name(&last_token(pointer), "Type"));
+        let name = self
+            .names
+            .claim(&names::type_name(&last_token(pointer), "Type"));
         self.named(schema, pointer, &name)
     }
 
@@ -225,10 +227,14 @@ impl<'d> TypeBuilder<'d> {
             return self.enumeration(&values, pointer, name);
         }
         let types = view.types();
-        let object_like = types == ["object"]
-            || (types.is_empty() && (view.get("properties").is_some()));
+        let object_like =
+            types == ["object"] || (types.is_empty() && (view.get("properties").is_some()));
         if object_like && !view.properties().is_empty() {
-            return TypeKind::Struct(self.struct_def(&[(schema, pointer.to_owned())], pointer, name));
+            return TypeKind::Struct(self.struct_def(
+                &[(schema, pointer.to_owned())],
+                pointer,
+                name,
+            ));
         }
         if types == ["string"]
             && view.format().is_none()
@@ -281,7 +287,8 @@ impl<'d> TypeBuilder<'d> {
             }
         }
         let types = view.types();
-        let object_like = types == ["object"] || (types.is_empty() && view.get("properties").is_some());
+        let object_like =
+            types == ["object"] || (types.is_empty() && view.get("properties").is_some());
         if object_like && !view.properties().is_empty() {
             let name = self.names.claim(hint);
             return self.named(schema, pointer, &name);
@@ -366,8 +373,11 @@ impl<'d> TypeBuilder<'d> {
         match view.get("additionalProperties") {
             Some(values @ Value::Object(_)) if !SchemaView::new(values).is_empty_schema() => {
                 let value_hint = format!("{hint}Value");
-                let (value, nullable) =
-                    self.ty(values, &format!("{pointer}/additionalProperties"), &value_hint);
+                let (value, nullable) = self.ty(
+                    values,
+                    &format!("{pointer}/additionalProperties"),
+                    &value_hint,
+                );
                 if nullable && value != Ty::Json {
                     Ty::Map(Box::new(Ty::Nullable(Box::new(value))))
                 } else {
@@ -380,11 +390,7 @@ impl<'d> TypeBuilder<'d> {
 
     fn enumeration(&mut self, values: &[&Value], pointer: &str, name: &str) -> TypeKind {
         if values.is_empty() || !values.iter().all(|v| v.is_string()) {
-            let (ty, _) = self.shape(
-                self.doc.at(pointer).unwrap_or(&Value::Null),
-                pointer,
-                name,
-            );
+            let (ty, _) = self.shape(self.doc.at(pointer).unwrap_or(&Value::Null), pointer, name);
             return TypeKind::Alias(ty);
         }
         let mut taken = Namespace::with_reserved(["Unknown"]);
@@ -405,7 +411,12 @@ impl<'d> TypeBuilder<'d> {
 
     /// Collects the properties of `members` (resolving `$ref`s and nested `allOf`s), later
     /// members overriding earlier ones, and builds the struct.
-    fn struct_def(&mut self, members: &[(&Value, String)], pointer: &str, owner: &str) -> StructDef {
+    fn struct_def(
+        &mut self,
+        members: &[(&Value, String)],
+        pointer: &str,
+        owner: &str,
+    ) -> StructDef {
         let mut props: Vec<(String, Value, String)> = Vec::new();
         let mut required: BTreeSet<String> = BTreeSet::new();
         let mut additional: Option<(Value, String)> = None;
@@ -429,7 +440,11 @@ impl<'d> TypeBuilder<'d> {
                     continue;
                 }
                 for (i, m) in nested.iter().enumerate().rev() {
-                    stack.push((m.clone(), format!("{resolved_pointer}/allOf/{i}"), depth + 1));
+                    stack.push((
+                        m.clone(),
+                        format!("{resolved_pointer}/allOf/{i}"),
+                        depth + 1,
+                    ));
                 }
             }
             if (view.list("oneOf").is_some() || view.list("anyOf").is_some())
@@ -462,7 +477,10 @@ impl<'d> TypeBuilder<'d> {
             if let Some(extra) = view.get("additionalProperties")
                 && (extra.is_object() || extra == &Value::Bool(true))
             {
-                additional = Some((extra.clone(), format!("{resolved_pointer}/additionalProperties")));
+                additional = Some((
+                    extra.clone(),
+                    format!("{resolved_pointer}/additionalProperties"),
+                ));
             }
         }
         let mut fields_ns = Namespace::default();
@@ -520,7 +538,13 @@ impl<'d> TypeBuilder<'d> {
         }
     }
 
-    fn all_of(&mut self, view: &SchemaView<'_>, members: &[Value], pointer: &str, name: &str) -> TypeKind {
+    fn all_of(
+        &mut self,
+        view: &SchemaView<'_>,
+        members: &[Value],
+        pointer: &str,
+        name: &str,
+    ) -> TypeKind {
         let non_object: Vec<usize> = members
             .iter()
             .enumerate()
@@ -565,7 +589,13 @@ impl<'d> TypeBuilder<'d> {
         TypeKind::Struct(self.struct_def(&parts, pointer, name))
     }
 
-    fn union(&mut self, view: &SchemaView<'_>, members: &[Value], pointer: &str, name: &str) -> TypeKind {
+    fn union(
+        &mut self,
+        view: &SchemaView<'_>,
+        members: &[Value],
+        pointer: &str,
+        name: &str,
+    ) -> TypeKind {
         let real: Vec<(usize, &Value)> = members
             .iter()
             .enumerate()
@@ -620,10 +650,7 @@ impl<'d> TypeBuilder<'d> {
             Ty::List(_) => (6, 0),
             Ty::Named(n) => match self.def(n).map(|d| &d.kind) {
                 Some(TypeKind::Enum(_) | TypeKind::Id) => (4, 0),
-                Some(TypeKind::Struct(s)) => (
-                    7,
-                    s.fields.iter().filter(|f| f.required).count(),
-                ),
+                Some(TypeKind::Struct(s)) => (7, s.fields.iter().filter(|f| f.required).count()),
                 Some(TypeKind::Tagged(_)) => (7, 1),
                 _ => (8, 0),
             },
@@ -673,7 +700,10 @@ impl<'d> TypeBuilder<'d> {
             if target.starts_with('#') {
                 ref_pointer(target).ok()
             } else {
-                Some(format!("/components/schemas/{}", escape_pointer_token(target)))
+                Some(format!(
+                    "/components/schemas/{}",
+                    escape_pointer_token(target)
+                ))
             }
         };
         let mut entries: Vec<(Vec<String>, Value, String)> = Vec::new();
@@ -719,14 +749,20 @@ impl<'d> TypeBuilder<'d> {
                 entries.push((
                     vec![wire.clone()],
                     serde_json::json!({"$ref": reference}),
-                    format!("{pointer}/discriminator/mapping/{}", escape_pointer_token(wire)),
+                    format!(
+                        "{pointer}/discriminator/mapping/{}",
+                        escape_pointer_token(wire)
+                    ),
                 ));
             }
         }
         let mut taken = Namespace::with_reserved(["Unknown"]);
         let mut variants = Vec::new();
         for (index, (wires, member, member_pointer)) in entries.into_iter().enumerate() {
-            let hint = format!("{name}{}", names::type_name(&wires[0], &format!("Variant{index}")));
+            let hint = format!(
+                "{name}{}",
+                names::type_name(&wires[0], &format!("Variant{index}"))
+            );
             let (ty, _) = self.ty(&member, &member_pointer, &hint);
             variants.push(TaggedVariant {
                 rust: taken.claim(&names::variant_name(&wires[0])),
@@ -755,7 +791,12 @@ impl<'d> TypeBuilder<'d> {
 /// `kind: {enum: [image]}`), looking into `allOf` members too.
 fn tag_values(schema: &Value, tag: &str, doc: &Document) -> Vec<String> {
     let view = SchemaView::new(schema);
-    if let Some(prop) = view.properties().into_iter().find(|(k, _)| *k == tag).map(|(_, v)| v) {
+    if let Some(prop) = view
+        .properties()
+        .into_iter()
+        .find(|(k, _)| *k == tag)
+        .map(|(_, v)| v)
+    {
         let prop = doc.resolve(prop, "").map(|(v, _)| v).unwrap_or(prop);
         let p = SchemaView::new(prop);
         if let Some(Value::String(c)) = p.get("const") {
@@ -858,8 +899,14 @@ fn box_cycles(defs: &mut [TypeDef]) {
         .map(|d| {
             let mut names = Vec::new();
             match &d.kind {
-                TypeKind::Struct(s) => s.fields.iter().for_each(|f| direct_names(&f.ty, &mut names)),
-                TypeKind::Tagged(t) => t.variants.iter().for_each(|v| direct_names(&v.ty, &mut names)),
+                TypeKind::Struct(s) => s
+                    .fields
+                    .iter()
+                    .for_each(|f| direct_names(&f.ty, &mut names)),
+                TypeKind::Tagged(t) => t
+                    .variants
+                    .iter()
+                    .for_each(|v| direct_names(&v.ty, &mut names)),
                 TypeKind::Untagged(vs) => vs.iter().for_each(|v| direct_names(&v.ty, &mut names)),
                 TypeKind::Alias(ty) => direct_names(ty, &mut names),
                 TypeKind::Enum(_) | TypeKind::Id => {}

@@ -19,7 +19,15 @@ fn check_with(spec: &Path) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace())
-        .args(["check", "--quiet", "--package", "marketing-api", "--lib", "--message-format", "short"])
+        .args([
+            "check",
+            "--quiet",
+            "--package",
+            "marketing-api",
+            "--lib",
+            "--message-format",
+            "short",
+        ])
         .env("CARGO_TARGET_DIR", &target)
         .env("MARKETING_API_OPENAPI", spec)
         .env("RUSTFLAGS", "-D warnings")

@@ -66,11 +66,17 @@ fn what_is_not_supported_is_a_warning_naming_its_location_and_strict_mode_refuse
         .find(|w| w.location.contains("NewWidget/properties/weight_grams"))
         .map(ToString::to_string);
     assert!(
-        warning.as_deref().is_some_and(|w| w.contains("another document")),
+        warning
+            .as_deref()
+            .is_some_and(|w| w.contains("another document")),
         "{warning:?} in {:?}",
         lenient.warnings
     );
-    assert!(lenient.models.contains("pub weight_grams: Option<serde_json::Value>"));
+    assert!(
+        lenient
+            .models
+            .contains("pub weight_grams: Option<serde_json::Value>")
+    );
     let strict = generate_with(&spec, &Options::default().strict(true));
     assert!(matches!(strict, Err(GenerateError::Strict(ref w)) if !w.is_empty()));
     assert!(generate_with(MINI, &Options::default().strict(true)).is_ok());
@@ -84,7 +90,10 @@ fn documents_that_are_not_openapi_3_are_refused_with_a_reason() {
         ("[1, 2]", "not a mapping"),
         ("a: [unclosed\n", "does not parse"),
     ] {
-        let error = generate(text).err().map(|e| e.to_string()).unwrap_or_default();
+        let error = generate(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(error.contains(reason), "`{error}` should say `{reason}`");
     }
 }

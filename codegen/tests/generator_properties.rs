@@ -63,7 +63,10 @@ fn run_generator(text: &str) -> Result<(), String> {
         Ok(Err(e)) => Err(format!("the generator failed with an empty message: {e:?}")),
         Err(_) => {
             let what = LAST_PANIC.with(|p| p.borrow_mut().take());
-            Err(format!("the generator panicked: {}", what.unwrap_or_default()))
+            Err(format!(
+                "the generator panicked: {}",
+                what.unwrap_or_default()
+            ))
         }
     }
 }
@@ -103,11 +106,20 @@ fn config() -> Config {
 const FIXTURES: &[(&str, &str)] = &[
     ("mini.yaml", include_str!("fixtures/mini.yaml")),
     ("petstore30.yaml", include_str!("fixtures/petstore30.yaml")),
-    ("everything31.yaml", include_str!("fixtures/everything31.yaml")),
-    ("nasty_names.yaml", include_str!("fixtures/nasty_names.yaml")),
+    (
+        "everything31.yaml",
+        include_str!("fixtures/everything31.yaml"),
+    ),
+    (
+        "nasty_names.yaml",
+        include_str!("fixtures/nasty_names.yaml"),
+    ),
     ("recursion.yaml", include_str!("fixtures/recursion.yaml")),
     ("jsonapi.yaml", include_str!("fixtures/jsonapi.yaml")),
-    ("no_envelope.yaml", include_str!("fixtures/no_envelope.yaml")),
+    (
+        "no_envelope.yaml",
+        include_str!("fixtures/no_envelope.yaml"),
+    ),
     ("house.yaml", include_str!("fixtures/house.yaml")),
     ("large.yaml", include_str!("fixtures/large.yaml")),
 ];
@@ -154,16 +166,92 @@ fn every_fixture_parses_and_the_generator_answers_without_panicking() {
 
 /// Names that break naive code generators.
 const NAMES: &[&str] = &[
-    "self", "Self", "type", "crate", "super", "mod", "fn", "async", "await", "match", "ref",
-    "box", "dyn", "gen", "r#type", "try", "union", "macro_rules", "$ref", "@type", "@id",
-    "1st_place", "123", "0", "-1", "+", "kebab-case-name", "with space", " leading",
-    "trailing ", "CamelCase", "camel_case", "camelCase", "CAMEL_CASE", "ünïcödé", "名前",
-    "emoji😀", "_", "__", "", "a", "A", "id", "ID", "data", "meta", "links", "Option",
-    "Result", "String", "Vec", "Box", "Error", "Client", "Unknown", "Default", "None", "Some",
-    "Ok", "Err", "a.b", "a/b", "a~b", "{x}", "x[y]", "page[cursor]", "fields[profile]",
-    "null", "true", "false", "tab\tname", "new\nline", "quote\"d", "back\\slash", "semi;colon",
-    "%20", "?q=1", "#hash", "widgets", "widget", "Widget", "getWidget", "get_widget",
-    "get widget", "logout", "status",
+    "self",
+    "Self",
+    "type",
+    "crate",
+    "super",
+    "mod",
+    "fn",
+    "async",
+    "await",
+    "match",
+    "ref",
+    "box",
+    "dyn",
+    "gen",
+    "r#type",
+    "try",
+    "union",
+    "macro_rules",
+    "$ref",
+    "@type",
+    "@id",
+    "1st_place",
+    "123",
+    "0",
+    "-1",
+    "+",
+    "kebab-case-name",
+    "with space",
+    " leading",
+    "trailing ",
+    "CamelCase",
+    "camel_case",
+    "camelCase",
+    "CAMEL_CASE",
+    "ünïcödé",
+    "名前",
+    "emoji😀",
+    "_",
+    "__",
+    "",
+    "a",
+    "A",
+    "id",
+    "ID",
+    "data",
+    "meta",
+    "links",
+    "Option",
+    "Result",
+    "String",
+    "Vec",
+    "Box",
+    "Error",
+    "Client",
+    "Unknown",
+    "Default",
+    "None",
+    "Some",
+    "Ok",
+    "Err",
+    "a.b",
+    "a/b",
+    "a~b",
+    "{x}",
+    "x[y]",
+    "page[cursor]",
+    "fields[profile]",
+    "null",
+    "true",
+    "false",
+    "tab\tname",
+    "new\nline",
+    "quote\"d",
+    "back\\slash",
+    "semi;colon",
+    "%20",
+    "?q=1",
+    "#hash",
+    "widgets",
+    "widget",
+    "Widget",
+    "getWidget",
+    "get_widget",
+    "get widget",
+    "logout",
+    "status",
 ];
 
 fn name() -> impl Strategy<Value = String> {
@@ -180,11 +268,26 @@ const TYPES: &[(&str, &[&str])] = &[
     (
         "string",
         &[
-            "", "date-time", "date", "time", "uuid", "uri", "email", "binary", "byte",
-            "decimal", "password", "ipv4", "duration", "no-such-format",
+            "",
+            "date-time",
+            "date",
+            "time",
+            "uuid",
+            "uri",
+            "email",
+            "binary",
+            "byte",
+            "decimal",
+            "password",
+            "ipv4",
+            "duration",
+            "no-such-format",
         ],
     ),
-    ("integer", &["", "int32", "int64", "uint64", "uint8", "int128", "double"]),
+    (
+        "integer",
+        &["", "int32", "int64", "uint64", "uint8", "int128", "double"],
+    ),
     ("number", &["", "float", "double", "decimal", "int64"]),
     ("boolean", &[""]),
     ("null", &[""]),
@@ -357,21 +460,45 @@ struct Document {
     omit: u8,
 }
 
-const VERSIONS: &[&str] = &["3.0.3", "3.1.0", "3.0.0", "3.1.1", "3.0", "2.0", "4.0.0", ""];
+const VERSIONS: &[&str] = &[
+    "3.0.3", "3.1.0", "3.0.0", "3.1.1", "3.0", "2.0", "4.0.0", "",
+];
 /// The versions most documents get.
 const MAIN_VERSIONS: &[&str] = &["3.0.3", "3.1.0"];
 const SEPARATORS: &[&str] = &[".", "-", "_", ""];
 /// Bytes that confuse YAML parsers, spliced into fixture texts.
 const SPLICES: &[&str] = &[
-    "\t", ":", "- ", "{", "[", "'", "\"", "&a ", "*a", "!!binary ", "? ", "\n  x: 1\n", "\u{feff}", "\0",
-    "\n---\n", "<<: *a\n", "%YAML 1.2\n",
+    "\t",
+    ":",
+    "- ",
+    "{",
+    "[",
+    "'",
+    "\"",
+    "&a ",
+    "*a",
+    "!!binary ",
+    "? ",
+    "\n  x: 1\n",
+    "\u{feff}",
+    "\0",
+    "\n---\n",
+    "<<: *a\n",
+    "%YAML 1.2\n",
 ];
 const METHODS: &[&str] = &[
     "get", "post", "put", "patch", "delete", "head", "options", "trace", "GET", "query",
 ];
 const LOCATIONS: &[&str] = &["query", "header", "cookie", "path", "body", "querystring"];
 const STYLES: &[&str] = &[
-    "form", "simple", "deepObject", "spaceDelimited", "pipeDelimited", "label", "matrix", "bogus",
+    "form",
+    "simple",
+    "deepObject",
+    "spaceDelimited",
+    "pipeDelimited",
+    "label",
+    "matrix",
+    "bogus",
 ];
 const MEDIA_TYPES: &[&str] = &[
     "application/json",
@@ -417,15 +544,17 @@ fn param() -> impl Strategy<Value = Param> {
         option::of(any::<bool>()),
         prop::bool::weighted(0.1),
     )
-        .prop_map(|(name, location, shape, required, style, explode, as_content)| Param {
-            name,
-            location,
-            shape,
-            required,
-            style,
-            explode,
-            as_content,
-        })
+        .prop_map(
+            |(name, location, shape, required, style, explode, as_content)| Param {
+                name,
+                location,
+                shape,
+                required,
+                style,
+                explode,
+                as_content,
+            },
+        )
 }
 
 fn media() -> impl Strategy<Value = Vec<(&'static str, Shape)>> {
@@ -509,7 +638,9 @@ struct Render<'a> {
 
 impl Render<'_> {
     fn schema_ref(&self, n: usize) -> Value {
-        let name = if self.schema_names.is_empty() || n % (self.schema_names.len() + 1) == self.schema_names.len() {
+        let name = if self.schema_names.is_empty()
+            || n % (self.schema_names.len() + 1) == self.schema_names.len()
+        {
             "NoSuchSchema"
         } else {
             &self.schema_names[n % (self.schema_names.len() + 1)]
@@ -520,7 +651,11 @@ impl Render<'_> {
     fn schema(&self, shape: &Shape) -> Value {
         match shape {
             Shape::Any => json!({}),
-            Shape::Scalar { kind, format, bounds } => {
+            Shape::Scalar {
+                kind,
+                format,
+                bounds,
+            } => {
                 let (ty, formats) = TYPES[*kind];
                 let mut s = Map::new();
                 s.insert("type".into(), ty.into());
@@ -610,8 +745,12 @@ impl Render<'_> {
             Shape::Map(values) => {
                 json!({ "type": "object", "additionalProperties": self.schema(values) })
             }
-            Shape::OneOf { members, discriminator } => {
-                let mut s = json!({ "oneOf": members.iter().map(|m| self.schema(m)).collect::<Vec<_>>() });
+            Shape::OneOf {
+                members,
+                discriminator,
+            } => {
+                let mut s =
+                    json!({ "oneOf": members.iter().map(|m| self.schema(m)).collect::<Vec<_>>() });
                 if let Some((property, mapping)) = discriminator {
                     let mut d = json!({ "propertyName": property });
                     if !mapping.is_empty() {
@@ -636,7 +775,10 @@ impl Render<'_> {
                 let Value::Object(map) = &mut s else { return s };
                 let bit = |n: u16| bits & (1 << n) != 0;
                 if bit(0) {
-                    map.insert("description".into(), "A thing.\n\nWith *markdown* and `code` and */ and \"quotes\".".into());
+                    map.insert(
+                        "description".into(),
+                        "A thing.\n\nWith *markdown* and `code` and */ and \"quotes\".".into(),
+                    );
                 }
                 if bit(1) {
                     map.insert("title".into(), "Title".into());
@@ -667,7 +809,10 @@ impl Render<'_> {
                     map.insert("xml".into(), json!({ "name": "thing", "wrapped": true }));
                 }
                 if bit(10) {
-                    map.insert("externalDocs".into(), json!({ "url": "https://example.com/docs" }));
+                    map.insert(
+                        "externalDocs".into(),
+                        json!({ "url": "https://example.com/docs" }),
+                    );
                 }
                 if bit(11) && !map.contains_key("$ref") {
                     // 3.1 allows siblings next to $ref; 3.0 ignores them.
@@ -677,7 +822,10 @@ impl Render<'_> {
                     map.insert("not".into(), json!({ "type": "string" }));
                 }
                 if bit(13) && self.v31 {
-                    map.insert("prefixItems".into(), json!([{ "type": "string" }, { "type": "integer" }]));
+                    map.insert(
+                        "prefixItems".into(),
+                        json!([{ "type": "string" }, { "type": "integer" }]),
+                    );
                 }
                 if bit(14) {
                     map.insert("type".into(), json!(["string", "integer", "null"]));
@@ -695,7 +843,8 @@ impl Render<'_> {
         for (media_type, shape) in media {
             let mut entry = json!({ "schema": self.schema(shape) });
             if *media_type == "multipart/form-data" {
-                entry["encoding"] = json!({ "file": { "contentType": "application/octet-stream" } });
+                entry["encoding"] =
+                    json!({ "file": { "contentType": "application/octet-stream" } });
             }
             content.insert((*media_type).to_owned(), entry);
         }
@@ -1121,20 +1270,31 @@ fn apply(doc: &mut Value, m: &Mutation) {
             let maps = find(doc, &|key, v| {
                 key == Some("properties") && v.as_object().is_some_and(|o| !o.is_empty())
             });
-            let Some(path) = maps.get(node % maps.len().max(1)) else { return };
+            let Some(path) = maps.get(node % maps.len().max(1)) else {
+                return;
+            };
             let properties = at_mut(doc, path).as_object_mut().unwrap();
-            let from = properties.keys().nth(child % properties.len()).cloned().unwrap();
+            let from = properties
+                .keys()
+                .nth(child % properties.len())
+                .cloned()
+                .unwrap();
             let value = properties.remove(&from).unwrap();
             properties.insert(to.clone(), value);
             let schema = at_mut(doc, &path[..path.len() - 1]);
             if let Some(Value::Array(required)) = schema.get_mut("required") {
-                for r in required.iter_mut().filter(|r| r.as_str() == Some(from.as_str())) {
+                for r in required
+                    .iter_mut()
+                    .filter(|r| r.as_str() == Some(from.as_str()))
+                {
                     *r = to.as_str().into();
                 }
             }
         }
         Mutation::RenameSchema { which, to } => {
-            let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") else { return };
+            let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") else {
+                return;
+            };
             if schemas.is_empty() {
                 return;
             }
@@ -1151,22 +1311,32 @@ fn apply(doc: &mut Value, m: &Mutation) {
             let enums = find(doc, &|key, v| {
                 key == Some("enum") && v.as_array().is_some_and(|a| !a.is_empty())
             });
-            let Some(path) = enums.get(node % enums.len().max(1)) else { return };
+            let Some(path) = enums.get(node % enums.len().max(1)) else {
+                return;
+            };
             let values = at_mut(doc, path).as_array_mut().unwrap();
             let i = child % values.len();
             values[i] = to.as_str().into();
         }
         Mutation::RenameOperation { which, to } => {
-            let operations = find(doc, &|_, v| v.get("operationId").is_some_and(Value::is_string));
-            let Some(path) = operations.get(which % operations.len().max(1)) else { return };
+            let operations = find(doc, &|_, v| {
+                v.get("operationId").is_some_and(Value::is_string)
+            });
+            let Some(path) = operations.get(which % operations.len().max(1)) else {
+                return;
+            };
             at_mut(doc, path)["operationId"] = to.as_str().into();
         }
         Mutation::RenameParameter { which, to } => {
             let params = find(doc, &|_, v| {
                 v.get("name").is_some_and(Value::is_string)
-                    && v.get("in").and_then(Value::as_str).is_some_and(|l| l != "path")
+                    && v.get("in")
+                        .and_then(Value::as_str)
+                        .is_some_and(|l| l != "path")
             });
-            let Some(path) = params.get(which % params.len().max(1)) else { return };
+            let Some(path) = params.get(which % params.len().max(1)) else {
+                return;
+            };
             at_mut(doc, path)["name"] = to.as_str().into();
         }
         Mutation::Graft { from, to } => {
@@ -1205,7 +1375,11 @@ fn apply(doc: &mut Value, m: &Mutation) {
             match nth_container(doc, *node) {
                 Some(Value::Object(o)) => {
                     let key = o.keys().nth(child % o.len()).cloned().unwrap();
-                    let value = if duplicate { o[&key].clone() } else { o.remove(&key).unwrap() };
+                    let value = if duplicate {
+                        o[&key].clone()
+                    } else {
+                        o.remove(&key).unwrap()
+                    };
                     o.insert(to.clone(), value);
                 }
                 Some(Value::Array(a)) => {
