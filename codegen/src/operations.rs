@@ -731,11 +731,7 @@ fn media_kind(content_type: &str) -> MediaKind {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if base == "application/json"
-        || base.ends_with("+json")
-        || base == "text/json"
-        || base == "application/x-ndjson" && false
-    {
+    if base == "application/json" || base.ends_with("+json") || base == "text/json" {
         MediaKind::Json
     } else if base == "application/x-www-form-urlencoded" {
         MediaKind::Form

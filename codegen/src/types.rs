@@ -280,11 +280,12 @@ impl<'d> TypeBuilder<'d> {
             let name = self.names.claim(hint);
             return self.named(schema, pointer, &name);
         }
-        if let Some(values) = view.enum_values() {
-            if !values.is_empty() && values.iter().all(|v| v.is_string()) {
-                let name = self.names.claim(hint);
-                return self.named(schema, pointer, &name);
-            }
+        if let Some(values) = view.enum_values()
+            && !values.is_empty()
+            && values.iter().all(|v| v.is_string())
+        {
+            let name = self.names.claim(hint);
+            return self.named(schema, pointer, &name);
         }
         let types = view.types();
         let object_like =

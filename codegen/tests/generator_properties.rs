@@ -433,6 +433,9 @@ struct Response {
     headers: Vec<(String, Shape)>,
 }
 
+/// A request body: its media types with their shapes, and whether it is required.
+type BodyShape = (Vec<(&'static str, Shape)>, Option<bool>);
+
 #[derive(Debug, Clone)]
 struct Operation {
     method: &'static str,
@@ -444,7 +447,7 @@ struct Operation {
     params: Vec<Param>,
     /// Whether to declare the path's parameters (a spec may forget them).
     declare_path_params: bool,
-    body: Option<(Vec<(&'static str, Shape)>, Option<bool>)>,
+    body: Option<BodyShape>,
     responses: Vec<Response>,
     deprecated: bool,
     extensions: bool,
