@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn parts_are_framed_by_a_boundary_absent_from_the_data() {
         let body = Multipart::new()
-            .text("name", "a \"quoted\"\r\nname")
+            .text("a \"quoted\"\r\nname", "value")
             .file("file", "x.csv", "text/csv", "a,b\n1,2\n")
             .encode();
         let content_type = body.content_type().to_owned();

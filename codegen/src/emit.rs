@@ -1325,20 +1325,24 @@ pub fn events(api: &Api) -> TokenStream {
 /// feature): schema name → decode into the generated type → encode back. Every named type
 /// takes part, so a schema added to the spec is covered by the example tests with no edit.
 fn roundtrip_dispatch(api: &Api) -> TokenStream {
-    let arms = api.types.iter().map(|t| {
+    let components: Vec<(&str, &TypeDef)> = api
+        .types
+        .iter()
+        .filter_map(|t| t.origin.as_deref().map(|o| (o, t)))
+        .collect();
+    let arms = components.iter().map(|(origin, t)| {
         let name = ident(&t.name);
-        let wire = t.name.as_str();
-        quote!(#wire => Some(roundtrip::<#name>(json)),)
+        quote!(#origin => Some(roundtrip::<#name>(json)),)
     });
-    let names = api.types.iter().map(|t| t.name.as_str());
+    let names = components.iter().map(|(origin, _)| *origin);
     quote! {
-        /// Every generated model type, by schema name.
+        /// Every component schema that has a generated model type, by schema name.
         #[cfg(feature = "testing")]
         #[doc(hidden)]
         pub const __MODEL_NAMES: &[&str] = &[#(#names),*];
 
-        /// Decodes `json` into the model type of schema `schema` and encodes it back; `None`
-        /// when no generated type has that name.
+        /// Decodes `json` into the model type of component schema `schema` and encodes it
+        /// back; `None` when no generated type comes from that schema.
         #[cfg(feature = "testing")]
         #[doc(hidden)]
         pub fn __roundtrip_example(

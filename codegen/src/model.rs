@@ -84,6 +84,8 @@ pub enum Ty {
 pub struct TypeDef {
     /// Rust name, unique in `models`.
     pub name: String,
+    /// The component schema it was generated from (`components.schemas.<origin>`), if any.
+    pub origin: Option<String>,
     /// Rustdoc text.
     pub doc: String,
     /// The spec's example, if any.

@@ -43,6 +43,8 @@ pub struct TypeBuilder<'d> {
     warnings: Vec<Warning>,
     patch_pointers: BTreeSet<String>,
     depth: usize,
+    /// Component schema names of the slots built from one.
+    origins: HashMap<usize, String>,
 }
 
 impl<'d> TypeBuilder<'d> {
@@ -57,6 +59,7 @@ impl<'d> TypeBuilder<'d> {
             warnings: Vec::new(),
             patch_pointers,
             depth: 0,
+            origins: HashMap::new(),
         }
     }
 
@@ -167,9 +170,9 @@ impl<'d> TypeBuilder<'d> {
             let hint = names::type_name(&last_token(pointer), "Type");
             return self.ty(schema, pointer, &hint);
         }
-        let name = self
-            .names
-            .claim(&names::type_name(&last_token(pointer), "Type"));
+        let component = last_token(pointer);
+        let name = self.names.claim(&names::type_name(&component, "Type"));
+        self.origins.insert(self.defs.len(), component);
         self.named(schema, pointer, &name)
     }
 
@@ -189,8 +192,10 @@ impl<'d> TypeBuilder<'d> {
         if doc.is_empty() {
             doc = format!("The `{name}` type of the API.");
         }
+        let origin = self.origins.get(&slot).cloned();
         self.defs[slot] = Some(TypeDef {
             name: name.to_owned(),
+            origin,
             doc,
             example: view.example().cloned(),
             kind,

@@ -1,8 +1,10 @@
-//! Every fixture spec generates an SDK that compiles: the SDK crate is checked with
-//! `MARKETING_API_OPENAPI` pointing at each fixture (its build script then generates from it).
+//! Every fixture spec generates an SDK that compiles without a warning, and every example in the
+//! fixture round-trips through its generated type: the SDK crate is built with
+//! `MARKETING_API_OPENAPI` pointing at each fixture (its build script then generates from it) and
+//! its `generated_examples` test is run.
 //!
-//! The checks share one target directory (`<target>/fixture-check`), so the SDK's dependencies
-//! are compiled once; each fixture then costs one check of the SDK crate.
+//! The builds share one target directory (`<target>/fixture-check`), so the SDK's dependencies
+//! are compiled once; each fixture then costs one build of the SDK crate and that test.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +13,7 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn check_with(spec: &Path) -> Result<(), String> {
+fn build_and_roundtrip(spec: &Path) -> Result<(), String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"))
@@ -20,11 +22,14 @@ fn check_with(spec: &Path) -> Result<(), String> {
     let output = Command::new(cargo)
         .current_dir(workspace())
         .args([
-            "check",
+            "test",
             "--quiet",
             "--package",
             "marketing-api",
-            "--lib",
+            "--features",
+            "testing",
+            "--test",
+            "generated_examples",
             "--message-format",
             "short",
         ])
@@ -37,10 +42,12 @@ fn check_with(spec: &Path) -> Result<(), String> {
         Ok(())
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
         let errors: Vec<&str> = stderr
             .lines()
             .filter(|l| l.contains("error") || l.contains("warning"))
-            .take(40)
+            .chain(stdout.lines().filter(|l| l.contains(": ") || l.contains("panicked")))
+            .take(60)
             .collect();
         Err(errors.join("\n"))
     }
@@ -67,7 +74,7 @@ fn every_fixture_generates_an_sdk_that_compiles() {
             "{}: every operation generates",
             spec.display()
         );
-        if let Err(errors) = check_with(spec) {
+        if let Err(errors) = build_and_roundtrip(spec) {
             failures.push(format!("{}:\n{errors}", spec.display()));
         }
     }
