@@ -63,7 +63,10 @@ fn run_generator(text: &str) -> Result<(), String> {
         Ok(Err(e)) => Err(format!("the generator failed with an empty message: {e:?}")),
         Err(_) => {
             let what = LAST_PANIC.with(|p| p.borrow_mut().take());
-            Err(format!("the generator panicked: {}", what.unwrap_or_default()))
+            Err(format!(
+                "the generator panicked: {}",
+                what.unwrap_or_default()
+            ))
         }
     }
 }
@@ -103,11 +106,20 @@ fn config() -> Config {
 const FIXTURES: &[(&str, &str)] = &[
     ("mini.yaml", include_str!("fixtures/mini.yaml")),
     ("petstore30.yaml", include_str!("fixtures/petstore30.yaml")),
-    ("everything31.yaml", include_str!("fixtures/everything31.yaml")),
-    ("nasty_names.yaml", include_str!("fixtures/nasty_names.yaml")),
+    (
+        "everything31.yaml",
+        include_str!("fixtures/everything31.yaml"),
+    ),
+    (
+        "nasty_names.yaml",
+        include_str!("fixtures/nasty_names.yaml"),
+    ),
     ("recursion.yaml", include_str!("fixtures/recursion.yaml")),
     ("jsonapi.yaml", include_str!("fixtures/jsonapi.yaml")),
-    ("no_envelope.yaml", include_str!("fixtures/no_envelope.yaml")),
+    (
+        "no_envelope.yaml",
+        include_str!("fixtures/no_envelope.yaml"),
+    ),
     ("house.yaml", include_str!("fixtures/house.yaml")),
     ("large.yaml", include_str!("fixtures/large.yaml")),
 ];
@@ -153,6 +165,7 @@ fn every_fixture_parses_and_the_generator_answers_without_panicking() {
 // The grammar of random documents.
 
 /// Names that break naive code generators.
+#[rustfmt::skip]
 const NAMES: &[&str] = &[
     "self", "Self", "type", "crate", "super", "mod", "fn", "async", "await", "match", "ref",
     "box", "dyn", "gen", "r#type", "try", "union", "macro_rules", "$ref", "@type", "@id",
@@ -180,11 +193,26 @@ const TYPES: &[(&str, &[&str])] = &[
     (
         "string",
         &[
-            "", "date-time", "date", "time", "uuid", "uri", "email", "binary", "byte",
-            "decimal", "password", "ipv4", "duration", "no-such-format",
+            "",
+            "date-time",
+            "date",
+            "time",
+            "uuid",
+            "uri",
+            "email",
+            "binary",
+            "byte",
+            "decimal",
+            "password",
+            "ipv4",
+            "duration",
+            "no-such-format",
         ],
     ),
-    ("integer", &["", "int32", "int64", "uint64", "uint8", "int128", "double"]),
+    (
+        "integer",
+        &["", "int32", "int64", "uint64", "uint8", "int128", "double"],
+    ),
     ("number", &["", "float", "double", "decimal", "int64"]),
     ("boolean", &[""]),
     ("null", &[""]),
@@ -323,10 +351,13 @@ struct Param {
     as_content: bool,
 }
 
+/// Media types with their schemas, as in a `content` object.
+type Media = Vec<(&'static str, Shape)>;
+
 #[derive(Debug, Clone)]
 struct Response {
     status: &'static str,
-    content: Vec<(&'static str, Shape)>,
+    content: Media,
     headers: Vec<(String, Shape)>,
 }
 
@@ -341,7 +372,8 @@ struct Operation {
     params: Vec<Param>,
     /// Whether to declare the path's parameters (a spec may forget them).
     declare_path_params: bool,
-    body: Option<(Vec<(&'static str, Shape)>, Option<bool>)>,
+    /// The request body's media types and its `required`.
+    body: Option<(Media, Option<bool>)>,
     responses: Vec<Response>,
     deprecated: bool,
     extensions: bool,
@@ -349,6 +381,10 @@ struct Operation {
 
 #[derive(Debug, Clone)]
 struct Document {
+    /// A clean document is valid OpenAPI (hostile names and all); a dirty one also has dangling
+    /// and odd references, unknown methods, parameter locations, styles and status codes,
+    /// keywords of the other OpenAPI version and missing top-level sections.
+    clean: bool,
     version: &'static str,
     schemas: Vec<(String, Shape)>,
     operations: Vec<Operation>,
@@ -357,21 +393,45 @@ struct Document {
     omit: u8,
 }
 
-const VERSIONS: &[&str] = &["3.0.3", "3.1.0", "3.0.0", "3.1.1", "3.0", "2.0", "4.0.0", ""];
+const VERSIONS: &[&str] = &[
+    "3.0.3", "3.1.0", "3.0.0", "3.1.1", "3.0", "2.0", "4.0.0", "",
+];
 /// The versions most documents get.
 const MAIN_VERSIONS: &[&str] = &["3.0.3", "3.1.0"];
 const SEPARATORS: &[&str] = &[".", "-", "_", ""];
 /// Bytes that confuse YAML parsers, spliced into fixture texts.
 const SPLICES: &[&str] = &[
-    "\t", ":", "- ", "{", "[", "'", "\"", "&a ", "*a", "!!binary ", "? ", "\n  x: 1\n", "\u{feff}", "\0",
-    "\n---\n", "<<: *a\n", "%YAML 1.2\n",
+    "\t",
+    ":",
+    "- ",
+    "{",
+    "[",
+    "'",
+    "\"",
+    "&a ",
+    "*a",
+    "!!binary ",
+    "? ",
+    "\n  x: 1\n",
+    "\u{feff}",
+    "\0",
+    "\n---\n",
+    "<<: *a\n",
+    "%YAML 1.2\n",
 ];
 const METHODS: &[&str] = &[
     "get", "post", "put", "patch", "delete", "head", "options", "trace", "GET", "query",
 ];
 const LOCATIONS: &[&str] = &["query", "header", "cookie", "path", "body", "querystring"];
 const STYLES: &[&str] = &[
-    "form", "simple", "deepObject", "spaceDelimited", "pipeDelimited", "label", "matrix", "bogus",
+    "form",
+    "simple",
+    "deepObject",
+    "spaceDelimited",
+    "pipeDelimited",
+    "label",
+    "matrix",
+    "bogus",
 ];
 const MEDIA_TYPES: &[&str] = &[
     "application/json",
@@ -417,18 +477,20 @@ fn param() -> impl Strategy<Value = Param> {
         option::of(any::<bool>()),
         prop::bool::weighted(0.1),
     )
-        .prop_map(|(name, location, shape, required, style, explode, as_content)| Param {
-            name,
-            location,
-            shape,
-            required,
-            style,
-            explode,
-            as_content,
-        })
+        .prop_map(
+            |(name, location, shape, required, style, explode, as_content)| Param {
+                name,
+                location,
+                shape,
+                required,
+                style,
+                explode,
+                as_content,
+            },
+        )
 }
 
-fn media() -> impl Strategy<Value = Vec<(&'static str, Shape)>> {
+fn media() -> impl Strategy<Value = Media> {
     vec((select(MEDIA_TYPES), shape()), 0..3)
 }
 
@@ -484,32 +546,85 @@ fn operation() -> impl Strategy<Value = Operation> {
 
 fn document() -> impl Strategy<Value = Document> {
     (
+        prop::bool::weighted(0.75),
         prop_oneof![8 => select(MAIN_VERSIONS), 1 => select(VERSIONS)],
         vec((name(), shape()), 0..10),
         vec(operation(), 0..7),
         vec((name(), shape()), 0..3),
         prop_oneof![9 => Just(0u8), 1 => any::<u8>()],
     )
-        .prop_map(|(version, schemas, operations, webhooks, omit)| Document {
-            version,
-            schemas,
-            operations,
-            webhooks,
-            omit,
-        })
+        .prop_map(
+            |(clean, version, schemas, operations, webhooks, omit)| Document {
+                clean,
+                version,
+                schemas,
+                operations,
+                webhooks,
+                omit,
+            },
+        )
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering a document as JSON.
 
 struct Render<'a> {
+    clean: bool,
     v31: bool,
     schema_names: &'a [String],
+    /// In a clean document, while rendering component `i`, a reference not nested in a property,
+    /// items or map values points below `i`, so that no schema is an alias or composition of
+    /// itself (`A: {$ref: A}`, `A: {allOf: [{$ref: A}]}`); nested references may point anywhere.
+    unnested_below: Cell<Option<usize>>,
+}
+
+/// `name` with the characters a component name may not have replaced (`^[a-zA-Z0-9._-]+$`).
+fn component_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() {
+        "Unnamed".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+/// `name` without the characters that would change a path template's meaning (and, for a
+/// parameter, that path-matching tools treat specially).
+fn template_safe(name: &str, parameter: bool) -> String {
+    name.chars()
+        .filter(|c| {
+            !"{}/?#%".contains(*c)
+                && (!parameter || c.is_ascii_alphanumeric() || "_-.".contains(*c))
+        })
+        .collect()
 }
 
 impl Render<'_> {
     fn schema_ref(&self, n: usize) -> Value {
-        let name = if self.schema_names.is_empty() || n % (self.schema_names.len() + 1) == self.schema_names.len() {
+        if self.clean {
+            if self.schema_names.is_empty() {
+                return json!({ "type": "string" });
+            }
+            let candidates = match self.unnested_below.get() {
+                Some(0) => return json!({ "type": "string" }),
+                Some(below) => below,
+                None => self.schema_names.len(),
+            };
+            let name = &self.schema_names[n % candidates];
+            return json!({ "$ref": format!("#/components/schemas/{}", pointer_escape(name)) });
+        }
+        let name = if self.schema_names.is_empty()
+            || n % (self.schema_names.len() + 1) == self.schema_names.len()
+        {
             "NoSuchSchema"
         } else {
             &self.schema_names[n % (self.schema_names.len() + 1)]
@@ -517,11 +632,27 @@ impl Render<'_> {
         json!({ "$ref": format!("#/components/schemas/{}", pointer_escape(name)) })
     }
 
+    /// A schema in a nested position (property, items, map values), where references may form
+    /// cycles.
+    fn nested(&self, shape: &Shape) -> Value {
+        let saved = self.unnested_below.replace(None);
+        let s = self.schema(shape);
+        self.unnested_below.set(saved);
+        s
+    }
+
     fn schema(&self, shape: &Shape) -> Value {
         match shape {
             Shape::Any => json!({}),
-            Shape::Scalar { kind, format, bounds } => {
-                let (ty, formats) = TYPES[*kind];
+            Shape::Scalar {
+                kind,
+                format,
+                bounds,
+            } => {
+                let (mut ty, formats) = TYPES[*kind];
+                if self.clean && (ty == "file" || ty == "null" && !self.v31) {
+                    ty = "string";
+                }
                 let mut s = Map::new();
                 s.insert("type".into(), ty.into());
                 let format = formats[format % formats.len()];
@@ -550,6 +681,7 @@ impl Render<'_> {
                             s.insert("minItems".into(), 1.into());
                             s.insert("uniqueItems".into(), true.into());
                         }
+                        _ if self.clean => {}
                         _ => {
                             s.insert("default".into(), Value::Null);
                         }
@@ -557,22 +689,29 @@ impl Render<'_> {
                 }
                 Value::Object(s)
             }
-            Shape::StringEnum(values) => json!({ "type": "string", "enum": values }),
-            Shape::IntEnum(values) => json!({ "type": "integer", "enum": values }),
-            Shape::MixedEnum(values) => json!({ "enum": values }),
+            Shape::StringEnum(values) => {
+                json!({ "type": "string", "enum": self.enum_values(values.iter().map(|v| json!(v))) })
+            }
+            Shape::IntEnum(values) => {
+                json!({ "type": "integer", "enum": self.enum_values(values.iter().map(|v| json!(v))) })
+            }
+            Shape::MixedEnum(values) => json!({ "enum": self.enum_values(values.iter().cloned()) }),
             Shape::Const(value) if self.v31 => json!({ "const": value }),
             Shape::Const(value) => json!({ "enum": [value] }),
             Shape::Ref(n) => self.schema_ref(*n),
+            Shape::OddRef(_) if self.clean => json!({ "type": "string" }),
             Shape::OddRef(r) => json!({ "$ref": r }),
             Shape::Nullable(inner, style) => {
                 let mut s = self.schema(inner);
                 let style = match style {
+                    _ if self.clean && !self.v31 => 3,
+                    0 | 3 if self.v31 && self.clean => 1,
                     0 if self.v31 => 1,
                     0 => 3,
                     other => *other,
                 };
                 match (style, s.get("type").cloned()) {
-                    (1, Some(Value::String(t))) => {
+                    (1, Some(Value::String(t))) if t != "null" => {
                         s["type"] = json!([t, "null"]);
                         s
                     }
@@ -585,13 +724,13 @@ impl Render<'_> {
                     }
                 }
             }
-            Shape::Array(items) => json!({ "type": "array", "items": self.schema(items) }),
+            Shape::Array(items) => json!({ "type": "array", "items": self.nested(items) }),
             Shape::Object { props, additional } => {
                 let mut properties = Map::new();
                 let mut required = Vec::new();
                 for (name, shape, req) in props {
-                    properties.insert(name.clone(), self.schema(shape));
-                    if *req {
+                    properties.insert(name.clone(), self.nested(shape));
+                    if *req && !(self.clean && required.contains(&Value::from(name.as_str()))) {
                         required.push(Value::from(name.as_str()));
                     }
                 }
@@ -603,21 +742,31 @@ impl Render<'_> {
                     Additional::Absent => {}
                     Additional::True => s["additionalProperties"] = true.into(),
                     Additional::False => s["additionalProperties"] = false.into(),
-                    Additional::Schema(a) => s["additionalProperties"] = self.schema(a),
+                    Additional::Schema(a) => s["additionalProperties"] = self.nested(a),
                 }
                 s
             }
             Shape::Map(values) => {
-                json!({ "type": "object", "additionalProperties": self.schema(values) })
+                json!({ "type": "object", "additionalProperties": self.nested(values) })
             }
-            Shape::OneOf { members, discriminator } => {
-                let mut s = json!({ "oneOf": members.iter().map(|m| self.schema(m)).collect::<Vec<_>>() });
+            Shape::OneOf { members, .. } | Shape::AnyOf(members) | Shape::AllOf(members)
+                if self.clean && members.is_empty() =>
+            {
+                json!({ "type": "object" })
+            }
+            Shape::OneOf {
+                members,
+                discriminator,
+            } => {
+                let mut s =
+                    json!({ "oneOf": members.iter().map(|m| self.schema(m)).collect::<Vec<_>>() });
                 if let Some((property, mapping)) = discriminator {
                     let mut d = json!({ "propertyName": property });
                     if !mapping.is_empty() {
                         let mapping: Map<String, Value> = mapping
                             .iter()
                             .map(|(k, n)| (k.clone(), self.schema_ref(*n)["$ref"].clone()))
+                            .filter(|(_, r)| !self.clean || r.is_string())
                             .collect();
                         d["mapping"] = Value::Object(mapping);
                     }
@@ -636,7 +785,10 @@ impl Render<'_> {
                 let Value::Object(map) = &mut s else { return s };
                 let bit = |n: u16| bits & (1 << n) != 0;
                 if bit(0) {
-                    map.insert("description".into(), "A thing.\n\nWith *markdown* and `code` and */ and \"quotes\".".into());
+                    map.insert(
+                        "description".into(),
+                        "A thing.\n\nWith *markdown* and `code` and */ and \"quotes\".".into(),
+                    );
                 }
                 if bit(1) {
                     map.insert("title".into(), "Title".into());
@@ -650,13 +802,13 @@ impl Render<'_> {
                 if bit(4) {
                     map.insert("deprecated".into(), true.into());
                 }
-                if bit(5) {
+                if bit(5) && !self.clean {
                     map.insert("example".into(), json!({ "a": [1, null, "x"] }));
                 }
-                if bit(6) && self.v31 {
+                if bit(6) && self.v31 && !self.clean {
                     map.insert("examples".into(), json!([1, "two", null]));
                 }
-                if bit(7) {
+                if bit(7) && !self.clean {
                     map.insert("default".into(), json!("default"));
                 }
                 if bit(8) {
@@ -667,9 +819,12 @@ impl Render<'_> {
                     map.insert("xml".into(), json!({ "name": "thing", "wrapped": true }));
                 }
                 if bit(10) {
-                    map.insert("externalDocs".into(), json!({ "url": "https://example.com/docs" }));
+                    map.insert(
+                        "externalDocs".into(),
+                        json!({ "url": "https://example.com/docs" }),
+                    );
                 }
-                if bit(11) && !map.contains_key("$ref") {
+                if bit(11) && !self.clean && !map.contains_key("$ref") {
                     // 3.1 allows siblings next to $ref; 3.0 ignores them.
                     map.insert("$ref".into(), "#/components/schemas/NoSuchSchema".into());
                 }
@@ -677,12 +832,15 @@ impl Render<'_> {
                     map.insert("not".into(), json!({ "type": "string" }));
                 }
                 if bit(13) && self.v31 {
-                    map.insert("prefixItems".into(), json!([{ "type": "string" }, { "type": "integer" }]));
+                    map.insert(
+                        "prefixItems".into(),
+                        json!([{ "type": "string" }, { "type": "integer" }]),
+                    );
                 }
-                if bit(14) {
+                if bit(14) && (self.v31 || !self.clean) {
                     map.insert("type".into(), json!(["string", "integer", "null"]));
                 }
-                if bit(15) {
+                if bit(15) && (self.v31 || !self.clean) {
                     map.insert("$defs".into(), json!({ "Local": { "type": "string" } }));
                 }
                 s
@@ -690,38 +848,70 @@ impl Render<'_> {
         }
     }
 
+    /// Enum values; in a clean document at least one, and no duplicates.
+    fn enum_values(&self, values: impl Iterator<Item = Value>) -> Vec<Value> {
+        let mut out: Vec<Value> = Vec::new();
+        for v in values {
+            if !self.clean || !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        if self.clean && out.is_empty() {
+            out.push("value".into());
+        }
+        out
+    }
+
     fn content(&self, media: &[(&str, Shape)]) -> Value {
         let mut content = Map::new();
         for (media_type, shape) in media {
+            let media_type = match *media_type {
+                "" if self.clean => "application/json",
+                other => other,
+            };
             let mut entry = json!({ "schema": self.schema(shape) });
-            if *media_type == "multipart/form-data" {
-                entry["encoding"] = json!({ "file": { "contentType": "application/octet-stream" } });
+            if media_type == "multipart/form-data" {
+                entry["encoding"] =
+                    json!({ "file": { "contentType": "application/octet-stream" } });
             }
-            content.insert((*media_type).to_owned(), entry);
+            content.insert(media_type.to_owned(), entry);
         }
         Value::Object(content)
     }
 
     fn operation(&self, op: &Operation) -> (String, Value) {
         let mut path = String::new();
-        let mut path_params = Vec::new();
+        let mut path_params: Vec<String> = Vec::new();
+        // In a clean document, a parameter name is usable in a template and unique.
+        let mut param = |p: &str| {
+            let mut p = if self.clean {
+                template_safe(p, true)
+            } else {
+                p.to_owned()
+            };
+            if self.clean && (p.is_empty() || path_params.contains(&p)) {
+                p = format!("{p}_{}", path_params.len());
+            }
+            path_params.push(p.clone());
+            format!("{{{p}}}")
+        };
         for segment in &op.path {
             path.push('/');
+            let literal = |l: &str| {
+                if self.clean {
+                    template_safe(l, false)
+                } else {
+                    l.to_owned()
+                }
+            };
             match segment {
-                Segment::Literal(l) => path.push_str(l),
-                Segment::Param(p) => {
-                    path.push_str(&format!("{{{p}}}"));
-                    path_params.push(p.clone());
-                }
+                Segment::Literal(l) => path.push_str(&literal(l)),
+                Segment::Param(p) => path.push_str(&param(p)),
                 Segment::Pair(a, b, sep) => {
-                    path.push_str(&format!("{{{a}}}{sep}{{{b}}}"));
-                    path_params.push(a.clone());
-                    path_params.push(b.clone());
+                    let a = param(a);
+                    path.push_str(&format!("{a}{sep}{}", param(b)));
                 }
-                Segment::Mixed(l, p) => {
-                    path.push_str(&format!("{l}{{{p}}}"));
-                    path_params.push(p.clone());
-                }
+                Segment::Mixed(l, p) => path.push_str(&format!("{}{}", literal(l), param(p))),
             }
         }
         if path.is_empty() || op.trailing_slash {
@@ -746,20 +936,44 @@ impl Render<'_> {
             o.insert("x-operation-aliases".into(), json!(["alias"]));
         }
         let mut params = Vec::new();
-        if op.declare_path_params {
+        if op.declare_path_params || self.clean {
             for p in &path_params {
                 params.push(json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }));
             }
         }
+        let mut seen: Vec<(String, &str)> =
+            path_params.iter().map(|p| (p.clone(), "path")).collect();
         for p in &op.params {
-            let mut v = json!({ "name": p.name, "in": p.location });
+            let mut location = p.location;
+            if self.clean {
+                if !["query", "header", "cookie", "path"].contains(&location)
+                    || location == "path" && !path_params.contains(&p.name)
+                {
+                    location = "query";
+                }
+                if seen.iter().any(|(n, l)| *n == p.name && *l == location) {
+                    continue;
+                }
+                seen.push((p.name.clone(), location));
+            }
+            let mut v = json!({ "name": p.name, "in": location });
             if let Some(required) = p.required {
                 v["required"] = required.into();
             }
-            if let Some(style) = p.style {
+            let allowed: &[&str] = match location {
+                "path" => &["simple", "label", "matrix"],
+                "query" => &["form", "spaceDelimited", "pipeDelimited", "deepObject"],
+                "header" => &["simple"],
+                _ => &["form"],
+            };
+            let styled = !self.clean || !p.as_content;
+            if let Some(style) = p
+                .style
+                .filter(|s| styled && (!self.clean || allowed.contains(s)))
+            {
                 v["style"] = style.into();
             }
-            if let Some(explode) = p.explode {
+            if let Some(explode) = p.explode.filter(|_| styled) {
                 v["explode"] = explode.into();
             }
             if p.as_content {
@@ -793,35 +1007,68 @@ impl Render<'_> {
                     .collect();
                 v["headers"] = Value::Object(headers);
             }
-            responses.insert(r.status.to_owned(), v);
+            let status = match r.status {
+                "999" | "ok" if self.clean => "200",
+                other => other,
+            };
+            responses.insert(status.to_owned(), v);
+        }
+        if responses.is_empty() && self.clean {
+            responses.insert("default".into(), json!({ "description": "Anything." }));
         }
         o.insert("responses".into(), Value::Object(responses));
         (path, Value::Object(o))
     }
 
     fn document(doc: &Document) -> Value {
-        let schema_names: Vec<String> = doc.schemas.iter().map(|(n, _)| n.clone()).collect();
+        let clean = doc.clean;
+        let version = if clean && !MAIN_VERSIONS.contains(&doc.version) {
+            "3.1.0"
+        } else {
+            doc.version
+        };
+        let omit = if clean { 0 } else { doc.omit };
+        let schema_names: Vec<String> = doc
+            .schemas
+            .iter()
+            .map(|(n, _)| if clean { component_name(n) } else { n.clone() })
+            .collect();
         let r = Render {
-            v31: doc.version.starts_with("3.1"),
+            clean,
+            v31: version.starts_with("3.1"),
             schema_names: &schema_names,
+            unnested_below: Cell::new(None),
         };
         let mut d = Map::new();
-        d.insert("openapi".into(), doc.version.into());
-        if doc.omit & 1 == 0 {
+        d.insert("openapi".into(), version.into());
+        if omit & 1 == 0 {
             d.insert(
                 "info".into(),
                 json!({ "title": "Generated", "version": "1.0.0", "x-logo": { "url": "https://example.com/logo.png" } }),
             );
         }
         let mut paths = Map::new();
-        for op in &doc.operations {
-            let (path, value) = r.operation(op);
+        let mut operation_ids = Vec::new();
+        for (i, op) in doc.operations.iter().enumerate() {
+            let (path, mut value) = r.operation(op);
+            let mut method = op.method;
+            if clean {
+                if !METHODS[..8].contains(&method) {
+                    method = METHODS[i % 8];
+                }
+                if let Some(id) = value.get("operationId").and_then(Value::as_str) {
+                    if operation_ids.iter().any(|seen| seen == id) {
+                        value["operationId"] = format!("{id}_{i}").into();
+                    }
+                    operation_ids.push(value["operationId"].as_str().unwrap().to_owned());
+                }
+            }
             let item = paths.entry(path).or_insert_with(|| json!({}));
             if let Value::Object(item) = item {
-                item.insert(op.method.to_owned(), value);
+                item.insert(method.to_owned(), value);
             }
         }
-        if doc.omit & 2 == 0 {
+        if omit & 2 == 0 {
             d.insert("paths".into(), Value::Object(paths));
         }
         if !doc.webhooks.is_empty() && r.v31 {
@@ -843,9 +1090,16 @@ impl Render<'_> {
         let schemas: Map<String, Value> = doc
             .schemas
             .iter()
-            .map(|(name, shape)| (name.clone(), r.schema(shape)))
+            .zip(&schema_names)
+            .enumerate()
+            .map(|(i, ((_, shape), name))| {
+                r.unnested_below.set(clean.then_some(i));
+                let s = r.schema(shape);
+                r.unnested_below.set(None);
+                (name.clone(), s)
+            })
             .collect();
-        if doc.omit & 4 == 0 {
+        if omit & 4 == 0 {
             d.insert(
                 "components".into(),
                 json!({
@@ -1121,20 +1375,31 @@ fn apply(doc: &mut Value, m: &Mutation) {
             let maps = find(doc, &|key, v| {
                 key == Some("properties") && v.as_object().is_some_and(|o| !o.is_empty())
             });
-            let Some(path) = maps.get(node % maps.len().max(1)) else { return };
+            let Some(path) = maps.get(node % maps.len().max(1)) else {
+                return;
+            };
             let properties = at_mut(doc, path).as_object_mut().unwrap();
-            let from = properties.keys().nth(child % properties.len()).cloned().unwrap();
+            let from = properties
+                .keys()
+                .nth(child % properties.len())
+                .cloned()
+                .unwrap();
             let value = properties.remove(&from).unwrap();
             properties.insert(to.clone(), value);
             let schema = at_mut(doc, &path[..path.len() - 1]);
             if let Some(Value::Array(required)) = schema.get_mut("required") {
-                for r in required.iter_mut().filter(|r| r.as_str() == Some(from.as_str())) {
+                for r in required
+                    .iter_mut()
+                    .filter(|r| r.as_str() == Some(from.as_str()))
+                {
                     *r = to.as_str().into();
                 }
             }
         }
         Mutation::RenameSchema { which, to } => {
-            let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") else { return };
+            let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") else {
+                return;
+            };
             if schemas.is_empty() {
                 return;
             }
@@ -1151,22 +1416,32 @@ fn apply(doc: &mut Value, m: &Mutation) {
             let enums = find(doc, &|key, v| {
                 key == Some("enum") && v.as_array().is_some_and(|a| !a.is_empty())
             });
-            let Some(path) = enums.get(node % enums.len().max(1)) else { return };
+            let Some(path) = enums.get(node % enums.len().max(1)) else {
+                return;
+            };
             let values = at_mut(doc, path).as_array_mut().unwrap();
             let i = child % values.len();
             values[i] = to.as_str().into();
         }
         Mutation::RenameOperation { which, to } => {
-            let operations = find(doc, &|_, v| v.get("operationId").is_some_and(Value::is_string));
-            let Some(path) = operations.get(which % operations.len().max(1)) else { return };
+            let operations = find(doc, &|_, v| {
+                v.get("operationId").is_some_and(Value::is_string)
+            });
+            let Some(path) = operations.get(which % operations.len().max(1)) else {
+                return;
+            };
             at_mut(doc, path)["operationId"] = to.as_str().into();
         }
         Mutation::RenameParameter { which, to } => {
             let params = find(doc, &|_, v| {
                 v.get("name").is_some_and(Value::is_string)
-                    && v.get("in").and_then(Value::as_str).is_some_and(|l| l != "path")
+                    && v.get("in")
+                        .and_then(Value::as_str)
+                        .is_some_and(|l| l != "path")
             });
-            let Some(path) = params.get(which % params.len().max(1)) else { return };
+            let Some(path) = params.get(which % params.len().max(1)) else {
+                return;
+            };
             at_mut(doc, path)["name"] = to.as_str().into();
         }
         Mutation::Graft { from, to } => {
@@ -1205,7 +1480,11 @@ fn apply(doc: &mut Value, m: &Mutation) {
             match nth_container(doc, *node) {
                 Some(Value::Object(o)) => {
                     let key = o.keys().nth(child % o.len()).cloned().unwrap();
-                    let value = if duplicate { o[&key].clone() } else { o.remove(&key).unwrap() };
+                    let value = if duplicate {
+                        o[&key].clone()
+                    } else {
+                        o.remove(&key).unwrap()
+                    };
                     o.insert(to.clone(), value);
                 }
                 Some(Value::Array(a)) => {
