@@ -18,7 +18,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Once, OnceLock};
+use std::sync::{Once, OnceLock, mpsc};
+use std::thread;
+use std::time::Duration;
 
 use proptest::collection::vec;
 use proptest::option;
@@ -51,23 +53,51 @@ fn install_panic_hook() {
     });
 }
 
+/// How long one generation may take before the case counts as a hang.
+const TIME_LIMIT: Duration = Duration::from_secs(120);
+
 /// `Ok` when the generator returned code or a non-empty error; otherwise what went wrong.
+///
+/// The generator runs on its own thread with the 8 MiB stack a build script's main thread has, so
+/// that a hang is reported (after [`TIME_LIMIT`]) instead of stalling the suite. A stack overflow
+/// cannot be caught: it aborts the test binary. To find the spec that did it, run with
+/// `GENERATOR_PROPERTIES_LAST_SPEC=<file>`, and each spec is written there before it is used.
 fn run_generator(text: &str) -> Result<(), String> {
     install_panic_hook();
-    IN_GENERATOR.with(|f| f.set(true));
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| marketing_api_codegen::generate(text)));
-    IN_GENERATOR.with(|f| f.set(false));
-    match outcome {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) if !e.to_string().trim().is_empty() => Ok(()),
-        Ok(Err(e)) => Err(format!("the generator failed with an empty message: {e:?}")),
-        Err(_) => {
-            let what = LAST_PANIC.with(|p| p.borrow_mut().take());
-            Err(format!(
-                "the generator panicked: {}",
-                what.unwrap_or_default()
-            ))
-        }
+    if let Some(path) = std::env::var_os("GENERATOR_PROPERTIES_LAST_SPEC") {
+        std::fs::write(&path, text).expect("GENERATOR_PROPERTIES_LAST_SPEC is writable");
+    }
+    let (tx, rx) = mpsc::channel();
+    let text = text.to_owned();
+    thread::Builder::new()
+        .name("generate".into())
+        .stack_size(8 << 20)
+        .spawn(move || {
+            IN_GENERATOR.with(|f| f.set(true));
+            let outcome =
+                panic::catch_unwind(AssertUnwindSafe(|| marketing_api_codegen::generate(&text)));
+            IN_GENERATOR.with(|f| f.set(false));
+            let verdict = match outcome {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if !e.to_string().trim().is_empty() => Ok(()),
+                Ok(Err(e)) => Err(format!("the generator failed with an empty message: {e:?}")),
+                Err(_) => {
+                    let what = LAST_PANIC.with(|p| p.borrow_mut().take());
+                    Err(format!(
+                        "the generator panicked: {}",
+                        what.unwrap_or_default()
+                    ))
+                }
+            };
+            let _ = tx.send(verdict);
+        })
+        .expect("spawn a generator thread");
+    match rx.recv_timeout(TIME_LIMIT) {
+        Ok(verdict) => verdict,
+        Err(_) => Err(format!(
+            "the generator did not finish within {} s",
+            TIME_LIMIT.as_secs()
+        )),
     }
 }
 
