@@ -13,6 +13,9 @@
 //!   and so reach the later stages of the generator;
 //! - the fixture texts cut short or with bytes spliced in.
 //!
+//! Inputs the properties have found are kept as plain cases (`known_inputs`), each run in a child
+//! process so that a stack overflow is reported like a panic.
+//!
 //! The runs are deterministic: a fixed seed, no failure persistence. `PROPTEST_CASES` sets the
 //! number of cases per property (default 256). A failure prints the offending spec.
 
@@ -1544,10 +1547,10 @@ fn mini_with_property(name: &str) -> String {
     mini.replace(line, &line.replacen("tags", &format!("{name:?}"), 1))
 }
 
-#[test]
-fn inputs_that_once_made_the_generator_panic() {
+/// Specs that once made the generator panic or overflow its stack, with what they show.
+fn known_inputs() -> Vec<(&'static str, String)> {
     let mini = FIXTURES[0].1;
-    let cases = [
+    vec![
         ("a property named `self`", mini_with_property("self")),
         ("a property named ``", mini_with_property("")),
         ("a property named `123`", mini_with_property("123")),
@@ -1574,16 +1577,68 @@ fn inputs_that_once_made_the_generator_panic() {
                 "properties": {"self": {"allOf": []}}}}}}"#
                 .to_owned(),
         ),
-    ];
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|(what, spec)| {
-            run_generator(spec)
-                .err()
-                .map(|why| format!("{what}: {why}"))
-        })
-        .collect();
+        (
+            "a discriminated `oneOf` whose member is an `allOf` cycle",
+            r##"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+                "components": {"schemas": {
+                  "Shape": {"oneOf": [{"$ref": "#/components/schemas/A"}],
+                            "discriminator": {"propertyName": "kind"}},
+                  "A": {"allOf": [{"$ref": "#/components/schemas/B"}]},
+                  "B": {"allOf": [{"$ref": "#/components/schemas/A"}]}}}}"##
+                .to_owned(),
+        ),
+    ]
+}
+
+/// Set to the index of a known input, `known_input_in_a_child_process` runs that one only.
+const KNOWN_INPUT_VAR: &str = "GENERATOR_PROPERTIES_KNOWN_INPUT";
+
+/// Runs every known input in a child process (this test binary, filtered to
+/// `known_input_in_a_child_process`), so that a stack overflow, which aborts a process, is one
+/// failure among the others instead of the end of the test run.
+#[test]
+fn inputs_that_once_made_the_generator_panic() {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut failures = Vec::new();
+    for (index, (what, _)) in known_inputs().iter().enumerate() {
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--exact",
+                "known_input_in_a_child_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(KNOWN_INPUT_VAR, index.to_string())
+            .output()
+            .expect("run the test binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            let why = stdout
+                .lines()
+                .chain(stderr.lines())
+                .find(|l| l.contains("the generator") || l.contains("overflowed its stack"))
+                .unwrap_or("the child process failed");
+            failures.push(format!("{what}: {why}"));
+        } else if !stdout.contains("known input answered") {
+            failures.push(format!("{what}: the child process did not run the input"));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Only does something inside [`inputs_that_once_made_the_generator_panic`]'s child processes.
+#[test]
+fn known_input_in_a_child_process() {
+    let Ok(index) = std::env::var(KNOWN_INPUT_VAR) else {
+        return;
+    };
+    let index: usize = index.parse().expect("an index");
+    let (_, spec) = &known_inputs()[index];
+    if let Err(why) = run_generator(spec) {
+        panic!("{why}");
+    }
+    println!("known input answered");
 }
 
 proptest! {
