@@ -569,9 +569,15 @@ impl<'d> TypeBuilder<'d> {
         let object_members = members.len() - non_object.len();
         // `allOf: [X]` (usually to attach a description) or only non-object members: the type of
         // the first member.
-        if view.properties().is_empty() && (members.len() == 1 || object_members == 0) {
-            let (ty, _) = self.ty(&members[0], &format!("{pointer}/allOf/0"), name);
+        if let Some(first) = members.first()
+            && view.properties().is_empty()
+            && (members.len() == 1 || object_members == 0)
+        {
+            let (ty, _) = self.ty(first, &format!("{pointer}/allOf/0"), name);
             return TypeKind::Alias(ty);
+        }
+        if members.is_empty() && view.properties().is_empty() {
+            return TypeKind::Alias(Ty::Json);
         }
         for index in &non_object {
             self.warn(
@@ -796,6 +802,14 @@ impl<'d> TypeBuilder<'d> {
 /// The tag values a variant schema declares for itself (`kind: {const: image}` or
 /// `kind: {enum: [image]}`), looking into `allOf` members too.
 fn tag_values(schema: &Value, tag: &str, doc: &Document) -> Vec<String> {
+    tag_values_within(schema, tag, doc, 0)
+}
+
+/// [`tag_values`], `depth` levels of `allOf` down (bounded: `allOf` may refer back to itself).
+fn tag_values_within(schema: &Value, tag: &str, doc: &Document, depth: usize) -> Vec<String> {
+    if depth > 16 {
+        return Vec::new();
+    }
     let view = SchemaView::new(schema);
     if let Some(prop) = view
         .properties()
@@ -817,7 +831,7 @@ fn tag_values(schema: &Value, tag: &str, doc: &Document) -> Vec<String> {
     }
     for member in view.list("allOf").into_iter().flatten() {
         if let Ok((m, _)) = doc.resolve(member, "") {
-            let found = tag_values(m, tag, doc);
+            let found = tag_values_within(m, tag, doc, depth + 1);
             if !found.is_empty() {
                 return found;
             }
