@@ -7,8 +7,9 @@ OpenAPI 3.1 and documents everything. This script fails (exit 1) naming the loca
 - every component schema has `description` and `example`; every property has `description`;
 - every example (schemas, parameters, headers, media types) validates against its schema (JSON Schema 2020-12,
   with `$ref`s resolved into `components`, formats checked);
-- only the 2020-12 subset the generator supports: no `nullable`, no `allOf`/`oneOf`/`discriminator`, `anyOf` only
-  as `[{$ref}, {type: "null"}]`, enums are strings, integers carry int32/int64, numbers carry double;
+- one way to say each thing: no `nullable` (3.1 `type: [T, "null"]`), no `allOf`, `anyOf` only as
+  `[{$ref}, {type: "null"}]`, `oneOf` only of `$ref`s with a `discriminator` whose `mapping` names every member
+  (each member's tag property `const`), enums are strings, integers carry int32/int64, numbers carry double;
 - every `$ref` resolves;
 - every operation has operationId (unique), summary, description, exactly one tag;
 - every POST under `paths` takes the `Idempotency-Key` header (except `x-sdk-runtime` OAuth operations);
@@ -72,15 +73,38 @@ class Checker:
                 self.check_refs(value, f"{location}[{index}]")
 
     # ------------------------------------------------------------------ schemas
+    def check_discriminated(self, schema, location):
+        """A `oneOf` is a discriminated union of component schemas, each naming its own tag value."""
+        members = schema.get("oneOf")
+        discriminator = schema.get("discriminator")
+        if not isinstance(members, list) or not isinstance(discriminator, dict):
+            self.fail(location, "`oneOf` and `discriminator` go together")
+            return
+        tag = discriminator.get("propertyName")
+        mapping = discriminator.get("mapping") or {}
+        refs = [m.get("$ref") if isinstance(m, dict) and set(m) == {"$ref"} else None for m in members]
+        if None in refs:
+            self.fail(location, "`oneOf` members must be `$ref`s to component schemas")
+            return
+        if sorted(mapping.values()) != sorted(refs):
+            self.fail(location, "the discriminator `mapping` must name every `oneOf` member exactly once")
+        for value, ref in mapping.items():
+            member = self.schemas.get(ref.rsplit("/", 1)[-1], {})
+            prop = member.get("properties", {}).get(tag, {})
+            if prop.get("const") != value or tag not in member.get("required", []):
+                self.fail(location, f"`{ref}` must require `{tag}` with `const: {value}`")
+
     def check_schema_shape(self, schema, location):
         """Checks the supported subset and property descriptions, recursively."""
         if not isinstance(schema, dict):
             self.fail(location, "schema is not a mapping")
             return
-        for banned in ("nullable", "allOf", "oneOf", "discriminator"):
+        for banned in ("nullable", "allOf"):
             if banned in schema:
-                self.fail(location, f"`{banned}` is not supported (use `type: [T, \"null\"]` or the anyOf-null "
-                                    f"pattern)")
+                self.fail(location, f"`{banned}` is not used in this spec (use `type: [T, \"null\"]`, the anyOf-null "
+                                    f"pattern or a discriminated oneOf)")
+        if "oneOf" in schema or "discriminator" in schema:
+            self.check_discriminated(schema, location)
         if "anyOf" in schema:
             branches = schema["anyOf"]
             ok = (isinstance(branches, list) and len(branches) == 2 and set(branches[0]) == {"$ref"}

@@ -101,11 +101,25 @@ pub fn generate_with(text: &str, options: &Options) -> Result<Generated, Generat
     if options.strict && !api.warnings.is_empty() {
         return Err(GenerateError::Strict(api.warnings));
     }
+    // Emitting and formatting the files are independent, and formatting a large API is most of
+    // the generator's time: one thread per file.
+    let (models, api_rs, events, testing) = std::thread::scope(|scope| {
+        let models = scope.spawn(|| emit::format(emit::models(&api)));
+        let api_rs = scope.spawn(|| emit::format(emit::api(&api)));
+        let events = scope.spawn(|| emit::format(emit::events(&api)));
+        let testing = emit::format(emit::testing(&api));
+        let join = |handle: std::thread::ScopedJoinHandle<'_, Result<String, syn::Error>>| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (join(models), join(api_rs), join(events), testing)
+    });
     Ok(Generated {
-        models: emit::format(emit::models(&api))?,
-        api: emit::format(emit::api(&api))?,
-        events: emit::format(emit::events(&api))?,
-        testing: emit::format(emit::testing(&api))?,
+        models: models?,
+        api: api_rs?,
+        events: events?,
+        testing: testing?,
         operations_in_spec: api.operations_in_spec,
         operations_generated: api.resources.iter().map(|r| r.operations.len()).sum(),
         warnings: api.warnings,

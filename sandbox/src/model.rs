@@ -214,6 +214,29 @@ pub struct WebhookDelivery {
     pub next_attempt_at: Option<Timestamp>,
     /// HTTP status of the last attempt's answer.
     pub response_status: Option<i32>,
+    /// Why the last attempt failed (`null` after a success or before the first attempt).
+    pub last_failure: Option<DeliveryFailure>,
     /// Creation time.
     pub created_at: Timestamp,
+}
+
+/// Why a delivery attempt failed: the spec's `WebhookDeliveryFailure`, tagged by `reason`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum DeliveryFailure {
+    /// The endpoint answered outside 2xx.
+    HttpStatus {
+        /// The status it answered with.
+        status: i32,
+    },
+    /// No answer within the delivery timeout.
+    Timeout {
+        /// How long the attempt waited.
+        after_ms: i64,
+    },
+    /// The endpoint could not be reached.
+    Connection {
+        /// `connect`, `tls`, `reset` or `other`.
+        stage: String,
+    },
 }

@@ -8,7 +8,7 @@
 
 use crate::app::App;
 use crate::ids::new_id;
-use crate::model::WebhookDelivery;
+use crate::model::{DeliveryFailure, WebhookDelivery};
 use crate::store::{DeliveryRow, row_key};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -73,6 +73,7 @@ pub(crate) fn emit(app: &App, event_type: &str, data: Value) {
                 last_attempt_at: None,
                 next_attempt_at: None,
                 response_status: None,
+                last_failure: None,
                 created_at: now,
             };
             started.push(delivery.id.clone());
@@ -104,7 +105,7 @@ pub(crate) fn start(app: &App, delivery_id: String) {
 
 enum Attempt {
     Delivered(u16),
-    Failed(Option<u16>),
+    Failed(DeliveryFailure),
     EndpointGone,
 }
 
@@ -127,12 +128,17 @@ async fn deliver(app: &App, delivery_id: &str) {
                 Attempt::Delivered(status) => {
                     delivery.status = "succeeded".into();
                     delivery.response_status = Some(i32::from(status));
+                    delivery.last_failure = None;
                     delivery.next_attempt_at = None;
                     return;
                 }
                 Attempt::EndpointGone => None,
-                Attempt::Failed(status) => {
-                    delivery.response_status = status.map(i32::from);
+                Attempt::Failed(failure) => {
+                    delivery.response_status = match &failure {
+                        DeliveryFailure::HttpStatus { status } => Some(*status),
+                        _ => None,
+                    };
+                    delivery.last_failure = Some(failure);
                     schedule.get(attempt_in_cycle - 1).copied()
                 }
             };
@@ -175,7 +181,9 @@ async fn attempt(app: &App, delivery_id: &str) -> Attempt {
         )
     };
     let Some(client) = &app.webhook_client else {
-        return Attempt::Failed(None);
+        return Attempt::Failed(DeliveryFailure::Connection {
+            stage: "other".into(),
+        });
     };
     let timestamp = Utc::now().timestamp();
     let signature = secrets
@@ -199,10 +207,36 @@ async fn attempt(app: &App, delivery_id: &str) -> Attempt {
         Ok(response) if response.status().is_success() => {
             Attempt::Delivered(response.status().as_u16())
         }
-        Ok(response) => Attempt::Failed(Some(response.status().as_u16())),
+        Ok(response) => Attempt::Failed(DeliveryFailure::HttpStatus {
+            status: i32::from(response.status().as_u16()),
+        }),
         Err(error) => {
             tracing::debug!(delivery_id, %error, "webhook attempt failed");
-            Attempt::Failed(None)
+            Attempt::Failed(classify_failure(&error, timeout))
         }
+    }
+}
+
+/// Says where an attempt that got no answer failed, as the spec's `WebhookDeliveryFailure`.
+fn classify_failure(error: &reqwest::Error, timeout: Duration) -> DeliveryFailure {
+    if error.is_timeout() {
+        return DeliveryFailure::Timeout {
+            after_ms: i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX),
+        };
+    }
+    let text = format!("{error:?}").to_ascii_lowercase();
+    let stage = if error.is_connect() {
+        if text.contains("tls") || text.contains("certificate") || text.contains("handshake") {
+            "tls"
+        } else {
+            "connect"
+        }
+    } else if error.is_request() || error.is_body() {
+        "reset"
+    } else {
+        "other"
+    };
+    DeliveryFailure::Connection {
+        stage: stage.into(),
     }
 }

@@ -81,6 +81,50 @@ async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
 }
 
 #[tokio::test]
+async fn an_unreachable_endpoint_is_a_connection_failure_without_a_status() {
+    // A port that was just free: nothing listens there, so connecting is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    let sandbox = Sandbox::builder()
+        .webhook_retry_schedule(vec![Duration::from_millis(10)])
+        .start()
+        .await
+        .expect("sandbox starts");
+    let api = Api::new(&sandbox);
+    json(
+        api.post(
+            "/webhook_endpoints",
+            json!({"url": url, "event_types": ["campaign.created"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    json(
+        api.post("/campaigns", json!({"name": "Nowhere", "budget_cents": 5}))
+            .await,
+        201,
+    )
+    .await;
+    let dead = wait_for(async || {
+        let list = json(
+            api.get("/webhook_deliveries?status=dead_lettered").await,
+            200,
+        )
+        .await;
+        list["data"].as_array().unwrap().first().cloned()
+    })
+    .await;
+    assert_eq!(dead["attempts"], 2);
+    assert!(dead["response_status"].is_null());
+    assert_eq!(
+        dead["last_failure"],
+        json!({"reason": "connection", "stage": "connect"})
+    );
+}
+
+#[tokio::test]
 async fn delivery_failure_dead_letter_and_replay() {
     let (receiver, url) = start_receiver().await;
     let sandbox = Sandbox::builder()
@@ -148,6 +192,7 @@ async fn delivery_failure_dead_letter_and_replay() {
     .await;
     assert_eq!(delivered.attempts, 1);
     assert_eq!(delivered.response_status, Some(204));
+    assert_eq!(delivered.last_failure, None);
 
     // Failure: three attempts (one plus two retries), then dead-lettered.
     receiver.fail.store(true, Ordering::SeqCst);
@@ -168,6 +213,10 @@ async fn delivery_failure_dead_letter_and_replay() {
     .await;
     assert_eq!(dead["attempts"], 3);
     assert_eq!(dead["response_status"], 500);
+    assert_eq!(
+        dead["last_failure"],
+        json!({"reason": "http_status", "status": 500})
+    );
     assert!(dead["next_attempt_at"].is_null());
     assert_eq!(receiver.received.lock().unwrap().len(), 4);
     let dead_id = dead["id"].as_str().unwrap().to_owned();
