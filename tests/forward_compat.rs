@@ -283,3 +283,33 @@ fn a_known_webhook_event_with_extra_fields_and_new_enum_values_stays_typed() {
         other => panic!("expected CampaignCreated, got {other:?}"),
     }
 }
+
+#[test]
+fn a_delivery_failure_decodes_by_its_reason_and_an_unknown_reason_is_kept_as_it_is() {
+    use marketing_api::models::{
+        ConnectionFailure, ConnectionFailureStage, HttpStatusFailure, WebhookDeliveryFailure,
+    };
+    let known: WebhookDeliveryFailure =
+        serde_json::from_value(json!({"reason": "connection", "stage": "tls"})).expect("decodes");
+    assert_eq!(
+        known,
+        WebhookDeliveryFailure::Connection(ConnectionFailure::new(ConnectionFailureStage::Tls))
+    );
+    // The tag is written from the variant, whatever the caller built.
+    let encoded = serde_json::to_value(WebhookDeliveryFailure::HttpStatus(HttpStatusFailure::new(
+        503,
+    )))
+    .expect("encodes");
+    assert_eq!(encoded, json!({"reason": "http_status", "status": 503}));
+    // A reason added to the API later: kept whole, and sent back unchanged.
+    let future = json!({"reason": "blocked_by_firewall", "rule": "egress-42"});
+    let decoded: WebhookDeliveryFailure =
+        serde_json::from_value(future.clone()).expect("an unknown reason still decodes");
+    assert_eq!(decoded, WebhookDeliveryFailure::Unknown(future.clone()));
+    assert_eq!(serde_json::to_value(&decoded).expect("encodes"), future);
+    // A known reason with a wrong shape is an error, not silently unknown.
+    let broken = serde_json::from_value::<WebhookDeliveryFailure>(
+        json!({"reason": "http_status", "status": "five hundred"}),
+    );
+    assert!(broken.is_err());
+}

@@ -74,6 +74,11 @@ fn every_component_example_roundtrips_through_its_generated_type() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(checked > 0 || schemas.values().all(|s| s.get("example").is_none() && s.get("examples").is_none()));
+    assert!(
+        checked > 0
+            || schemas
+                .values()
+                .all(|s| s.get("example").is_none() && s.get("examples").is_none())
+    );
     println!("{checked} component examples round-trip");
 }

@@ -147,10 +147,11 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
             },
         }
     });
+    // Required fields the caller supplies: a `const` field has only one possible value.
     let plain: Vec<&Field> = s
         .fields
         .iter()
-        .filter(|f| f.repr(s.patch) == FieldRepr::Plain)
+        .filter(|f| f.repr(s.patch) == FieldRepr::Plain && f.constant.is_none())
         .collect();
     let ctor_args = plain.iter().map(|f| {
         let field = ident(&f.rust);
@@ -160,6 +161,10 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
     let ctor_fields = s.fields.iter().map(|f| {
         let field = ident(&f.rust);
         match f.repr(s.patch) {
+            FieldRepr::Plain if f.constant.is_some() => {
+                let value = f.constant.as_deref().unwrap_or_default();
+                quote!(#field: String::from(#value))
+            }
             FieldRepr::Plain => {
                 let (_, convert) = arg(&f.ty, is_id);
                 let value = if convert {

@@ -141,6 +141,9 @@ pub struct Field {
     pub redacted: bool,
     /// Held in a `Box` to break a cycle of types containing each other.
     pub boxed: bool,
+    /// The one value the schema allows (`const: "image"`), for a required string field: the
+    /// constructor fills it in instead of asking for it.
+    pub constant: Option<String>,
 }
 
 impl Field {

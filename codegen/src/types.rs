@@ -511,6 +511,7 @@ impl<'d> TypeBuilder<'d> {
                 doc = format!("The `{wire}` property.");
             }
             let redacted = flag("x-pii") || flag("x-secret") || flag("x-sensitive");
+
             fields.push(Field {
                 rust: fields_ns.claim(&names::field_name(&wire)),
                 required: required.contains(&wire) && !server_or_client_only,
@@ -520,6 +521,7 @@ impl<'d> TypeBuilder<'d> {
                 doc,
                 redacted,
                 boxed: false,
+                constant: None,
             });
         }
         let additional = additional.map(|(schema, at)| {
@@ -782,6 +784,22 @@ impl<'d> TypeBuilder<'d> {
                 ty,
                 boxed: false,
             });
+        }
+        // A variant's tag field has one possible value: its constructor fills it in.
+        for variant in &variants {
+            if let (Ty::Named(payload), [only]) = (&variant.ty, variant.wire.as_slice())
+                && let Some(&slot) = self.by_name.get(payload)
+                && let Some(Some(TypeDef {
+                    kind: TypeKind::Struct(s),
+                    ..
+                })) = self.defs.get_mut(slot)
+                && let Some(field) = s
+                    .fields
+                    .iter_mut()
+                    .find(|f| f.wire == tag && f.ty == Ty::String && f.required && !f.nullable)
+            {
+                field.constant = Some(only.clone());
+            }
         }
         TypeKind::Tagged(TaggedUnion {
             tag: tag.to_owned(),

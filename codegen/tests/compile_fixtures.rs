@@ -46,7 +46,11 @@ fn build_and_roundtrip(spec: &Path) -> Result<(), String> {
         let errors: Vec<&str> = stderr
             .lines()
             .filter(|l| l.contains("error") || l.contains("warning"))
-            .chain(stdout.lines().filter(|l| l.contains(": ") || l.contains("panicked")))
+            .chain(
+                stdout
+                    .lines()
+                    .filter(|l| l.contains(": ") || l.contains("panicked")),
+            )
             .take(60)
             .collect();
         Err(errors.join("\n"))
