@@ -313,7 +313,13 @@ async fn checked(
     let idempotency_key = if parts.method == Method::POST {
         match parts.headers.get("idempotency-key") {
             Some(value) => match value.to_str() {
-                Ok(key) if (1..=255).contains(&key.len()) => Some(key.to_owned()),
+                // Visible ASCII and inner spaces (HTTP strips outer ones), as the spec's pattern.
+                Ok(key)
+                    if (1..=255).contains(&key.len())
+                        && key.bytes().all(|b| (b' '..=b'~').contains(&b)) =>
+                {
+                    Some(key.to_owned())
+                }
                 _ => {
                     return ApiError::bad_request(
                         "invalid_value",
