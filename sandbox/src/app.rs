@@ -299,7 +299,7 @@ async fn checked(
             // Event batches are validated event by event by their handler, so the reasons name
             // the event at fault.
             if operation.operation_id != "ingestEvents" {
-                if let Err(error) = operation.validate_body(&mut json) {
+                if let Err(error) = operation.check_body(&mut json) {
                     return error.into_response();
                 }
                 // Handlers read the body as validated: whole numbers as integers.

@@ -453,11 +453,17 @@ impl Spec {
     }
 
     /// Validates one event of a batch against `NewInteractionEvent`; `prefix` is its place in
-    /// the batch (`events[3]`). Whole numbers written with a decimal point become integers first
-    /// (see [`normalize_integers`]).
-    pub fn validate_event(&self, event: &mut Value, prefix: &str) -> Result<(), ApiError> {
-        normalize_integers(&self.event_schema, &self.defs, event, prefix)?;
+    /// the batch (`events[3]`).
+    pub fn validate_event(&self, event: &Value, prefix: &str) -> Result<(), ApiError> {
         first_error(&self.event_validator, event, prefix)
+    }
+
+    /// Reads one event of a batch as the handler will store it: whole numbers written with a
+    /// decimal point become integers, integers outside their format are refused (see
+    /// [`normalize_integers`]), then the event is validated like [`Spec::validate_event`].
+    pub fn check_event(&self, event: &mut Value, prefix: &str) -> Result<(), ApiError> {
+        normalize_integers(&self.event_schema, &self.defs, event, prefix)?;
+        self.validate_event(event, prefix)
     }
 }
 
@@ -510,20 +516,23 @@ impl Operation {
         Ok(())
     }
 
-    /// Validates a JSON body against the operation's request schema, after turning whole
-    /// numbers written with a decimal point into integers where the schema wants an integer
-    /// (see [`normalize_integers`]).
-    pub fn validate_body(&self, body: &mut Value) -> Result<(), ApiError> {
-        let Some(spec_body) = self.body.as_ref() else {
-            return Ok(());
-        };
-        if let Some((schema, defs)) = &spec_body.schema {
-            normalize_integers(schema, defs, body, "")?;
-        }
-        match spec_body.validator.as_ref() {
+    /// Validates a JSON body against the operation's request schema.
+    pub fn validate_body(&self, body: &Value) -> Result<(), ApiError> {
+        match self.body.as_ref().and_then(|b| b.validator.as_ref()) {
             Some(validator) => first_error(validator, body, ""),
             None => Ok(()),
         }
+    }
+
+    /// Reads a JSON body as the handler will see it: whole numbers written with a decimal point
+    /// become integers where the schema wants an integer, integers outside their format are
+    /// refused (see [`normalize_integers`]), then the body is validated like
+    /// [`Operation::validate_body`].
+    pub fn check_body(&self, body: &mut Value) -> Result<(), ApiError> {
+        if let Some((schema, defs)) = self.body.as_ref().and_then(|b| b.schema.as_ref()) {
+            normalize_integers(schema, defs, body, "")?;
+        }
+        self.validate_body(body)
     }
 }
 
@@ -655,6 +664,7 @@ fn normalize_at(
 
 /// Why a request body could not be read as JSON.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum JsonBodyError {
     /// Not JSON at all.
     Syntax(serde_json::Error),
