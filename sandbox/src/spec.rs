@@ -609,9 +609,9 @@ fn normalize_at(
                     Some(f) if f.fract() != 0.0 => return Ok(()),
                     // Only integer literals are read exactly; a number with a decimal point or
                     // an exponent (or an integer literal past int64) arrives as a double, exact
-                    // only up to 2^53. Beyond that its value is unknown, so it is refused rather
+                    // only below 2^53. From there on its value is unknown, so it is refused rather
                     // than rounded (`-9223372036854775809` would otherwise become i64::MIN).
-                    Some(f) if f.abs() <= 9_007_199_254_740_992.0 => Some(f as i64),
+                    Some(f) if f.abs() < 9_007_199_254_740_992.0 => Some(f as i64),
                     _ => None,
                 }
             };
@@ -847,6 +847,67 @@ mod tests {
             "events[2].contact_id"
         );
         assert_eq!(pointer_to_param("", ""), "");
+    }
+
+    #[test]
+    fn integers_are_normalized_and_kept_in_range() {
+        let defs = serde_json::json!({});
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "wide": {"type": ["integer", "null"], "format": "int64"},
+                "narrow": {"type": "integer", "format": "int32"},
+                "ratio": {"type": "number"},
+                "list": {"type": "array", "items": {"type": "integer"}}
+            }
+        });
+        let mut value =
+            serde_json::json!({"wide": 1e3, "narrow": 4.0, "ratio": 2.0, "list": [1.0, -2e0]});
+        normalize_integers(&schema, &defs, &mut value, "").unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"wide": 1000, "narrow": 4, "ratio": 2.0, "list": [1, -2]})
+        );
+        // A fraction is left for the validator; out of range is refused, naming the place.
+        let mut fraction = serde_json::json!({"narrow": 1.5});
+        normalize_integers(&schema, &defs, &mut fraction, "").unwrap();
+        assert_eq!(fraction["narrow"], 1.5);
+        for (body, param) in [
+            (r#"{"wide": 9223372036854775808}"#, "wide"),
+            (r#"{"wide": -9223372036854775809}"#, "wide"),
+            (r#"{"wide": 1e19}"#, "wide"),
+            (r#"{"narrow": 2147483648}"#, "narrow"),
+            (r#"{"list": [1, 9007199254740993.0]}"#, "list[1]"),
+        ] {
+            let mut value: Value = serde_json::from_str(body).unwrap();
+            let error = normalize_integers(&schema, &defs, &mut value, "").unwrap_err();
+            assert_eq!(error.param.as_deref(), Some(param), "{body}");
+            assert_eq!(error.code, "invalid_value");
+        }
+        let mut extremes: Value =
+            serde_json::from_str(r#"{"wide": -9223372036854775808, "narrow": -2147483648}"#)
+                .unwrap();
+        normalize_integers(&schema, &defs, &mut extremes, "").unwrap();
+        assert_eq!(extremes["wide"], i64::MIN);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_at_any_depth() {
+        assert!(parse_json_body(br#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#).is_ok());
+        for body in [
+            r#"{"a": 1, "a": 1}"#,
+            r#"{"a": {"b": 1, "b": 2}}"#,
+            r#"[{"x": 1}, {"y": 1, "y": null}]"#,
+        ] {
+            assert!(
+                matches!(parse_json_body(body.as_bytes()), Err(JsonBodyError::DuplicateKey(m)) if m.contains("twice")),
+                "{body}"
+            );
+        }
+        assert!(matches!(
+            parse_json_body(b"{\"a\": }"),
+            Err(JsonBodyError::Syntax(_))
+        ));
     }
 
     #[test]
