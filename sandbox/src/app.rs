@@ -299,7 +299,7 @@ async fn checked(
             // Event batches are validated event by event by their handler, so the reasons name
             // the event at fault.
             if operation.operation_id != "ingestEvents" {
-                if let Err(error) = operation.validate_body(&mut json) {
+                if let Err(error) = operation.check_body(&mut json) {
                     return error.into_response();
                 }
                 // Handlers read the body as validated: whole numbers as integers.
@@ -313,7 +313,13 @@ async fn checked(
     let idempotency_key = if parts.method == Method::POST {
         match parts.headers.get("idempotency-key") {
             Some(value) => match value.to_str() {
-                Ok(key) if (1..=255).contains(&key.len()) => Some(key.to_owned()),
+                // Visible ASCII and inner spaces (HTTP strips outer ones), as the spec's pattern.
+                Ok(key)
+                    if (1..=255).contains(&key.len())
+                        && key.bytes().all(|b| (b' '..=b'~').contains(&b)) =>
+                {
+                    Some(key.to_owned())
+                }
                 _ => {
                     return ApiError::bad_request(
                         "invalid_value",

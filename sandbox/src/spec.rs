@@ -453,11 +453,17 @@ impl Spec {
     }
 
     /// Validates one event of a batch against `NewInteractionEvent`; `prefix` is its place in
-    /// the batch (`events[3]`). Whole numbers written with a decimal point become integers first
-    /// (see [`normalize_integers`]).
-    pub fn validate_event(&self, event: &mut Value, prefix: &str) -> Result<(), ApiError> {
-        normalize_integers(&self.event_schema, &self.defs, event, prefix)?;
+    /// the batch (`events[3]`).
+    pub fn validate_event(&self, event: &Value, prefix: &str) -> Result<(), ApiError> {
         first_error(&self.event_validator, event, prefix)
+    }
+
+    /// Reads one event of a batch as the handler will store it: whole numbers written with a
+    /// decimal point become integers, integers outside their format are refused (see
+    /// [`normalize_integers`]), then the event is validated like [`Spec::validate_event`].
+    pub fn check_event(&self, event: &mut Value, prefix: &str) -> Result<(), ApiError> {
+        normalize_integers(&self.event_schema, &self.defs, event, prefix)?;
+        self.validate_event(event, prefix)
     }
 }
 
@@ -510,20 +516,23 @@ impl Operation {
         Ok(())
     }
 
-    /// Validates a JSON body against the operation's request schema, after turning whole
-    /// numbers written with a decimal point into integers where the schema wants an integer
-    /// (see [`normalize_integers`]).
-    pub fn validate_body(&self, body: &mut Value) -> Result<(), ApiError> {
-        let Some(spec_body) = self.body.as_ref() else {
-            return Ok(());
-        };
-        if let Some((schema, defs)) = &spec_body.schema {
-            normalize_integers(schema, defs, body, "")?;
-        }
-        match spec_body.validator.as_ref() {
+    /// Validates a JSON body against the operation's request schema.
+    pub fn validate_body(&self, body: &Value) -> Result<(), ApiError> {
+        match self.body.as_ref().and_then(|b| b.validator.as_ref()) {
             Some(validator) => first_error(validator, body, ""),
             None => Ok(()),
         }
+    }
+
+    /// Reads a JSON body as the handler will see it: whole numbers written with a decimal point
+    /// become integers where the schema wants an integer, integers outside their format are
+    /// refused (see [`normalize_integers`]), then the body is validated like
+    /// [`Operation::validate_body`].
+    pub fn check_body(&self, body: &mut Value) -> Result<(), ApiError> {
+        if let Some((schema, defs)) = self.body.as_ref().and_then(|b| b.schema.as_ref()) {
+            normalize_integers(schema, defs, body, "")?;
+        }
+        self.validate_body(body)
     }
 }
 
@@ -600,9 +609,9 @@ fn normalize_at(
                     Some(f) if f.fract() != 0.0 => return Ok(()),
                     // Only integer literals are read exactly; a number with a decimal point or
                     // an exponent (or an integer literal past int64) arrives as a double, exact
-                    // only up to 2^53. Beyond that its value is unknown, so it is refused rather
+                    // only below 2^53. From there on its value is unknown, so it is refused rather
                     // than rounded (`-9223372036854775809` would otherwise become i64::MIN).
-                    Some(f) if f.abs() <= 9_007_199_254_740_992.0 => Some(f as i64),
+                    Some(f) if f.abs() < 9_007_199_254_740_992.0 => Some(f as i64),
                     _ => None,
                 }
             };
@@ -655,6 +664,7 @@ fn normalize_at(
 
 /// Why a request body could not be read as JSON.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum JsonBodyError {
     /// Not JSON at all.
     Syntax(serde_json::Error),
@@ -837,6 +847,67 @@ mod tests {
             "events[2].contact_id"
         );
         assert_eq!(pointer_to_param("", ""), "");
+    }
+
+    #[test]
+    fn integers_are_normalized_and_kept_in_range() {
+        let defs = serde_json::json!({});
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "wide": {"type": ["integer", "null"], "format": "int64"},
+                "narrow": {"type": "integer", "format": "int32"},
+                "ratio": {"type": "number"},
+                "list": {"type": "array", "items": {"type": "integer"}}
+            }
+        });
+        let mut value =
+            serde_json::json!({"wide": 1e3, "narrow": 4.0, "ratio": 2.0, "list": [1.0, -2e0]});
+        normalize_integers(&schema, &defs, &mut value, "").unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"wide": 1000, "narrow": 4, "ratio": 2.0, "list": [1, -2]})
+        );
+        // A fraction is left for the validator; out of range is refused, naming the place.
+        let mut fraction = serde_json::json!({"narrow": 1.5});
+        normalize_integers(&schema, &defs, &mut fraction, "").unwrap();
+        assert_eq!(fraction["narrow"], 1.5);
+        for (body, param) in [
+            (r#"{"wide": 9223372036854775808}"#, "wide"),
+            (r#"{"wide": -9223372036854775809}"#, "wide"),
+            (r#"{"wide": 1e19}"#, "wide"),
+            (r#"{"narrow": 2147483648}"#, "narrow"),
+            (r#"{"list": [1, 9007199254740993.0]}"#, "list[1]"),
+        ] {
+            let mut value: Value = serde_json::from_str(body).unwrap();
+            let error = normalize_integers(&schema, &defs, &mut value, "").unwrap_err();
+            assert_eq!(error.param.as_deref(), Some(param), "{body}");
+            assert_eq!(error.code, "invalid_value");
+        }
+        let mut extremes: Value =
+            serde_json::from_str(r#"{"wide": -9223372036854775808, "narrow": -2147483648}"#)
+                .unwrap();
+        normalize_integers(&schema, &defs, &mut extremes, "").unwrap();
+        assert_eq!(extremes["wide"], i64::MIN);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_at_any_depth() {
+        assert!(parse_json_body(br#"{"a": 1, "b": {"c": [1, {"d": 2}]}}"#).is_ok());
+        for body in [
+            r#"{"a": 1, "a": 1}"#,
+            r#"{"a": {"b": 1, "b": 2}}"#,
+            r#"[{"x": 1}, {"y": 1, "y": null}]"#,
+        ] {
+            assert!(
+                matches!(parse_json_body(body.as_bytes()), Err(JsonBodyError::DuplicateKey(m)) if m.contains("twice")),
+                "{body}"
+            );
+        }
+        assert!(matches!(
+            parse_json_body(b"{\"a\": }"),
+            Err(JsonBodyError::Syntax(_))
+        ));
     }
 
     #[test]

@@ -83,7 +83,7 @@ async fn ingest_events(State(app): State<App>, body: Bytes) -> ApiResult {
     // request schema says. What only the data can tell (an unknown contact or campaign) rejects
     // that event alone, in the 200 answer.
     for (index, raw) in events.iter_mut().enumerate() {
-        app.spec.validate_event(raw, &format!("events[{index}]"))?;
+        app.spec.check_event(raw, &format!("events[{index}]"))?;
     }
     let mut results = Vec::with_capacity(events.len());
     let mut webhooks = Vec::new();
