@@ -28,8 +28,40 @@ fn ident(name: &str) -> Ident {
 }
 
 fn docs(text: &str) -> TokenStream {
-    let lines = text.lines().map(|l| format!(" {l}"));
+    let lines = doc_lines(text).into_iter().map(|l| format!(" {l}"));
     quote! { #( #[doc = #lines] )* }
+}
+
+/// Spec prose as rustdoc that never compiles as a doc test: fenced blocks without a language
+/// (or marked `rust`) become `text`, and indentation that markdown would read as a code block is
+/// dropped outside fences.
+fn doc_lines(text: &str) -> Vec<String> {
+    let mut in_fence = false;
+    let mut out: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            if let Some(info) = trimmed.strip_prefix("```") {
+                let opening = !in_fence;
+                in_fence = !in_fence;
+                let info = info.trim();
+                return if opening && (info.is_empty() || info.starts_with("rust")) {
+                    "```text".to_owned()
+                } else {
+                    trimmed.to_owned()
+                };
+            }
+            if in_fence {
+                line.to_owned()
+            } else {
+                trimmed.to_owned()
+            }
+        })
+        .collect();
+    if in_fence {
+        out.push("```".to_owned());
+    }
+    out
 }
 
 fn ty_tokens(ty: &Ty) -> TokenStream {
@@ -637,10 +669,11 @@ fn resource_tokens(
 ) -> TokenStream {
     let name = ident(&resource.name);
     let doc = docs(&resource.doc);
+    // The path parameters a resource holds are kept as their escaped path segments: built once
+    // by the accessor, whatever type each level of the path declares for them.
     let scope_fields = resource.scope_params.iter().map(|p| {
         let field = ident(&p.rust);
-        let ty = ty_tokens(&p.ty);
-        quote!(#field: #ty,)
+        quote!(#field: String,)
     });
     let scope_debug = resource.scope_params.iter().map(|p| {
         let field = ident(&p.rust);
@@ -663,7 +696,7 @@ fn resource_tokens(
             });
         let own = child.accessor_params.iter().map(|p| {
             let field = ident(&p.rust);
-            quote!(#field: #field.clone(),)
+            quote!(#field: crate::codec::path_segment(#field),)
         });
         let doc = docs(&child.doc);
         quote! {
@@ -798,7 +831,7 @@ fn path_expr(op: &Operation, resource: &Resource) -> TokenStream {
             }
             (None, Some(p)) => {
                 let field = ident(&p.rust);
-                quote!(crate::codec::path_segment(&self.#field))
+                quote!(self.#field)
             }
             (None, None) => quote!(""),
         });
@@ -1184,7 +1217,7 @@ fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
             )
         }
         ResponseShape::ByStatus(shapes) => {
-            let enum_name = format_ident!("{}Response", op.builder);
+            let enum_name = ident(&op.response_type);
             let variants = shapes.iter().map(|(status, shape)| {
                 let var = format_ident!("Status{}", status);
                 let doc = format!(" The `{status}` answer.");
@@ -1281,10 +1314,18 @@ pub fn events(api: &Api) -> TokenStream {
         }
     });
     let wires = api.events.iter().map(|e| &e.wire);
-    let reexports = api.events.iter().map(|e| {
-        let payload = ident(&e.payload);
-        quote!(pub use crate::models::#payload;)
-    });
+    // Payload types are re-exported beside `Event`, unless one is named like an item here.
+    let mut reexported = std::collections::BTreeSet::new();
+    let reexports: Vec<TokenStream> = api
+        .events
+        .iter()
+        .filter(|e| !["Event", "UnknownEvent"].contains(&e.payload.as_str()))
+        .filter(|e| reexported.insert(e.payload.clone()))
+        .map(|e| {
+            let payload = ident(&e.payload);
+            quote!(pub use crate::models::#payload;)
+        })
+        .collect();
     quote! {
         #(#reexports)*
 

@@ -408,6 +408,8 @@ pub struct Operation {
     pub body: Option<Body>,
     /// Success response.
     pub response: ResponseShape,
+    /// Name of the enum of answers by status (used by `ResponseShape::ByStatus`).
+    pub response_type: String,
     /// Success status code (the first 2xx).
     pub status: u16,
     /// `deprecated: true`.

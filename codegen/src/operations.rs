@@ -104,6 +104,12 @@ pub fn build(doc: &Document) -> Api {
         resource.operations.push(operation);
     }
 
+    // Enums of answers by status are named after every builder has its name.
+    for op in by_key.values_mut().flat_map(|r| r.operations.iter_mut()) {
+        if matches!(op.response, ResponseShape::ByStatus(_)) {
+            op.response_type = api_names.claim(&format!("{}Response", op.builder));
+        }
+    }
     let resources = arrange_resources(doc, by_key, &types);
     let events = events(doc, &mut types, &mut warnings);
     let operations_in_spec = count_operations(doc);
@@ -476,7 +482,22 @@ fn build_operation(
         }
     }
 
-    let mut rust_names = Namespace::with_reserved(["client", "path", "body", "options"]);
+    // Parameter setters share the builder's impl with its own methods.
+    let mut rust_names = Namespace::with_reserved([
+        "client",
+        "path",
+        "body",
+        "options",
+        "new",
+        "timeout",
+        "max_attempts",
+        "idempotency_key",
+        "into_request",
+        "send",
+        "send_with_meta",
+        "pages",
+        "stream",
+    ]);
     let mut path_params: BTreeMap<String, Param> = BTreeMap::new();
     let mut query = Vec::new();
     let mut headers = Vec::new();
@@ -626,6 +647,7 @@ fn build_operation(
         idempotency_key,
         body,
         response,
+        response_type: String::new(),
         status,
         deprecated: op.get("deprecated") == Some(&Value::Bool(true)),
         doc: doc_text,
