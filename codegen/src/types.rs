@@ -645,7 +645,16 @@ impl<'d> TypeBuilder<'d> {
             variants
                 .into_iter()
                 .map(|(_, _, ty)| UnionVariant {
-                    rust: taken.claim(&self.variant_label(&ty)),
+                    // `Expr::Add(ExprAdd)`, not `Expr::ExprAdd(ExprAdd)`.
+                    rust: taken.claim(&{
+                        let label = self.variant_label(&ty);
+                        match label.strip_prefix(name) {
+                            Some(rest) if rest.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                                rest.to_owned()
+                            }
+                            _ => label,
+                        }
+                    }),
                     ty,
                     boxed: false,
                 })
@@ -863,8 +872,15 @@ fn variant_hint(member: &Value, index: usize) -> String {
     if let Some(title) = view.str("title") {
         return names::type_name(title, &format!("Variant{index}"));
     }
-    match view.types().as_slice() {
-        [t] => names::type_name(t, &format!("Variant{index}")),
+    // An inline object is best named by the property that sets it apart (`{add: [...]}` → `Add`).
+    let distinctive = view
+        .required()
+        .first()
+        .copied()
+        .or_else(|| view.properties().first().map(|(name, _)| *name));
+    match (view.types().as_slice(), distinctive) {
+        (["object"] | [], Some(property)) => names::type_name(property, &format!("Variant{index}")),
+        ([t], _) => names::type_name(t, &format!("Variant{index}")),
         _ => format!("Variant{index}"),
     }
 }

@@ -97,3 +97,50 @@ fn documents_that_are_not_openapi_3_are_refused_with_a_reason() {
         assert!(error.contains(reason), "`{error}` should say `{reason}`");
     }
 }
+
+/// Text snapshots of what small fixtures generate, for review (`UPDATE_EXPECT=1` to refresh);
+/// `compile_fixtures.rs` is what proves the output compiles.
+macro_rules! fixture_snapshot {
+    ($test:ident, $fixture:literal, $snapshot:literal) => {
+        #[test]
+        fn $test() {
+            let spec = include_str!(concat!("fixtures/", $fixture));
+            let generated = generate(spec).unwrap_or_else(|e| panic!("{e}"));
+            let warnings: Vec<String> = generated.warnings.iter().map(ToString::to_string).collect();
+            let text = format!(
+                "// warnings:\n{}\n// ---- models.rs\n{}\n// ---- api.rs\n{}\n// ---- webhook_events.rs\n{}",
+                warnings.iter().map(|w| format!("//   {w}\n")).collect::<String>(),
+                generated.models,
+                generated.api,
+                generated.events
+            );
+            expect_file![$snapshot].assert_eq(&text);
+        }
+    };
+}
+
+fixture_snapshot!(
+    petstore30_snapshot,
+    "petstore30.yaml",
+    "snapshots/fixtures/petstore30.rs.txt"
+);
+fixture_snapshot!(
+    recursion_snapshot,
+    "recursion.yaml",
+    "snapshots/fixtures/recursion.rs.txt"
+);
+fixture_snapshot!(
+    nasty_names_snapshot,
+    "nasty_names.yaml",
+    "snapshots/fixtures/nasty_names.rs.txt"
+);
+fixture_snapshot!(
+    collisions_snapshot,
+    "collisions.yaml",
+    "snapshots/fixtures/collisions.rs.txt"
+);
+fixture_snapshot!(
+    everything31_snapshot,
+    "everything31.yaml",
+    "snapshots/fixtures/everything31.rs.txt"
+);

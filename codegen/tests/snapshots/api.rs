@@ -25,7 +25,7 @@ impl Widgets {
     pub fn parts(&self, widget_id: &crate::models::WidgetId) -> Parts {
         Parts {
             client: self.client.clone(),
-            widget_id: widget_id.clone(),
+            widget_id: crate::codec::path_segment(widget_id),
         }
     }
     /// List widgets
@@ -533,7 +533,7 @@ impl PolishWidget {
 #[derive(Clone)]
 pub struct Parts {
     client: crate::Client,
-    widget_id: crate::models::WidgetId,
+    widget_id: String,
 }
 impl std::fmt::Debug for Parts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -553,7 +553,7 @@ impl Parts {
     pub fn list(&self) -> ListWidgetParts {
         ListWidgetParts::new(
             self.client.clone(),
-            format!("/widgets/{}/parts", crate ::codec::path_segment(& self.widget_id)),
+            format!("/widgets/{}/parts", self.widget_id),
         )
     }
 }

@@ -509,7 +509,7 @@ impl std::fmt::Debug for ListMeta {
             .finish()
     }
 }
-/// Every generated model type, by schema name.
+/// Every component schema that has a generated model type, by schema name.
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub const __MODEL_NAMES: &[&str] = &[
@@ -523,8 +523,8 @@ pub const __MODEL_NAMES: &[&str] = &[
     "ResponseMeta",
     "ListMeta",
 ];
-/// Decodes `json` into the model type of schema `schema` and encodes it back; `None`
-/// when no generated type has that name.
+/// Decodes `json` into the model type of component schema `schema` and encodes it
+/// back; `None` when no generated type comes from that schema.
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub fn __roundtrip_example(
