@@ -395,6 +395,120 @@ fn locate_decode_error<T: DeserializeOwned>(body: &[u8]) -> Option<Error> {
 mod tests {
     use super::*;
 
+    fn pairs(list: &Pairs) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn list_parameters_are_written_in_their_style() {
+        let items = vec!["a".to_owned(), "b c".to_owned()];
+        for (style, expected) in [
+            (
+                ParamStyle::Form { explode: true },
+                owned(&[("tag", "a"), ("tag", "b c")]),
+            ),
+            (
+                ParamStyle::Form { explode: false },
+                owned(&[("tag", "a,b c")]),
+            ),
+            (ParamStyle::SpaceDelimited, owned(&[("tag", "a b c")])),
+            (ParamStyle::PipeDelimited, owned(&[("tag", "a|b c")])),
+            (ParamStyle::Simple, owned(&[("tag", "a,b c")])),
+        ] {
+            let mut out = Pairs::new();
+            push_list(&mut out, "tag", style, &items);
+            assert_eq!(pairs(&out), expected, "{style:?}");
+        }
+    }
+
+    #[test]
+    fn object_parameters_are_written_in_their_style() {
+        let map: std::collections::BTreeMap<String, i64> =
+            [("min".to_owned(), 1), ("max".to_owned(), 9)].into();
+        let mut deep = Pairs::new();
+        push_map(&mut deep, "range", ParamStyle::DeepObject, &map);
+        assert_eq!(
+            pairs(&deep),
+            owned(&[("range[max]", "9"), ("range[min]", "1")])
+        );
+        let mut exploded = Pairs::new();
+        push_map(
+            &mut exploded,
+            "range",
+            ParamStyle::Form { explode: true },
+            &map,
+        );
+        assert_eq!(pairs(&exploded), owned(&[("max", "9"), ("min", "1")]));
+        let mut flat = Pairs::new();
+        push_map(
+            &mut flat,
+            "range",
+            ParamStyle::Form { explode: false },
+            &map,
+        );
+        assert_eq!(pairs(&flat), owned(&[("range", "max,9,min,1")]));
+    }
+
+    #[test]
+    fn cookies_become_one_header() {
+        let mut headers = Pairs::new();
+        push_cookies(&mut headers, Pairs::new());
+        assert!(headers.is_empty());
+        push_cookies(
+            &mut headers,
+            vec![
+                (Cow::Borrowed("session"), "s1".into()),
+                (Cow::Borrowed("lang"), "en".into()),
+            ],
+        );
+        assert_eq!(pairs(&headers), owned(&[("cookie", "session=s1; lang=en")]));
+    }
+
+    #[test]
+    fn form_bodies_encode_fields_arrays_and_refuse_non_objects() {
+        let body = encode_form(&serde_json::json!({
+            "name": "a b&c", "tags": ["x", "y"], "count": 3, "gone": null, "nested": {"k": 1}
+        }));
+        assert_eq!(body.content_type(), "application/x-www-form-urlencoded");
+        let bytes = body.bytes().unwrap_or_default();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap_or_default(),
+            "name=a+b%26c&tags=x&tags=y&count=3&nested=%7B%22k%22%3A1%7D"
+        );
+        let refused = encode_form(&serde_json::json!([1, 2])).bytes();
+        assert!(refused.is_err_and(|e| e.is_config() && e.to_string().contains("form body")));
+    }
+
+    #[test]
+    fn tagged_variants_carry_their_tag_and_decode_back() {
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        struct Image {
+            width: u32,
+        }
+        let json = serde_json::to_value(TagWriter("image", Image { width: 4 })).unwrap_or_default();
+        assert_eq!(json, serde_json::json!({"kind": "image", "width": 4}));
+        let back: Result<Image, serde_json::Error> = decode_variant(json);
+        assert_eq!(back.ok(), Some(Image { width: 4 }));
+        let wrong: Result<Image, serde_json::Error> =
+            decode_variant(serde_json::json!({"kind": "image", "width": "x"}));
+        assert!(wrong.is_err());
+
+        struct TagWriter<T>(&'static str, T);
+        impl<T: Serialize> Serialize for TagWriter<T> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serialize_tagged(s, "kind", self.0, &self.1)
+            }
+        }
+    }
+
     #[test]
     fn path_segments_cannot_escape_their_segment() {
         assert_eq!(path_segment("cmp_1"), "cmp_1");

@@ -86,6 +86,17 @@ pub(crate) struct RawResponse {
 }
 
 impl RawResponse {
+    /// The decoded `data` with this response's status, request id (header) and headers.
+    fn answer<T>(self, data: T) -> Response<T> {
+        let request_id = self.header_request_id();
+        Response {
+            data,
+            status: self.status,
+            request_id,
+            headers: self.headers,
+        }
+    }
+
     fn header_request_id(&self) -> Option<String> {
         self.headers
             .get(&X_REQUEST_ID)
@@ -155,13 +166,7 @@ impl Client {
         let op = request.operation.id;
         let raw = self.execute(request).await?;
         let data: T = codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
-        let request_id = raw.header_request_id();
-        Ok(Response {
-            data,
-            status: raw.status,
-            request_id,
-            headers: raw.headers,
-        })
+        Ok(raw.answer(data))
     }
 
     /// Sends a request whose success body is text.
@@ -171,38 +176,21 @@ impl Client {
         let raw = self.execute(request).await?;
         let data = String::from_utf8(raw.body.to_vec())
             .map_err(|e| Error::decode_text(e.utf8_error().valid_up_to()).with_operation(op))?;
-        let request_id = raw.header_request_id();
-        Ok(Response {
-            data,
-            status: raw.status,
-            request_id,
-            headers: raw.headers,
-        })
+        Ok(raw.answer(data))
     }
 
     /// Sends a request and hands over the success body's bytes as they are.
     #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) async fn execute_raw(&self, request: Request) -> Result<Response<Bytes>, Error> {
         let raw = self.execute(request).await?;
-        let request_id = raw.header_request_id();
-        Ok(Response {
-            data: raw.body,
-            status: raw.status,
-            request_id,
-            headers: raw.headers,
-        })
+        let body = raw.body.clone();
+        Ok(raw.answer(body))
     }
 
     /// Sends a request whose success has no body (204).
     pub(crate) async fn execute_empty(&self, request: Request) -> Result<Response<()>, Error> {
         let raw = self.execute(request).await?;
-        let request_id = raw.header_request_id();
-        Ok(Response {
-            data: (),
-            status: raw.status,
-            request_id,
-            headers: raw.headers,
-        })
+        Ok(raw.answer(()))
     }
 
     /// Runs the pipeline for one logical request, within the operation timeout.
