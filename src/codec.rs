@@ -239,7 +239,8 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
     }
 }
 
-/// Serializes a body as `application/x-www-form-urlencoded`: each top-level property a field;
+/// Serializes a body as `application/x-www-form-urlencoded`: each top-level property a field (in
+/// name order);
 /// arrays repeat the field; nested objects are sent as JSON text.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
@@ -481,7 +482,7 @@ mod tests {
         let bytes = body.bytes().unwrap_or_default();
         assert_eq!(
             std::str::from_utf8(&bytes).unwrap_or_default(),
-            "name=a+b%26c&tags=x&tags=y&count=3&nested=%7B%22k%22%3A1%7D"
+            "count=3&name=a+b%26c&nested=%7B%22k%22%3A1%7D&tags=x&tags=y"
         );
         let refused = encode_form(&serde_json::json!([1, 2])).bytes();
         assert!(refused.is_err_and(|e| e.is_config() && e.to_string().contains("form body")));
