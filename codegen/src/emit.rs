@@ -36,6 +36,17 @@ fn docs(text: &str) -> TokenStream {
 /// (or marked `rust`) become `text`, and indentation that markdown would read as a code block is
 /// dropped outside fences.
 fn doc_lines(text: &str) -> Vec<String> {
+    // A doc comment may not hold a bare carriage return (or other control characters).
+    let text: String = text
+        .replace("\r\n", "\n")
+        .chars()
+        .map(|c| match c {
+            '\r' => '\n',
+            '\n' | '\t' => c,
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
     let mut in_fence = false;
     let mut out: Vec<String> = text
         .lines()

@@ -999,7 +999,10 @@ fn arrange_resources(
         .flatten()
         .filter_map(|t| {
             let name = t.get("name")?.as_str()?;
-            let text = t.get("description")?.as_str()?;
+            let text = t.get("description")?.as_str()?.trim();
+            if text.is_empty() {
+                return None;
+            }
             Some((
                 names::bare(&names::field_name(name)).to_owned(),
                 text.to_owned(),

@@ -278,9 +278,11 @@ impl<'d> TypeBuilder<'d> {
             }
         }
         if let Some(members) = view.list("allOf") {
-            if members.len() == 1 && view.properties().is_empty() {
-                let (ty, n) = self.ty(&members[0], &format!("{pointer}/allOf/0"), hint);
-                return (ty, n || nullable);
+            if let Some((index, only)) = self.sole_meaningful_member(members)
+                && view.properties().is_empty()
+            {
+                let (ty, n) = self.ty(only, &format!("{pointer}/allOf/{index}"), hint);
+                return (ty, n || nullable || annotations_say_nullable(members));
             }
             let name = self.names.claim(hint);
             return self.named(schema, pointer, &name);
@@ -301,6 +303,21 @@ impl<'d> TypeBuilder<'d> {
         }
         let (ty, _) = self.shape(schema, pointer, hint);
         (ty, nullable)
+    }
+
+    /// A member that only annotates (`description`, `nullable`, `example`…) and has no shape.
+    fn is_annotation(&self, member: &Value) -> bool {
+        SchemaView::new(member).is_empty_schema()
+    }
+
+    /// The one `allOf` member that has a shape, when all the others only annotate.
+    fn sole_meaningful_member<'v>(&self, members: &'v [Value]) -> Option<(usize, &'v Value)> {
+        let mut meaningful = members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !self.is_annotation(m));
+        let first = meaningful.next()?;
+        meaningful.next().is_none().then_some(first)
     }
 
     fn is_null_schema(&self, member: &Value) -> bool {
@@ -553,9 +570,17 @@ impl<'d> TypeBuilder<'d> {
         pointer: &str,
         name: &str,
     ) -> TypeKind {
+        // `allOf: [X, {description: …}]` or `[X, {nullable: true}]`: annotations around one type.
+        if let Some((index, only)) = self.sole_meaningful_member(members)
+            && view.properties().is_empty()
+        {
+            let (ty, _) = self.ty(only, &format!("{pointer}/allOf/{index}"), name);
+            return TypeKind::Alias(ty);
+        }
         let non_object: Vec<usize> = members
             .iter()
             .enumerate()
+            .filter(|(_, m)| !self.is_annotation(m))
             .filter(|(_, m)| {
                 self.doc.resolve(m, "").is_ok_and(|(t, _)| {
                     let v = SchemaView::new(t);
@@ -824,6 +849,14 @@ impl<'d> TypeBuilder<'d> {
         box_cycles(&mut defs);
         (defs, self.warnings)
     }
+}
+
+/// Whether an annotation-only `allOf` member says the value may be `null`.
+fn annotations_say_nullable(members: &[Value]) -> bool {
+    members.iter().any(|m| {
+        let view = SchemaView::new(m);
+        view.is_empty_schema() && view.nullable()
+    })
 }
 
 /// The tag values a variant schema declares for itself (`kind: {const: image}` or
