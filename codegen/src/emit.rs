@@ -121,26 +121,38 @@ fn arg(ty: &Ty, is_id: &dyn Fn(&str) -> bool) -> (TokenStream, bool) {
 
 /// `models.rs`: every named schema.
 pub fn models(api: &Api) -> TokenStream {
-    let ids: Vec<&str> = api
+    models_part(api, 0, 1)
+}
+
+/// Part `part` of `parts` consecutive pieces of `models.rs` (the last one holds the example
+/// dispatch), so a large API can be emitted and formatted on several threads.
+pub fn models_part(api: &Api, part: usize, parts: usize) -> TokenStream {
+    let ids: std::collections::HashSet<&str> = api
         .types
         .iter()
         .filter(|t| matches!(t.kind, TypeKind::Id))
         .map(|t| t.name.as_str())
         .collect();
-    let is_id = |name: &str| ids.contains(&name);
-    let items = api.types.iter().map(|t| match &t.kind {
-        TypeKind::Struct(s) => struct_model(t, s, &is_id),
-        TypeKind::Enum(variants) => enum_model(t, variants),
-        TypeKind::Id => id_model(t),
-        TypeKind::Alias(ty) => alias_model(t, ty),
-        TypeKind::Tagged(union) => tagged_model(t, union),
-        TypeKind::Untagged(variants) => untagged_model(t, variants),
-    });
-    let roundtrip = roundtrip_dispatch(api);
-    quote! {
-        #(#items)*
-        #roundtrip
+    let is_id = |name: &str| ids.contains(name);
+    let parts = parts.max(1);
+    let chunk = api.types.len().div_ceil(parts);
+    let start = (part * chunk).min(api.types.len());
+    let end = ((part + 1) * chunk).min(api.types.len());
+    let mut out: TokenStream = api.types[start..end]
+        .iter()
+        .map(|t| match &t.kind {
+            TypeKind::Struct(s) => struct_model(t, s, &is_id),
+            TypeKind::Enum(variants) => enum_model(t, variants),
+            TypeKind::Id => id_model(t),
+            TypeKind::Alias(ty) => alias_model(t, ty),
+            TypeKind::Tagged(union) => tagged_model(t, union),
+            TypeKind::Untagged(variants) => untagged_model(t, variants),
+        })
+        .collect();
+    if part + 1 == parts {
+        out.extend(roundtrip_dispatch(api));
     }
+    out
 }
 
 fn type_docs(t: &TypeDef) -> TokenStream {
@@ -629,13 +641,13 @@ fn id_model(t: &TypeDef) -> TokenStream {
 
 /// `api.rs`: resource accessors and one builder per operation.
 pub fn api(api: &Api) -> TokenStream {
-    let ids: Vec<&str> = api
+    let ids: std::collections::HashSet<&str> = api
         .types
         .iter()
         .filter(|t| matches!(t.kind, TypeKind::Id))
         .map(|t| t.name.as_str())
         .collect();
-    let is_id = |name: &str| ids.contains(&name);
+    let is_id = |name: &str| ids.contains(name);
     let mut out = TokenStream::new();
     let top_level = api.resources.iter().filter(|r| r.key.len() == 1).map(|r| {
         let name = ident(&r.name);

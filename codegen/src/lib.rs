@@ -101,19 +101,31 @@ pub fn generate_with(text: &str, options: &Options) -> Result<Generated, Generat
     if options.strict && !api.warnings.is_empty() {
         return Err(GenerateError::Strict(api.warnings));
     }
-    // Emitting and formatting the files are independent, and formatting a large API is most of
-    // the generator's time: one thread per file.
+    // Emitting and formatting are independent per file, and formatting a large API is most of
+    // the generator's time: the files, and two halves of the models, go to their own threads.
+    type Formatted = Result<String, syn::Error>;
     let (models, api_rs, events, testing) = std::thread::scope(|scope| {
-        let models = scope.spawn(|| emit::format(emit::models(&api)));
-        let api_rs = scope.spawn(|| emit::format(emit::api(&api)));
-        let events = scope.spawn(|| emit::format(emit::events(&api)));
-        let testing = emit::format(emit::testing(&api));
-        let join = |handle: std::thread::ScopedJoinHandle<'_, Result<String, syn::Error>>| {
+        let join = |handle: std::thread::ScopedJoinHandle<'_, Formatted>| {
             handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         };
-        (join(models), join(api_rs), join(events), testing)
+        const MODEL_PARTS: usize = 2;
+        let api = &api;
+        let model_parts: Vec<_> = (0..MODEL_PARTS)
+            .map(|part| {
+                scope.spawn(move || emit::format(emit::models_part(api, part, MODEL_PARTS)))
+            })
+            .collect();
+        let api_rs = scope.spawn(|| emit::format(emit::api(api)));
+        let events = scope.spawn(|| emit::format(emit::events(api)));
+        let testing = emit::format(emit::testing(api));
+        let models: Formatted = model_parts
+            .into_iter()
+            .map(join)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|parts| parts.join("\n"));
+        (models, join(api_rs), join(events), testing)
     });
     Ok(Generated {
         models: models?,

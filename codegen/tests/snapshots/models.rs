@@ -326,6 +326,7 @@ impl std::fmt::Debug for WidgetPatch {
             .finish()
     }
 }
+
 /// A part of a widget.
 ///
 /// # Example
