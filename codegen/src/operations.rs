@@ -143,6 +143,7 @@ fn count_operations(doc: &Document) -> usize {
             paths
                 .values()
                 .map(|item| {
+                    let item = doc.resolve(item, "").map(|(v, _)| v).unwrap_or(item);
                     Method::ALL
                         .iter()
                         .filter(|m| item.get(m.key()).is_some_and(Value::is_object))

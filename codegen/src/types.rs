@@ -45,6 +45,8 @@ pub struct TypeBuilder<'d> {
     depth: usize,
     /// Component schema names of the slots built from one.
     origins: HashMap<usize, String>,
+    /// The Rust name reserved for each component schema, by pointer.
+    component_names: HashMap<String, String>,
 }
 
 impl<'d> TypeBuilder<'d> {
@@ -60,6 +62,7 @@ impl<'d> TypeBuilder<'d> {
             patch_pointers,
             depth: 0,
             origins: HashMap::new(),
+            component_names: HashMap::new(),
         }
     }
 
@@ -109,9 +112,18 @@ impl<'d> TypeBuilder<'d> {
             .and_then(Value::as_object)
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
-        for name in names {
-            let pointer = format!("/components/schemas/{}", escape_pointer_token(&name));
-            self.ty_at(&pointer);
+        // Component names are claimed first, so an inline type named after its parent and field
+        // (`SerieBeginAt`) never takes the name of a component.
+        let pointers: Vec<String> = names
+            .iter()
+            .map(|name| format!("/components/schemas/{}", escape_pointer_token(name)))
+            .collect();
+        for (name, pointer) in names.iter().zip(&pointers) {
+            let rust = self.names.claim(&names::type_name(name, "Type"));
+            self.component_names.insert(pointer.clone(), rust);
+        }
+        for pointer in &pointers {
+            self.ty_at(pointer);
         }
     }
 
@@ -171,7 +183,10 @@ impl<'d> TypeBuilder<'d> {
             return self.ty(schema, pointer, &hint);
         }
         let component = last_token(pointer);
-        let name = self.names.claim(&names::type_name(&component, "Type"));
+        let name = match self.component_names.get(pointer) {
+            Some(name) => name.clone(),
+            None => self.names.claim(&names::type_name(&component, "Type")),
+        };
         self.origins.insert(self.defs.len(), component);
         self.named(schema, pointer, &name)
     }
