@@ -172,6 +172,37 @@ pub(crate) fn push_map<T: QueryValue>(
     }
 }
 
+/// Appends a query parameter typed as any JSON (a union of scalars and objects, say): scalars as
+/// their text, arrays like a list, objects like a map, in the parameter's style; nested values as
+/// JSON text; `null` not at all.
+#[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+pub(crate) fn push_json(
+    out: &mut Pairs,
+    name: &'static str,
+    style: ParamStyle,
+    value: &serde_json::Value,
+) {
+    fn text(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+    match value {
+        serde_json::Value::Null => {}
+        serde_json::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(text).collect();
+            push_list(out, name, style, &items);
+        }
+        serde_json::Value::Object(fields) => {
+            let map: std::collections::BTreeMap<String, String> =
+                fields.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+            push_map(out, name, style, &map);
+        }
+        scalar => out.push((Cow::Borrowed(name), text(scalar))),
+    }
+}
+
 /// Joins cookie parameters into one `Cookie` header.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn push_cookies(headers: &mut Pairs, cookies: Pairs) {
@@ -455,6 +486,45 @@ mod tests {
             &map,
         );
         assert_eq!(pairs(&flat), owned(&[("range", "max,9,min,1")]));
+    }
+
+    #[test]
+    fn json_parameters_take_the_shape_of_their_value() {
+        let mut out = Pairs::new();
+        push_json(
+            &mut out,
+            "created",
+            ParamStyle::DeepObject,
+            &serde_json::json!({"gte": 5, "lt": 9}),
+        );
+        push_json(
+            &mut out,
+            "created",
+            ParamStyle::DeepObject,
+            &serde_json::json!(7),
+        );
+        push_json(
+            &mut out,
+            "ids",
+            ParamStyle::Form { explode: true },
+            &serde_json::json!([1, "b"]),
+        );
+        push_json(
+            &mut out,
+            "gone",
+            ParamStyle::Form { explode: true },
+            &serde_json::Value::Null,
+        );
+        assert_eq!(
+            pairs(&out),
+            owned(&[
+                ("created[gte]", "5"),
+                ("created[lt]", "9"),
+                ("created", "7"),
+                ("ids", "1"),
+                ("ids", "b")
+            ])
+        );
     }
 
     #[test]

@@ -883,7 +883,9 @@ fn push_param(p: &Param, target: &TokenStream, value: TokenStream) -> TokenStrea
         ParamStyle::DeepObject => quote!(crate::codec::ParamStyle::DeepObject),
         ParamStyle::Simple => quote!(crate::codec::ParamStyle::Simple),
     };
-    if list {
+    if p.ty == Ty::Json {
+        quote!(crate::codec::push_json(&mut #target, #wire, #style, #value);)
+    } else if list {
         quote!(crate::codec::push_list(&mut #target, #wire, #style, #value);)
     } else if map {
         quote!(crate::codec::push_map(&mut #target, #wire, #style, #value);)

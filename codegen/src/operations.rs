@@ -688,7 +688,8 @@ fn param_style(view: &SchemaView<'_>, place: &str) -> ParamStyle {
 }
 
 /// Parameters are text on the wire: scalars, enums, ids, and lists or maps of them are typed;
-/// anything else is taken as its text form.
+/// other query parameters take any JSON value, written in their style; other path, header and
+/// cookie parameters are taken as their text form.
 fn parameter_type(
     types: &TypeBuilder<'_>,
     ty: Ty,
@@ -710,6 +711,11 @@ fn parameter_type(
         || matches!(types.resolve_alias(&ty), Ty::Named(n) if matches!(types.def(n).map(|d| &d.kind), Some(TypeKind::Struct(_))));
     if object && place == "query" {
         return Ty::Map(Box::new(Ty::String));
+    }
+    if place == "query" {
+        // Unions (`anyOf [range object, integer]`), nested lists, free-form values: any JSON,
+        // written in the parameter's style (an object as `name[key]=value` with deepObject).
+        return Ty::Json;
     }
     warn(
         at,
