@@ -61,7 +61,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::ErrorType;
 pub use error::{ApiError, Error, ErrorKind};
 pub use patch::Patch;
-pub use response::{Page, Response};
+pub use response::{ByteStream, Page, Response};
 pub use tls::{SpkiPin, TlsVersion};
 
 /// Every schema of the API contract: entities, request bodies, enums and typed ids.

@@ -65,3 +65,58 @@ impl<T> IntoIterator for Page<T> {
         self.items.into_iter()
     }
 }
+
+/// A response body read as it arrives, for binary and other non-JSON downloads: a
+/// [`Stream`](futures::Stream) of chunks, so a large file never sits whole in memory.
+///
+/// ```no_run
+/// # async fn run(body: marketing_api::ByteStream) -> Result<(), marketing_api::Error> {
+/// use futures::TryStreamExt;
+///
+/// let mut body = body;
+/// let mut total = 0;
+/// while let Some(chunk) = body.try_next().await? {
+///     total += chunk.len(); // write it somewhere instead
+/// }
+/// # Ok(()) }
+/// ```
+pub struct ByteStream {
+    inner:
+        std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, crate::Error>> + Send>>,
+}
+
+impl ByteStream {
+    pub(crate) fn new(
+        stream: impl futures::Stream<Item = Result<bytes::Bytes, crate::Error>> + Send + 'static,
+    ) -> Self {
+        ByteStream {
+            inner: Box::pin(stream),
+        }
+    }
+
+    /// Reads the whole body into memory (for bodies known to be small).
+    pub async fn collect(mut self) -> Result<bytes::Bytes, crate::Error> {
+        let mut all = bytes::BytesMut::new();
+        while let Some(chunk) = futures::StreamExt::next(&mut self).await {
+            all.extend_from_slice(&chunk?);
+        }
+        Ok(all.freeze())
+    }
+}
+
+impl futures::Stream for ByteStream {
+    type Item = Result<bytes::Bytes, crate::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteStream").finish_non_exhaustive()
+    }
+}

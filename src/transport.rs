@@ -23,7 +23,7 @@ use crate::error::{ApiError, Error, ErrorKind};
 use crate::models::ErrorType;
 use crate::ratelimit::parse_retry_after;
 use crate::request::RequestOptions;
-use crate::response::{Page, Response};
+use crate::response::{ByteStream, Page, Response};
 use crate::retry::{
     self, AttemptFailure, AttemptOutcome, RequestSafety, RetryDecision, RetryPolicy,
 };
@@ -195,6 +195,44 @@ impl Client {
 
     /// Runs the pipeline for one logical request, within the operation timeout.
     pub(crate) async fn execute(&self, request: Request) -> Result<RawResponse, Error> {
+        self.execute_with(request, false).await.map(|(raw, _)| raw)
+    }
+
+    /// Sends a request and hands over a success body as a stream, never holding it whole: the
+    /// pipeline (retries, auth, rate gate) runs until a success status arrives, then the body
+    /// is read as the caller polls. `ClientBuilder::max_response_bytes` does not apply to it; the
+    /// per-attempt timeout covers the whole body.
+    #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+    pub(crate) async fn execute_stream(
+        &self,
+        request: Request,
+    ) -> Result<Response<ByteStream>, Error> {
+        let op = request.operation.id;
+        let (raw, live) = self.execute_with(request, true).await?;
+        let stream = match live {
+            Some(response) => ByteStream::new(futures::stream::unfold(
+                Some(response),
+                move |state| async move {
+                    let mut response = state?;
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+                        Ok(None) => None,
+                        // After an error the stream ends.
+                        Err(e) => Some((Err(body_error(e).with_operation(op)), None)),
+                    }
+                },
+            )),
+            None => ByteStream::new(futures::stream::iter([Ok(raw.body.clone())])),
+        };
+        Ok(raw.answer(stream))
+    }
+
+    /// Runs the pipeline; with `stream`, a success answer's body is left unread and returned live.
+    async fn execute_with(
+        &self,
+        request: Request,
+        stream: bool,
+    ) -> Result<(RawResponse, Option<reqwest::Response>), Error> {
         let op = request.operation;
         let span = tracing::info_span!(
             "marketing_api.operation",
@@ -205,7 +243,7 @@ impl Client {
             status = field::Empty,
             request_id = field::Empty,
         );
-        let pipeline = self.run_attempts(request).instrument(span);
+        let pipeline = self.run_attempts(request, stream).instrument(span);
         match self.inner.operation_timeout {
             Some(limit) => tokio::time::timeout(limit, pipeline).await.unwrap_or_else(|_| {
                 Err(Error::timeout(format!(
@@ -217,7 +255,11 @@ impl Client {
         }
     }
 
-    async fn run_attempts(&self, request: Request) -> Result<RawResponse, Error> {
+    async fn run_attempts(
+        &self,
+        request: Request,
+        stream: bool,
+    ) -> Result<(RawResponse, Option<reqwest::Response>), Error> {
         let inner = &*self.inner;
         let op = request.operation;
         let url = self.url_for(&request)?;
@@ -326,7 +368,17 @@ impl Client {
             }
             *http_request.timeout_mut() = attempt_timeout;
 
+            let mut live = None;
             let outcome = match inner.http.execute(http_request).await {
+                Ok(response) if stream && response.status().is_success() => {
+                    let raw = RawResponse {
+                        status: response.status(),
+                        headers: response.headers().clone(),
+                        body: Bytes::new(),
+                    };
+                    live = Some(response);
+                    Ok(raw)
+                }
                 Ok(response) => self.read_response(response).await,
                 Err(e) => Err(reqwest_error(e)),
             };
@@ -368,7 +420,7 @@ impl Client {
                             &*inner.random,
                         ));
                         self.warn_if_deprecated(op, &raw.headers);
-                        return Ok(raw);
+                        return Ok((raw, live));
                     }
                     let decision = inner.budget.settle(policy.decide(
                         attempt,
@@ -661,4 +713,113 @@ fn describe_foreign_body(raw: &RawResponse) -> String {
         raw.body.len(),
         preview.trim()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    static DOWNLOAD: OperationInfo = OperationInfo {
+        id: "downloadExport",
+        method: Method::GET,
+        path_template: "/exports/{id}",
+        deprecated: false,
+        success_status: 200,
+        idempotency_key: false,
+    };
+
+    fn download() -> Request {
+        Request {
+            operation: &DOWNLOAD,
+            path: "/exports/exp_1".into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            options: RequestOptions::default(),
+        }
+    }
+
+    async fn client(server: &MockServer) -> Client {
+        Client::builder(format!("{}/v1", server.uri()))
+            .auth(crate::auth::ApiKey::new("k_test").unwrap_or_else(|e| panic!("{e}")))
+            .retry_policy(
+                crate::retry::RetryPolicy::default()
+                    .base_delay(std::time::Duration::from_millis(1)),
+            )
+            .max_response_bytes(1024)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_is_read_as_it_arrives_past_the_buffering_limit_after_a_retry() {
+        let server = MockServer::start().await;
+        let body: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+        Mock::given(method("GET"))
+            .and(path("/v1/exports/exp_1"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/exports/exp_1"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/octet-stream")
+                    .set_body_bytes(body.clone()),
+            )
+            .mount(&server)
+            .await;
+        let client = client(&server).await;
+
+        // Buffered, the same body is refused: it is over `max_response_bytes`.
+        let buffered = client.execute_raw(download()).await;
+        assert!(buffered.is_err_and(|e| e.kind() == ErrorKind::ResponseTooLarge));
+
+        let answer = client
+            .execute_stream(download())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answer.status, StatusCode::OK);
+        let chunks: Vec<Bytes> = answer
+            .data
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            chunks.len() > 1,
+            "the body arrived in {} chunk(s)",
+            chunks.len()
+        );
+        assert_eq!(chunks.concat(), body);
+        // One 503 answered with a retry, then two successful downloads.
+        let requests = server.received_requests().await.unwrap_or_default();
+        assert_eq!(requests.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_to_a_streamed_request_is_the_usual_api_error() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/exports/exp_1"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
+                "error": {"type": "not_found_error", "code": "resource_missing", "message": "no such export", "request_id": "req_1"}
+            })))
+            .mount(&server)
+            .await;
+        let error = client(&server)
+            .await
+            .execute_stream(download())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a 404 is an error"));
+        assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+        assert_eq!(
+            error.api_error().and_then(|a| a.code.as_deref()),
+            Some("resource_missing")
+        );
+    }
 }

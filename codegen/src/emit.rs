@@ -1202,17 +1202,19 @@ fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
         ),
         ResponseShape::Bytes => (
             quote! {
-                /// Sends the request and returns the body's bytes (bounded by
-                /// `ClientBuilder::max_response_bytes`).
-                pub async fn send(self) -> Result<bytes::Bytes, crate::Error> {
+                /// Sends the request and returns the body as a stream of chunks, read as it
+                /// arrives (never held whole).
+                pub async fn send(self) -> Result<crate::ByteStream, crate::Error> {
                     let (client, request) = self.into_request();
-                    client.execute_raw(request).await.map(|r| r.data)
+                    client.execute_stream(request).await.map(|r| r.data)
                 }
 
-                /// Sends the request and returns the bytes with the response metadata.
-                pub async fn send_with_meta(self) -> Result<crate::Response<bytes::Bytes>, crate::Error> {
+                /// Sends the request and returns the body stream with the response metadata.
+                pub async fn send_with_meta(
+                    self,
+                ) -> Result<crate::Response<crate::ByteStream>, crate::Error> {
                     let (client, request) = self.into_request();
-                    client.execute_raw(request).await
+                    client.execute_stream(request).await
                 }
             },
             TokenStream::new(),
