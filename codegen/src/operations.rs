@@ -110,7 +110,7 @@ pub fn build(doc: &Document) -> Api {
             op.response_type = api_names.claim(&format!("{}Response", op.builder));
         }
     }
-    let resources = arrange_resources(doc, by_key, &types);
+    let resources = arrange_resources(doc, by_key);
     let events = events(doc, &mut types, &mut warnings);
     let operations_in_spec = count_operations(doc);
     let (type_defs, mut type_warnings) = types.finish();
@@ -291,7 +291,7 @@ fn returns_page(doc: &Document, op: &Value) -> bool {
                 .and_then(|(r, _)| json_schema_of(r))
                 .and_then(|s| doc.resolve(s, "").ok())
                 .is_some_and(|(schema, _)| {
-                    envelope_parts(doc, schema).is_some_and(|(_, meta)| meta_has_cursor(doc, meta))
+                    envelope_parts(schema).is_some_and(|(_, meta)| meta_has_cursor(doc, meta))
                 })
     })
 }
@@ -522,18 +522,14 @@ fn build_operation(
             continue;
         }
         let hint = format!("{builder}{}", names::type_name(name, "Param"));
-        let (ty, style) = match (p.get("schema"), p.get("content").and_then(Value::as_object)) {
-            (Some(schema), _) => {
+        let (ty, style) = match p.get("schema") {
+            Some(schema) => {
                 let (ty, _) = types.ty(schema, &format!("{at}/schema"), &hint);
-                let style = param_style(&view, place);
-                (ty, style)
+                (ty, param_style(&view, place))
             }
-            (None, Some(content)) => {
-                // `content` parameters carry a serialized value (usually JSON): sent as text.
-                let _ = content;
-                (Ty::String, ParamStyle::Form { explode: false })
-            }
-            (None, None) => (Ty::String, param_style(&view, place)),
+            // `content` parameters carry a serialized value (usually JSON): sent as text.
+            None if p.get("content").is_some() => (Ty::String, ParamStyle::Form { explode: false }),
+            None => (Ty::String, param_style(&view, place)),
         };
         let ty = parameter_type(types, ty, place, at, &mut warn);
         let required = place == "path" || view.flag("required");
@@ -870,7 +866,7 @@ fn request_body(
 }
 
 /// `data` and `meta` of a house envelope: an object whose properties are exactly those two.
-fn envelope_parts<'a>(doc: &'a Document, schema: &'a Value) -> Option<(&'a Value, &'a Value)> {
+fn envelope_parts(schema: &Value) -> Option<(&Value, &Value)> {
     let view = SchemaView::new(schema);
     let props = view.properties();
     if props.len() != 2 {
@@ -878,7 +874,6 @@ fn envelope_parts<'a>(doc: &'a Document, schema: &'a Value) -> Option<(&'a Value
     }
     let data = props.iter().find(|(k, _)| *k == "data")?.1;
     let meta = props.iter().find(|(k, _)| *k == "meta")?.1;
-    let _ = doc;
     Some((data, meta))
 }
 
@@ -971,7 +966,7 @@ fn response_shape(
             let schema_at = format!("{media_at}/schema");
             let hint = format!("{builder}Response");
             if let Ok((resolved, resolved_at)) = doc.resolve(schema, &schema_at)
-                && let Some((data, meta)) = envelope_parts(doc, resolved)
+                && let Some((data, meta)) = envelope_parts(resolved)
             {
                 let data_at = format!("{resolved_at}/properties/data");
                 let (data_ty, _) = types.ty(data, &data_at, &format!("{builder}Data"));
@@ -990,12 +985,7 @@ fn response_shape(
 }
 
 /// Arranges resources parents first, names their accessors and documents them.
-fn arrange_resources(
-    doc: &Document,
-    mut by_key: BTreeMap<Vec<String>, Resource>,
-    types: &TypeBuilder<'_>,
-) -> Vec<Resource> {
-    let _ = types;
+fn arrange_resources(doc: &Document, mut by_key: BTreeMap<Vec<String>, Resource>) -> Vec<Resource> {
     let mut order: Vec<Vec<String>> = by_key.keys().cloned().collect();
     order.sort_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
     let tag_docs: BTreeMap<String, String> = doc

@@ -80,6 +80,19 @@ async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     panic!("condition not reached within 3 s");
 }
 
+/// The first dead-lettered delivery, once there is one.
+async fn first_dead_lettered(api: &Api) -> Value {
+    wait_for(async || {
+        let list = json(
+            api.get("/webhook_deliveries?status=dead_lettered").await,
+            200,
+        )
+        .await;
+        list["data"].as_array().unwrap().first().cloned()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn an_unreachable_endpoint_is_a_connection_failure_without_a_status() {
     // A port that was just free: nothing listens there, so connecting is refused.
@@ -107,15 +120,7 @@ async fn an_unreachable_endpoint_is_a_connection_failure_without_a_status() {
         201,
     )
     .await;
-    let dead = wait_for(async || {
-        let list = json(
-            api.get("/webhook_deliveries?status=dead_lettered").await,
-            200,
-        )
-        .await;
-        list["data"].as_array().unwrap().first().cloned()
-    })
-    .await;
+    let dead = first_dead_lettered(&api).await;
     assert_eq!(dead["attempts"], 2);
     assert!(dead["response_status"].is_null());
     assert_eq!(
@@ -202,15 +207,7 @@ async fn delivery_failure_dead_letter_and_replay() {
         201,
     )
     .await;
-    let dead = wait_for(async || {
-        let list = json(
-            api.get("/webhook_deliveries?status=dead_lettered").await,
-            200,
-        )
-        .await;
-        list["data"].as_array().unwrap().first().cloned()
-    })
-    .await;
+    let dead = first_dead_lettered(&api).await;
     assert_eq!(dead["attempts"], 3);
     assert_eq!(dead["response_status"], 500);
     assert_eq!(
