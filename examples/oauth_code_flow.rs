@@ -87,8 +87,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     println!("3. Exchange the code (the state is checked first, the verifier proves PKCE)");
     let store = Arc::new(ReportingStore::default());
+    // Any client of the SDK carries the exchange, with its TLS settings; this one has no
+    // credentials of its own.
+    let login = Client::builder(sandbox.base_url()).build()?;
     let oauth = flow
-        .exchange(&browser, &code, &state, pending)
+        .exchange(&login, &code, &state, pending)
         .await?
         .token_store(store.clone());
     println!("   tokens received; the client will run on the refresh token from now on");

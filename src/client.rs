@@ -9,7 +9,9 @@ use std::time::Duration;
 use http::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use url::Url;
 
-use crate::auth::{Auth, Authenticator};
+use crate::auth::{
+    Auth, AuthRuntime, Authenticator, DEFAULT_AUTH_COOLDOWN, default_token_retry_policy,
+};
 use crate::clock::{Clock, RandomSource, Sleeper, SystemClock, ThreadRandom, TokioSleeper};
 use crate::error::Error;
 use crate::ratelimit::RateLimitGate;
@@ -52,9 +54,6 @@ pub(crate) struct ClientInner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sleeper: Arc<dyn Sleeper>,
     pub(crate) random: Arc<dyn RandomSource>,
-    /// Headers sent with every request when the SDK does not own the HTTP client (a
-    /// user-supplied `reqwest::Client` does not know them); empty otherwise.
-    pub(crate) extra_headers: HeaderMap,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) operation_timeout: Option<Duration>,
     pub(crate) max_response_bytes: usize,
@@ -72,6 +71,11 @@ impl Client {
     /// The base URL operations are sent to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// The HTTP stack, for requests outside an operation (the authorization code exchange).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 }
 
@@ -96,9 +100,10 @@ pub struct ClientBuilder {
     operation_timeout: Option<Duration>,
     user_agent: String,
     default_headers: Vec<(String, String)>,
-    http: Option<reqwest::Client>,
     allow_insecure_http: bool,
     retry: RetryPolicy,
+    token_retry: RetryPolicy,
+    auth_cooldown: Duration,
     budget: RetryBudgetConfig,
     clock: Arc<dyn Clock>,
     sleeper: Arc<dyn Sleeper>,
@@ -147,9 +152,10 @@ impl ClientBuilder {
             operation_timeout: None,
             user_agent: concat!("marketing-api-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
             default_headers: Vec::new(),
-            http: None,
             allow_insecure_http: false,
             retry: RetryPolicy::default(),
+            token_retry: default_token_retry_policy(),
+            auth_cooldown: DEFAULT_AUTH_COOLDOWN,
             budget: RetryBudgetConfig::default(),
             clock: Arc::new(SystemClock),
             sleeper: Arc::new(TokioSleeper),
@@ -160,8 +166,8 @@ impl ClientBuilder {
     }
 
     /// How requests authenticate: an [`ApiKey`](crate::auth::ApiKey), a
-    /// [`BearerToken`](crate::auth::BearerToken) or an [`OAuth2`](crate::auth::OAuth2)
-    /// configuration. Default: none.
+    /// [`BearerToken`](crate::auth::BearerToken), an [`OAuth2`](crate::auth::OAuth2)
+    /// configuration or your own [`Auth::provider`]. Default: none.
     pub fn auth(mut self, auth: impl Into<Auth>) -> Self {
         self.auth = auth.into();
         self
@@ -197,10 +203,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses this `reqwest::Client` (its pool, proxy and TLS settings) instead of building one.
-    /// The connect timeout and TLS settings of this builder then do not apply.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
+    /// How token requests (and [`CredentialProvider`](crate::auth::CredentialProvider) calls)
+    /// that fail transiently — a connection error, 408, 429, 5xx — are retried. Default: 3
+    /// attempts, full-jitter backoff from 200 ms up to 5 s, `Retry-After` honoured up to 10 s.
+    /// Each retry is paid from the client's retry budget (see [`retry_budget`](Self::retry_budget)),
+    /// and a request with an [`operation_timeout`](Self::operation_timeout) stops waiting at its
+    /// deadline (the token request goes on for the requests after it).
+    pub fn token_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.token_retry = policy;
+        self
+    }
+
+    /// How long a definitive authentication failure (`invalid_client`, `invalid_grant`, another
+    /// 4xx from the token endpoint, a provider's definitive error) is answered again without a
+    /// new token request, and how long a credential the API rejected even after renewal stays
+    /// suspect (401s to it are then reported without renewing). Default:
+    /// [`DEFAULT_AUTH_COOLDOWN`] (10 s); zero turns both off.
+    pub fn auth_cooldown(mut self, cooldown: Duration) -> Self {
+        self.auth_cooldown = cooldown;
         self
     }
 
@@ -325,34 +345,40 @@ impl ClientBuilder {
                 "max_response_bytes must be greater than zero",
             ));
         }
-        let (http, extra_headers) = match self.http {
-            Some(http) => (http, headers),
-            None => {
-                let tls = tls::client_config(&self.tls)?;
-                let http = reqwest::Client::builder()
-                    .tls_backend_preconfigured(tls)
-                    .connect_timeout(self.connect_timeout)
-                    .default_headers(headers)
-                    .build()
-                    .map_err(|e| Error::config_from("HTTP client", e))?;
-                (http, HeaderMap::new())
-            }
-        };
-        let auth =
-            Authenticator::new(self.auth, http.clone(), self.clock.clone()).map_err(Error::auth)?;
+        let tls = tls::client_config(&self.tls)?;
+        tls::install_default_crypto_provider();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(self.connect_timeout)
+            .default_headers(headers)
+            .build()
+            .map_err(|e| Error::config_from("HTTP client", e))?;
+        let budget = RetryBudget::new(self.budget);
+        let auth = Authenticator::new(
+            self.auth,
+            AuthRuntime {
+                http: http.clone(),
+                clock: self.clock.clone(),
+                sleeper: self.sleeper.clone(),
+                random: self.random.clone(),
+                budget: budget.clone(),
+                retry: self.token_retry,
+                cooldown: self.auth_cooldown,
+            },
+        )
+        .map_err(Error::auth)?;
         Ok(Client {
             inner: Arc::new(ClientInner {
                 base_url,
                 base,
                 gate: RateLimitGate::new(self.retry.retry_after_cap()),
                 retry: self.retry,
-                budget: RetryBudget::new(self.budget),
+                budget,
                 http,
                 auth,
                 clock: self.clock,
                 sleeper: self.sleeper,
                 random: self.random,
-                extra_headers,
                 attempt_timeout: self.attempt_timeout,
                 operation_timeout: self.operation_timeout,
                 max_response_bytes: self.max_response_bytes,

@@ -3,9 +3,12 @@
 //! [`Error`] is opaque, like `reqwest::Error`: ask it questions (`is_rate_limited`,
 //! `is_not_found`, `api_error`, `decode_path`, …) instead of matching on its insides, so new
 //! failure kinds can be added without breaking callers. `source()` chains to the underlying
-//! transport, decode or authentication error.
+//! transport, decode or authentication error; `Display` says only this error's own part, so
+//! chain reporters (`anyhow`'s `{:#}`, `eyre`) print each message once, and
+//! [`Error::report`] prints the whole chain on one line.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -39,6 +42,9 @@ impl std::fmt::Display for ErrorType {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// Shared rather than boxed: an authentication failure is handed to every request that waited
+/// for the same token request.
+type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong with an operation.
 ///
@@ -63,7 +69,7 @@ struct Inner {
     api: Option<ApiError>,
     message: Option<String>,
     decode_path: Option<String>,
-    source: Option<BoxError>,
+    source: Option<SharedError>,
 }
 
 /// The broad class of an [`Error`].
@@ -135,14 +141,14 @@ impl Error {
 
     pub(crate) fn transport(source: impl Into<BoxError>) -> Self {
         let mut e = Self::new(ErrorKind::Transport);
-        e.inner.source = Some(source.into());
+        e.inner.source = Some(SharedError::from(source.into()));
         e
     }
 
     pub(crate) fn tls(message: String, source: impl Into<BoxError>) -> Self {
         let mut e = Self::new(ErrorKind::Tls);
         e.inner.message = Some(message);
-        e.inner.source = Some(source.into());
+        e.inner.source = Some(SharedError::from(source.into()));
         e
     }
 
@@ -154,14 +160,14 @@ impl Error {
 
     pub(crate) fn timeout_from(source: impl Into<BoxError>) -> Self {
         let mut e = Self::new(ErrorKind::Timeout);
-        e.inner.source = Some(source.into());
+        e.inner.source = Some(SharedError::from(source.into()));
         e
     }
 
     pub(crate) fn decode(path: String, source: serde_json::Error) -> Self {
         let mut e = Self::new(ErrorKind::Decode);
         e.inner.decode_path = Some(path);
-        e.inner.source = Some(Box::new(source));
+        e.inner.source = Some(Arc::new(source));
         e
     }
 
@@ -176,9 +182,10 @@ impl Error {
         e
     }
 
-    pub(crate) fn auth(source: AuthError) -> Self {
+    pub(crate) fn auth(source: impl Into<Arc<AuthError>>) -> Self {
         let mut e = Self::new(ErrorKind::Auth);
-        e.inner.source = Some(Box::new(source));
+        let source: Arc<AuthError> = source.into();
+        e.inner.source = Some(source);
         e
     }
 
@@ -190,7 +197,7 @@ impl Error {
 
     pub(crate) fn config_from(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
         let mut e = Self::config(message);
-        e.inner.source = Some(source.into());
+        e.inner.source = Some(SharedError::from(source.into()));
         e
     }
 
@@ -312,10 +319,13 @@ impl Error {
     }
 
     /// The failure is transient: trying the same request again later may succeed (the SDK has
-    /// already retried as far as its policy allows).
+    /// already retried as far as its policy allows). Authentication failures are transient when
+    /// the token endpoint (or credential provider) failed transiently
+    /// ([`AuthError::is_transient`]).
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::Auth => self.auth_error().is_some_and(AuthError::is_transient),
             ErrorKind::Api => matches!(
                 self.status().map(|s| s.as_u16()),
                 Some(408 | 429 | 500 | 502 | 503 | 504)
@@ -378,11 +388,40 @@ impl fmt::Display for Error {
         if let Some(message) = &self.inner.message {
             write!(f, ": {message}")?;
         }
-        if let Some(source) = &self.inner.source {
-            write!(f, ": {source}")?;
-        }
+        // The source is not repeated here: `source()` returns it, and chain reporters print it.
         if self.inner.attempts > 1 {
             write!(f, " (after {} attempts)", self.inner.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The error and every error in its `source()` chain, on one line separated by `: `: what
+    /// to log or show when no chain reporter (`anyhow`, `eyre`) is at hand.
+    ///
+    /// ```
+    /// # async fn run(client: marketing_api::Client, id: marketing_api::models::CampaignId) {
+    /// if let Err(e) = client.campaigns().get(&id).send().await {
+    ///     eprintln!("{}", e.report());
+    /// }
+    /// # }
+    /// ```
+    pub fn report(&self) -> impl fmt::Display + '_ {
+        Report(self)
+    }
+}
+
+/// The one-line chain of [`Error::report`].
+struct Report<'a>(&'a Error);
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = std::error::Error::source(self.0);
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
         }
         Ok(())
     }

@@ -145,6 +145,11 @@ impl RetryPolicy {
         self.max_attempts > 1
     }
 
+    /// Total attempts allowed, the first included.
+    pub(crate) fn attempt_limit(&self) -> u32 {
+        self.max_attempts
+    }
+
     /// The cap on server-requested waits, for the shared rate-limit gate.
     pub(crate) fn retry_after_cap(&self) -> Duration {
         self.max_retry_after
@@ -213,7 +218,7 @@ impl RetryPolicy {
     }
 
     /// Full jitter: a uniform fraction of `min(max_backoff, base_delay * 2^(attempt - 1))`.
-    fn backoff(&self, attempt: u32, random: &dyn RandomSource) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32, random: &dyn RandomSource) -> Duration {
         // 2^31 times any useful base is far past every cap; stopping there avoids overflow.
         let doublings = attempt.saturating_sub(1).min(31);
         let ceiling = self
@@ -233,7 +238,7 @@ impl RetryPolicy {
 }
 
 /// Whether the server's answer is a transient failure worth another attempt.
-fn is_retryable_status(status: StatusCode) -> bool {
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(
         status,
         StatusCode::REQUEST_TIMEOUT
@@ -636,6 +641,12 @@ impl RetryBudget {
     #[cfg(test)]
     pub(crate) fn available(&self) -> u32 {
         self.tokens.load(Ordering::Acquire)
+    }
+
+    /// Pays for one retry that is not an API request (a token request); `false` when the
+    /// bucket cannot pay.
+    pub(crate) fn withdraw_retry(&self) -> bool {
+        self.try_withdraw(self.config.retry_cost)
     }
 
     fn try_withdraw(&self, cost: u32) -> bool {

@@ -133,6 +133,20 @@ pub(crate) struct TlsSettings {
 }
 
 /// Builds the rustls configuration every SDK-built HTTP client uses.
+/// Makes `ring` the process-wide default rustls provider unless one is installed already.
+///
+/// The SDK's own client names its provider explicitly and does not need this. But its reqwest
+/// features (rustls without a bundled provider) are unified with the application's: a plain
+/// `reqwest::Client::new()` elsewhere in the program would otherwise find no provider and
+/// panic. Installing one when the first SDK client is built makes that work with no extra step;
+/// an application that installs its own provider first keeps it.
+pub(crate) fn install_default_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race; either way a provider is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let versions: &[&'static rustls::SupportedProtocolVersion] = match settings.min_version {

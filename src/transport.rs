@@ -350,9 +350,6 @@ impl Client {
             // the request's own map, with no intermediate map to allocate and merge.
             let mut http_request = reqwest::Request::new(op.method.clone(), url.clone());
             let headers = http_request.headers_mut();
-            for (name, value) in &inner.extra_headers {
-                headers.append(name.clone(), value.clone());
-            }
             if let Some(credential) = &credential {
                 credential.apply(headers);
             }
@@ -390,6 +387,13 @@ impl Client {
                         span.record("request_id", id);
                     }
                     inner.gate.observe(raw.status, &raw.headers, now);
+                    if raw.status == StatusCode::UNAUTHORIZED
+                        && replayed_after_401
+                        && let Some(credential) = &credential
+                    {
+                        // Rejected even after renewal: 401s to it stop renewing for a while.
+                        inner.auth.on_replay_rejected(credential);
+                    }
                     if raw.status == StatusCode::UNAUTHORIZED
                         && !replayed_after_401
                         && let Some(credential) = &credential

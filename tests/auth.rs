@@ -18,10 +18,14 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 const CLIENT_SECRET: &str = "client-secret-DO-NOT-LOG";
 const REDIRECT_URI: &str = "http://127.0.0.1:7777/callback";
 
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
+/// A client without credentials, for the code exchange: its HTTP stack carries the token
+/// request (the base URL is not used by it).
+fn login_client() -> marketing_api::Client {
+    marketing_api::Client::builder("http://127.0.0.1:9")
+        .build()
+        .expect("client")
 }
+
 
 fn query(url: &url::Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
@@ -170,7 +174,7 @@ async fn authorization_code_with_pkce_runs_end_to_end() {
 
     endpoint.approve(&authorize_url, "code-123");
     let oauth = flow
-        .exchange(&http(), "code-123", &params["state"], pending)
+        .exchange(&login_client(), "code-123", &params["state"], pending)
         .await
         .expect("code exchange");
 
@@ -205,7 +209,7 @@ async fn a_wrong_state_is_refused_before_the_code_is_sent() {
     endpoint.approve(&authorize_url, "code-123");
 
     let error = flow
-        .exchange(&http(), "code-123", "forged-state", pending)
+        .exchange(&login_client(), "code-123", "forged-state", pending)
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::StateMismatch), "{error:?}");
@@ -229,7 +233,7 @@ async fn a_verifier_from_another_authorization_fails_the_pkce_check() {
     // An attacker who intercepted the code has their own pending authorization, not ours.
     let state = query(&other_url)["state"].clone();
     let error = flow
-        .exchange(&http(), "code-123", &state, other_pending)
+        .exchange(&login_client(), "code-123", &state, other_pending)
         .await
         .unwrap_err();
     assert!(error.is_invalid_grant(), "{error:?}");
@@ -254,7 +258,7 @@ async fn an_unreachable_token_endpoint_is_a_typed_error_of_the_exchange() {
     let (url, pending) = flow.authorize_url().unwrap();
     let state = query(&url)["state"].clone();
     let error = flow
-        .exchange(&http(), "code", &state, pending)
+        .exchange(&login_client(), "code", &state, pending)
         .await
         .unwrap_err();
     assert!(error.is_unreachable(), "{error:?}");
@@ -414,7 +418,7 @@ async fn a_public_client_authenticates_with_pkce_alone() {
     endpoint.approve(&authorize_url, "code-public");
     let state = query(&authorize_url)["state"].clone();
     let oauth = flow
-        .exchange(&http(), "code-public", &state, pending)
+        .exchange(&login_client(), "code-public", &state, pending)
         .await
         .expect("public client exchange");
     assert!(format!("{oauth:?}").contains("cli_mobile"));

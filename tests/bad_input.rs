@@ -628,42 +628,42 @@ fn webhook_secrets_refuse_empty_and_non_base64() {
 #[test]
 fn webhook_events_refuse_malformed_bodies() {
     let event = br#"{"id":"evt_1","type":"campaign.deleted","created_at":"2026-01-01T00:00:00Z","data":{"id":"cmp_1"}}"#;
-    let cases: [(&str, Vec<u8>, serde_json::error::Category); 6] = [
-        ("empty", Vec::new(), serde_json::error::Category::Eof),
+    let cases: [(&str, Vec<u8>, bool); 6] = [
+        ("empty", Vec::new(), true),
         (
             "non-UTF-8",
             b"{\"type\":\"\xff\"}".to_vec(),
-            serde_json::error::Category::Syntax,
+            true,
         ),
         (
             "truncated",
             event[..event.len() / 2].to_vec(),
-            serde_json::error::Category::Eof,
+            true,
         ),
         (
             "wrong type",
             br#"{"type":42}"#.to_vec(),
-            serde_json::error::Category::Data,
+            false,
         ),
         (
             "no type",
             br#"{"id":"evt_1"}"#.to_vec(),
-            serde_json::error::Category::Data,
+            false,
         ),
         (
             "HTML",
             b"<html>502</html>".to_vec(),
-            serde_json::error::Category::Syntax,
+            true,
         ),
     ];
-    for (what, body, category) in cases {
+    for (what, body, not_json) in cases {
         let error = Event::from_slice(&body).expect_err(what);
-        assert_eq!(error.classify(), category, "{what}: {error}");
+        assert_eq!(error.is_syntax(), not_json, "{what}: {error}");
     }
     // Known type with the wrong payload shape.
     let error = Event::from_slice(br#"{"id":"evt_1","type":"campaign.deleted","data":[]}"#)
         .expect_err("wrong shape");
-    assert_eq!(error.classify(), serde_json::error::Category::Data);
+    assert!(!error.is_syntax());
     // A type this SDK does not know yet still parses.
     let unknown = Event::from_slice(
         br#"{"id":"evt_2","type":"loyalty.tier_changed","created_at":"2026-01-01T00:00:00Z","data":{}}"#,

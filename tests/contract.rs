@@ -165,8 +165,8 @@ fn steps() -> Vec<Step> {
             };
             let code = param("code").ok_or("no code in the redirect")?;
             let state = param("state").ok_or("no state in the redirect")?;
-            let http = reqwest::Client::new();
-            let oauth = flow.exchange(&http, &code, &state, pending).await?;
+            let login = Client::builder(&ctx.proxy_base).build()?;
+            let oauth = flow.exchange(&login, &code, &state, pending).await?;
             let client = Client::builder(&ctx.proxy_base).auth(oauth).build()?;
             client.contacts().list().limit(1).send().await?;
             Ok(())

@@ -1314,7 +1314,7 @@ pub fn events(api: &Api) -> TokenStream {
     let dispatch = api.events.iter().filter(|e| e.has_type).map(|e| {
         let var = ident(&e.variant);
         let wire = &e.wire;
-        quote!(#wire => Event::#var(serde_json::from_slice(body)?),)
+        quote!(#wire => Event::#var(serde_json::from_slice(body).map_err(PayloadError::new)?),)
     });
     let types = api.events.iter().map(|e| {
         let var = ident(&e.variant);
@@ -1373,11 +1373,15 @@ pub fn events(api: &Api) -> TokenStream {
             pub const KNOWN_TYPES: &'static [&'static str] = &[#(#wires),*];
 
             /// Parses an event body (already verified) into its typed form.
-            pub fn from_slice(body: &[u8]) -> Result<Event, serde_json::Error> {
-                let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body)?;
+            pub fn from_slice(body: &[u8]) -> Result<Event, crate::webhooks::PayloadError> {
+                use crate::webhooks::PayloadError;
+                let peek: crate::codec::EventTypePeek<'_> =
+                    serde_json::from_slice(body).map_err(PayloadError::new)?;
                 Ok(match peek.event_type.as_ref() {
                     #(#dispatch)*
-                    _ => Event::Unknown(crate::webhooks::UnknownEvent::from_value(serde_json::from_slice(body)?)?),
+                    _ => Event::Unknown(crate::webhooks::UnknownEvent::from_value(
+                        serde_json::from_slice(body).map_err(PayloadError::new)?,
+                    )?),
                 })
             }
 

@@ -1,27 +1,46 @@
-//! The runtime side of authentication: which header each request carries, and keeping OAuth2
-//! tokens fresh with exactly one token request at a time.
+//! The runtime side of authentication: which header each request carries, and keeping
+//! credentials from a provider (OAuth2 or the user's own) fresh, one provider call at a time.
 //!
-//! Readers of a fresh token only take a short `std::sync::RwLock` read lock (never held across
-//! an await). Renewal happens under a `tokio::sync::Mutex`; whoever gets it re-checks whether a
-//! task ahead of it already renewed, so however many requests find the token stale at once, one
-//! token request is made. The renewal itself runs on a task of its own that owns the lock, so a
-//! request dropped mid-refresh cannot abandon a refresh the server has already carried out.
+//! Readers of a fresh credential only take a short `std::sync::RwLock` read lock. A renewal is
+//! one task that owns the provider call, its retries and the installation of the result; every
+//! request that needs a credential meanwhile awaits a shared handle to that task, so its
+//! outcome — success or failure — is shared, and a request dropped mid-renewal cannot abandon a
+//! renewal the server has already carried out (a rotated refresh token is never lost).
+//!
+//! Three rules keep a misconfigured or failing setup from hammering the authorization server:
+//! - **Token retry**: a transient failure (connection error, 408/429/5xx, a provider's transient
+//!   error) is retried with full-jitter backoff or the server's `Retry-After`, up to the token
+//!   retry policy's attempts, each retry paid from the client's shared retry budget. Giving up is
+//!   [`AuthError::GaveUp`] with the attempt count.
+//! - **Negative cache**: a definitive failure (`invalid_client`, `invalid_grant`, another 4xx,
+//!   a malformed answer, a provider's definitive error) is remembered for the auth cooldown;
+//!   requests within it get the same error without a new token request.
+//! - **Suspect credential**: when a request replayed with a renewed credential is rejected with
+//!   401 again (or the provider has nothing newer to offer), that credential is suspect for the
+//!   auth cooldown: further 401s to it go to the caller without a renewal. So an API that answers
+//!   401 forever costs at most one renewal per cooldown, not one per request.
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::error::{AuthError, StoreOperation};
-use super::oauth::{OAuth2, OAuth2Grant};
-use super::static_credentials::{bearer_header_value, check_header_credential};
-use super::token_endpoint::{Grant, TokenEndpoint, request_token};
-use super::{Auth, AuthKind, Secret, TokenSet, TokenStore};
-use crate::clock::Clock;
+use super::error::AuthError;
+use super::oauth_runtime::OAuthProvider;
+use super::provider::{Credential, CredentialProvider, CredentialReason, CredentialRequest};
+use super::{Auth, AuthKind};
+use crate::clock::{Clock, RandomSource, Sleeper};
+use crate::retry::{RetryBudget, RetryPolicy};
 
-/// The credential attached to one request: a header plus the token generation it came from, to
-/// hand back to [`Authenticator::on_unauthorized`] if the server answers 401.
+/// How long a definitive failure is remembered and a twice-rejected credential stays suspect,
+/// unless the client builder says otherwise.
+pub const DEFAULT_AUTH_COOLDOWN: Duration = Duration::from_secs(10);
+
+/// The credential attached to one request: a header plus the generation it came from, to hand
+/// back to [`Authenticator::on_unauthorized`] if the server answers 401.
 #[derive(Clone)]
 pub(crate) struct AppliedCredential {
     name: HeaderName,
@@ -31,7 +50,7 @@ pub(crate) struct AppliedCredential {
 
 #[cfg_attr(not(test), allow(dead_code))] // The accessors exist for tests; the transport calls `apply`.
 impl AppliedCredential {
-    /// The header to set (`authorization` or `x-api-key`).
+    /// The header to set (`authorization`, `x-api-key`, or a provider's own).
     pub(crate) fn header_name(&self) -> &HeaderName {
         &self.name
     }
@@ -41,7 +60,7 @@ impl AppliedCredential {
         &self.value
     }
 
-    /// Which token this is: static credentials are generation 0, OAuth2 tokens count from 1.
+    /// Which credential this is: static credentials are generation 0, provided ones count from 1.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
@@ -62,8 +81,33 @@ impl fmt::Debug for AppliedCredential {
     }
 }
 
-/// Decides the credential of every request. Cheap to clone; clones share one token cache, so all
-/// clones of a client share tokens and refreshes.
+/// What the authenticator borrows from the client: its HTTP stack (for token requests), time,
+/// randomness, the shared retry budget, and the auth settings of the builder.
+#[derive(Clone)]
+pub(crate) struct AuthRuntime {
+    pub(crate) http: reqwest::Client,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) budget: RetryBudget,
+    /// The token retry policy (attempts, backoff, cap on `Retry-After`).
+    pub(crate) retry: RetryPolicy,
+    pub(crate) cooldown: Duration,
+}
+
+/// The token retry policy unless the client builder sets one: three attempts, backoff from
+/// 200 ms up to 5 s, `Retry-After` honoured up to 10 s — a request waiting for a token should
+/// not wait a minute.
+pub(crate) fn default_token_retry_policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .max_attempts(3)
+        .base_delay(Duration::from_millis(200))
+        .max_backoff(Duration::from_secs(5))
+        .max_retry_after(Duration::from_secs(10))
+}
+
+/// Decides the credential of every request. Cheap to clone; clones share one credential cache,
+/// so all clones of a client share credentials and renewals.
 #[derive(Clone, Debug)]
 pub(crate) struct Authenticator {
     inner: Arc<Credentials>,
@@ -71,11 +115,12 @@ pub(crate) struct Authenticator {
 
 enum Credentials {
     None,
+    /// An API key or a static bearer token: nothing to renew, so no cache to consult.
     Static {
         name: HeaderName,
         value: HeaderValue,
     },
-    OAuth(Arc<OAuthRuntime>),
+    Provided(Arc<CredentialCache>),
 }
 
 impl fmt::Debug for Credentials {
@@ -83,19 +128,15 @@ impl fmt::Debug for Credentials {
         match self {
             Self::None => f.write_str("None"),
             Self::Static { name, .. } => f.debug_struct("Static").field("header", name).finish(),
-            Self::OAuth(runtime) => runtime.fmt(f),
+            Self::Provided(cache) => cache.fmt(f),
         }
     }
 }
 
 impl Authenticator {
-    /// Checks the configuration (token URL, client id) and prepares the token cache. No network
-    /// traffic happens until the first [`credential`](Self::credential).
-    pub(crate) fn new(
-        auth: Auth,
-        http: reqwest::Client,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, AuthError> {
+    /// Checks the configuration (token URL, client id) and prepares the credential cache. No
+    /// network traffic happens until the first [`credential`](Self::credential).
+    pub(crate) fn new(auth: Auth, runtime: AuthRuntime) -> Result<Self, AuthError> {
         let inner = match auth.kind {
             AuthKind::None => Credentials::None,
             AuthKind::ApiKey(key) => {
@@ -107,7 +148,16 @@ impl Authenticator {
                 Credentials::Static { name, value }
             }
             AuthKind::OAuth2(oauth) => {
-                Credentials::OAuth(Arc::new(OAuthRuntime::new(*oauth, http, clock)?))
+                let skew = oauth.refresh_skew;
+                let provider = OAuthProvider::new(*oauth, runtime.http.clone())?;
+                Credentials::Provided(Arc::new(CredentialCache::new(
+                    Arc::new(provider),
+                    skew,
+                    runtime,
+                )))
+            }
+            AuthKind::Provider { provider, skew } => {
+                Credentials::Provided(Arc::new(CredentialCache::new(provider, skew, runtime)))
             }
         };
         Ok(Self {
@@ -115,11 +165,10 @@ impl Authenticator {
         })
     }
 
-    /// The credential for the next request, or `None` without authentication. For OAuth2 this
-    /// returns the cached token while it is fresh (no waiting on anything but a short read
-    /// lock), and otherwise obtains a new one, sharing a single token request with every other
-    /// task that needs one at the same time.
-    pub(crate) async fn credential(&self) -> Result<Option<AppliedCredential>, AuthError> {
+    /// The credential for the next request, or `None` without authentication. A fresh cached
+    /// credential costs a short read lock; otherwise this waits for the one renewal in flight
+    /// (starting it if there is none), or answers a remembered definitive failure at once.
+    pub(crate) async fn credential(&self) -> Result<Option<AppliedCredential>, Arc<AuthError>> {
         match &*self.inner {
             Credentials::None => Ok(None),
             Credentials::Static { name, value } => Ok(Some(AppliedCredential {
@@ -127,36 +176,45 @@ impl Authenticator {
                 value: value.clone(),
                 generation: 0,
             })),
-            Credentials::OAuth(runtime) => runtime.credential().await.map(Some),
+            Credentials::Provided(cache) => cache.credential().await.map(Some),
         }
     }
 
     /// Called after the server answered 401 to a request sent with `rejected`. Returns whether
     /// the request should be replayed (once) with a new [`credential`](Self::credential):
-    /// - OAuth2, `rejected` still current: one token request is made, then `true`;
-    /// - OAuth2, a newer token already exists (another request renewed it): `true` at once;
-    /// - OAuth2 with no way to renew (no refresh token): `false`, and later requests fail with
-    ///   [`AuthError::NoRefreshToken`] instead of sending the rejected token again;
+    /// - a newer credential already exists (another request renewed it): `true` at once;
+    /// - `rejected` is suspect (see the module docs): `false`, without asking anyone;
+    /// - otherwise one renewal (shared with concurrent 401s) is made: `true` if it brought a
+    ///   different credential, `false` if the provider had nothing newer (it is then suspect);
     /// - API key, bearer token, no auth: `false`.
     ///
     /// # Errors
-    /// Whatever obtaining the new token failed with.
+    /// Whatever the renewal failed with.
     pub(crate) async fn on_unauthorized(
         &self,
         rejected: &AppliedCredential,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, Arc<AuthError>> {
         match &*self.inner {
             Credentials::None | Credentials::Static { .. } => Ok(false),
-            Credentials::OAuth(runtime) => runtime.on_unauthorized(rejected.generation).await,
+            Credentials::Provided(cache) => cache.on_unauthorized(rejected.generation).await,
+        }
+    }
+
+    /// Called when a request replayed after a 401 with a renewed credential was rejected with
+    /// 401 again: the credential is marked suspect for the cooldown.
+    pub(crate) fn on_replay_rejected(&self, rejected: &AppliedCredential) {
+        if let Credentials::Provided(cache) = &*self.inner {
+            cache.mark_suspect(rejected.generation);
         }
     }
 }
 
-/// A token ready to be attached, and when it stops being good enough to send.
+/// A credential ready to be attached, and when it stops being good enough to send.
 #[derive(Clone)]
 struct CachedToken {
+    name: HeaderName,
     value: HeaderValue,
-    /// `None`: the server gave no lifetime; the token is used until a 401.
+    /// `None`: no expiry was given; the credential is used until a 401.
     renew_at: Option<SystemTime>,
     generation: u64,
 }
@@ -168,162 +226,258 @@ impl CachedToken {
 
     fn applied(&self) -> AppliedCredential {
         AppliedCredential {
-            name: http::header::AUTHORIZATION,
+            name: self.name.clone(),
             value: self.value.clone(),
             generation: self.generation,
         }
     }
 }
 
-/// How new access tokens are obtained once the first ones are used up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RenewalGrant {
-    ClientCredentials,
-    RefreshToken,
-}
+type Outcome = Result<AppliedCredential, Arc<AuthError>>;
 
-/// Everything only the task holding the renewal lock touches.
-struct RenewalState {
-    /// Tokens from the configuration, or from the store, not looked at yet.
-    initial: Option<Initial>,
-    /// The refresh token to use next. Replaced as soon as the server issues a new one, so a
-    /// rotated refresh token is never sent twice.
-    refresh_token: Option<Secret>,
-    /// Tokens obtained but not saved yet because the store failed. They are newer than anything
-    /// else (the refresh token that bought them may be void already), so saving them is the
-    /// first thing the next renewal tries.
-    held_back: Option<TokenSet>,
+/// The renewal in flight, the remembered failure and the suspect credential; guarded by one
+/// `std::sync::Mutex` that is never held across an await.
+#[derive(Default)]
+struct Flight {
+    running: Option<Shared<BoxFuture<'static, Outcome>>>,
+    /// A definitive failure and until when it is answered without asking again.
+    failure: Option<(Arc<AuthError>, SystemTime)>,
+    /// A credential generation rejected after renewal, and until when 401s to it are final.
+    suspect: Option<(u64, SystemTime)>,
     last_generation: u64,
 }
 
-enum Initial {
-    /// Obtained by the authorization code flow: save, then use.
-    Obtained(TokenSet),
-    /// Ask the store first; it may hold tokens newer than the configuration.
-    LoadFromStore,
-}
-
-struct OAuthRuntime {
-    endpoint: TokenEndpoint,
-    grant: RenewalGrant,
-    scopes: Vec<String>,
+/// Caches the credentials of one provider and renews them: ahead of expiry, after a 401, one
+/// renewal at a time, with the token retry policy, the negative cache and the suspect rule.
+struct CredentialCache {
+    provider: Arc<dyn CredentialProvider>,
     skew: Duration,
-    store: Arc<dyn TokenStore>,
-    http: reqwest::Client,
-    clock: Arc<dyn Clock>,
+    runtime: AuthRuntime,
     current: RwLock<Option<CachedToken>>,
-    renewal: Arc<tokio::sync::Mutex<RenewalState>>,
+    flight: Mutex<Flight>,
 }
 
-impl fmt::Debug for OAuthRuntime {
+impl fmt::Debug for CredentialCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuth2")
-            .field("client_id", &self.endpoint.client_id)
-            .field("token_url", &self.endpoint.token_url.as_str())
-            .field("grant", &self.grant)
+        f.debug_struct("CredentialCache")
+            .field("provider", &self.provider)
             .field("generation", &self.current_generation())
             .finish_non_exhaustive()
     }
 }
 
-impl OAuthRuntime {
-    fn new(
-        config: OAuth2,
-        http: reqwest::Client,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, AuthError> {
-        let endpoint = config.endpoint()?;
-        let (grant, initial, refresh_token) = match config.grant {
-            OAuth2Grant::ClientCredentials => (
-                RenewalGrant::ClientCredentials,
-                Initial::LoadFromStore,
-                None,
-            ),
-            OAuth2Grant::RefreshToken(token) => (
-                RenewalGrant::RefreshToken,
-                Initial::LoadFromStore,
-                Some(token),
-            ),
-            OAuth2Grant::Obtained(tokens) => {
-                (RenewalGrant::RefreshToken, Initial::Obtained(tokens), None)
-            }
-        };
-        Ok(Self {
-            endpoint,
-            grant,
-            scopes: config.scopes,
-            skew: config.refresh_skew,
-            store: config.store,
-            http,
-            clock,
+impl CredentialCache {
+    fn new(provider: Arc<dyn CredentialProvider>, skew: Duration, runtime: AuthRuntime) -> Self {
+        Self {
+            provider,
+            skew,
+            runtime,
             current: RwLock::new(None),
-            renewal: Arc::new(tokio::sync::Mutex::new(RenewalState {
-                initial: Some(initial),
-                refresh_token,
-                held_back: None,
-                last_generation: 0,
-            })),
-        })
+            flight: Mutex::new(Flight::default()),
+        }
     }
 
-    async fn credential(self: &Arc<Self>) -> Result<AppliedCredential, AuthError> {
+    fn flight(&self) -> std::sync::MutexGuard<'_, Flight> {
+        self.flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn credential(self: &Arc<Self>) -> Outcome {
         if let Some(fresh) = self.fresh_token() {
             return Ok(fresh);
         }
-        let state = Arc::clone(&self.renewal).lock_owned().await;
-        // Whoever held the lock before us may have renewed the token already.
-        if let Some(fresh) = self.fresh_token() {
-            return Ok(fresh);
-        }
-        self.renew_detached(state).await
+        self.renew(None).await
     }
 
-    async fn on_unauthorized(
-        self: &Arc<Self>,
-        rejected_generation: u64,
-    ) -> Result<bool, AuthError> {
-        if self.current_generation() != rejected_generation {
-            return Ok(true);
-        }
-        let state = Arc::clone(&self.renewal).lock_owned().await;
-        if self.current_generation() != rejected_generation {
-            return Ok(true);
-        }
-        let can_renew = self.grant == RenewalGrant::ClientCredentials
-            || state.refresh_token.is_some()
-            || state.held_back.is_some()
-            || state.initial.is_some();
-        if !can_renew {
-            // The token is known bad and cannot be replaced: stop sending it.
-            *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+    async fn on_unauthorized(self: &Arc<Self>, rejected: u64) -> Result<bool, Arc<AuthError>> {
+        if self.is_suspect(rejected) {
+            tracing::debug!(
+                generation = rejected,
+                "401 to a credential already rejected after renewal; not renewing again"
+            );
             return Ok(false);
         }
-        self.renew_detached(state).await?;
+        let renewed = self.renew(Some(rejected)).await?;
+        if renewed.generation == rejected {
+            // The provider had nothing newer: replaying would be rejected the same way.
+            self.mark_suspect(rejected);
+            return Ok(false);
+        }
         Ok(true)
     }
 
-    /// Runs [`renew`](Self::renew) on its own task, which owns the renewal lock until it is
-    /// done. If the request that started it is dropped (a timeout, a cancelled future), the
-    /// token request still completes and its tokens are saved and installed: a refresh token the
-    /// server has already rotated is never lost half-way, and the next task in line finds the
-    /// new token instead of starting a second refresh.
-    async fn renew_detached(
-        self: &Arc<Self>,
-        mut state: tokio::sync::OwnedMutexGuard<RenewalState>,
-    ) -> Result<AppliedCredential, AuthError> {
-        let runtime = Arc::clone(self);
-        let task = tokio::spawn(async move { runtime.renew(&mut state).await });
-        match task.await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(AuthError::TokenRequest(
-                "the token renewal task ended without an answer (a panic or a runtime shutdown)"
-                    .to_owned(),
-            )),
+    fn is_suspect(&self, generation: u64) -> bool {
+        let now = self.runtime.clock.now();
+        self.flight()
+            .suspect
+            .is_some_and(|(suspect, until)| suspect == generation && now < until)
+    }
+
+    fn mark_suspect(&self, generation: u64) {
+        let until = self.runtime.clock.now() + self.runtime.cooldown;
+        self.flight().suspect = Some((generation, until));
+    }
+
+    /// Joins the renewal in flight or starts one. `rejected` is the generation a 401 refused
+    /// (`None`: the credential is missing or stale).
+    async fn renew(self: &Arc<Self>, rejected: Option<u64>) -> Outcome {
+        let pending = {
+            let mut flight = self.flight();
+            // Re-checked under the lock: a renewal installs its credential before it leaves
+            // `running`, so a caller that saw a stale credential a moment ago finds the new one
+            // here instead of starting a second renewal.
+            let current = self.current_token();
+            match (rejected, &current) {
+                (None, Some(token)) if token.is_fresh(self.runtime.clock.now()) => {
+                    return Ok(token.applied());
+                }
+                (Some(generation), Some(token)) if token.generation != generation => {
+                    return Ok(token.applied());
+                }
+                _ => {}
+            }
+            let now = self.runtime.clock.now();
+            if let Some((error, until)) = &flight.failure
+                && now < *until
+            {
+                return Err(Arc::clone(error));
+            }
+            match &flight.running {
+                Some(running) => running.clone(),
+                None => {
+                    let reason = match (rejected, current) {
+                        (Some(_), _) => CredentialReason::Rejected,
+                        (None, Some(_)) => CredentialReason::Expiring,
+                        (None, None) => CredentialReason::Initial,
+                    };
+                    let cache = Arc::clone(self);
+                    let task = tokio::spawn(async move { cache.obtain(reason).await });
+                    let running = async move {
+                        task.await.unwrap_or_else(|_| {
+                            Err(Arc::new(AuthError::TokenRequest(
+                                "the credential renewal ended without an answer (a panic or a \
+                                 runtime shutdown)"
+                                    .to_owned(),
+                            )))
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    flight.running = Some(running.clone());
+                    running
+                }
+            }
+        };
+        pending.await
+    }
+
+    /// The renewal itself, on its own task: asks the provider, retrying transient failures,
+    /// then installs the result and leaves `running`.
+    async fn obtain(self: Arc<Self>, reason: CredentialReason) -> Outcome {
+        let mut attempts = 0u32;
+        let result = loop {
+            attempts += 1;
+            let request = CredentialRequest::new(reason, self.runtime.clock.now());
+            match self.provider.credential(request).await {
+                Ok(credential) => break Ok(credential),
+                Err(error) if error.is_transient() => match self.retry_delay(attempts, &error) {
+                    Some(delay) => {
+                        tracing::info!(
+                            attempt = attempts,
+                            delay_ms = delay.as_millis() as u64,
+                            error = %error,
+                            "credential request failed transiently; retrying"
+                        );
+                        self.runtime.sleeper.sleep(delay).await;
+                    }
+                    None => {
+                        break Err(AuthError::GaveUp {
+                            attempts,
+                            last: Box::new(error),
+                        });
+                    }
+                },
+                Err(error) => break Err(error),
+            }
+        };
+        let mut flight = self.flight();
+        flight.running = None;
+        match result {
+            Ok(credential) => {
+                flight.failure = None;
+                Ok(self.install(&mut flight, credential))
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                if !error.is_transient() {
+                    let until = self.runtime.clock.now() + self.runtime.cooldown;
+                    flight.failure = Some((Arc::clone(&error), until));
+                    if reason == CredentialReason::Rejected {
+                        // Known bad and not replaceable: stop sending it.
+                        *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+                    }
+                }
+                Err(error)
+            }
         }
     }
 
+    /// The wait before retrying after the `attempts`-th transient failure, or `None` when the
+    /// token retry policy's attempts or the client's retry budget are used up.
+    fn retry_delay(&self, attempts: u32, error: &AuthError) -> Option<Duration> {
+        let policy = &self.runtime.retry;
+        if attempts >= policy.attempt_limit() {
+            return None;
+        }
+        if !self.runtime.budget.withdraw_retry() {
+            tracing::warn!("the client's retry budget is exhausted; not retrying the token request");
+            return None;
+        }
+        Some(match error.retry_after() {
+            Some(requested) => requested.min(policy.retry_after_cap()),
+            None => policy.backoff(attempts, &*self.runtime.random),
+        })
+    }
+
+    /// Makes `credential` current, with its renewal time. The same value as the current one
+    /// keeps its generation: nothing new was obtained.
+    fn install(&self, flight: &mut Flight, credential: Credential) -> AppliedCredential {
+        let now = self.runtime.clock.now();
+        let renew_at = credential.expires_at.map(|expires_at| {
+            let lifetime = expires_at.duration_since(now).unwrap_or_default();
+            // A skew longer than half the lifetime would make a short-lived credential stale on
+            // arrival and cause a renewal per request.
+            expires_at - self.skew.min(lifetime / 2)
+        });
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let generation = match &*current {
+            Some(token) if token.name == credential.name && token.value == credential.value => {
+                token.generation
+            }
+            _ => {
+                flight.last_generation += 1;
+                flight.last_generation
+            }
+        };
+        let token = CachedToken {
+            name: credential.name,
+            value: credential.value,
+            renew_at,
+            generation,
+        };
+        let applied = token.applied();
+        *current = Some(token);
+        applied
+    }
+
+    fn current_token(&self) -> Option<CachedToken> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn fresh_token(&self) -> Option<AppliedCredential> {
-        let now = self.clock.now();
+        let now = self.runtime.clock.now();
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
         current
             .as_ref()
@@ -334,139 +488,5 @@ impl OAuthRuntime {
     fn current_generation(&self) -> u64 {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
         current.as_ref().map_or(0, |token| token.generation)
-    }
-
-    /// Installs a token newer than the current one and fresh; called with the renewal lock held.
-    async fn renew(&self, state: &mut RenewalState) -> Result<AppliedCredential, AuthError> {
-        if let Some(applied) = self.install_known_tokens(state).await?
-            && self.fresh_token().is_some()
-        {
-            return Ok(applied);
-        }
-        let now = self.clock.now();
-        let tokens = match self.grant {
-            RenewalGrant::ClientCredentials => {
-                let grant = Grant::ClientCredentials {
-                    scopes: &self.scopes,
-                };
-                request_token(&self.http, &self.endpoint, grant, now).await?
-            }
-            RenewalGrant::RefreshToken => {
-                let refresh_token = state
-                    .refresh_token
-                    .take()
-                    .ok_or(AuthError::NoRefreshToken)?;
-                let outcome = request_token(
-                    &self.http,
-                    &self.endpoint,
-                    Grant::RefreshToken(&refresh_token),
-                    now,
-                )
-                .await;
-                let tokens = match outcome {
-                    Ok(tokens) => tokens,
-                    Err(error) => {
-                        // Only a refused grant voids the refresh token; after a network error
-                        // or a garbled answer it is still the one to try next time.
-                        if !error.is_invalid_grant() {
-                            state.refresh_token = Some(refresh_token);
-                        }
-                        return Err(error);
-                    }
-                };
-                match tokens.refresh_token() {
-                    // The server rotated the refresh token: the old one is dropped here and
-                    // never sent again.
-                    Some(_) => tokens,
-                    // The server kept it: keep it with the tokens so the store has it too.
-                    None => tokens.with_refresh_token(refresh_token),
-                }
-            }
-        };
-        state.refresh_token = tokens.refresh_token().cloned();
-        self.save_and_install(state, tokens).await
-    }
-
-    /// Puts into use tokens obtained without a token request: held back after a failed save, or
-    /// given at start (authorization code flow, token store). `None` if there are none.
-    async fn install_known_tokens(
-        &self,
-        state: &mut RenewalState,
-    ) -> Result<Option<AppliedCredential>, AuthError> {
-        if let Some(tokens) = state.held_back.take() {
-            return self.save_and_install(state, tokens).await.map(Some);
-        }
-        match state.initial.take() {
-            None => Ok(None),
-            Some(Initial::Obtained(tokens)) => {
-                state.refresh_token = tokens.refresh_token().cloned();
-                self.save_and_install(state, tokens).await.map(Some)
-            }
-            Some(Initial::LoadFromStore) => match self.store.load().await {
-                Err(source) => {
-                    state.initial = Some(Initial::LoadFromStore);
-                    Err(AuthError::TokenStore {
-                        operation: StoreOperation::Load,
-                        source,
-                    })
-                }
-                Ok(None) => Ok(None),
-                Ok(Some(tokens)) => {
-                    if let Some(refresh_token) = tokens.refresh_token() {
-                        state.refresh_token = Some(refresh_token.clone());
-                    }
-                    self.install(state, &tokens).map(Some)
-                }
-            },
-        }
-    }
-
-    /// Saves `tokens` to the store and only then makes them current. If saving fails they are
-    /// held back, not used.
-    async fn save_and_install(
-        &self,
-        state: &mut RenewalState,
-        tokens: TokenSet,
-    ) -> Result<AppliedCredential, AuthError> {
-        if let Err(source) = self.store.save(&tokens).await {
-            tracing::warn!(error = %source, "token store failed to save tokens; holding them back");
-            state.held_back = Some(tokens);
-            return Err(AuthError::TokenStore {
-                operation: StoreOperation::Save,
-                source,
-            });
-        }
-        self.install(state, &tokens)
-    }
-
-    fn install(
-        &self,
-        state: &mut RenewalState,
-        tokens: &TokenSet,
-    ) -> Result<AppliedCredential, AuthError> {
-        let access_token = tokens.access_token().expose_secret();
-        check_header_credential(access_token).map_err(|problem| {
-            AuthError::TokenResponseInvalidField {
-                field: "access_token",
-                expected: "a token of visible ASCII characters",
-                found: format!("a string where {problem}"),
-            }
-        })?;
-        let now = self.clock.now();
-        let renew_at = tokens.expires_at().map(|expires_at| {
-            let lifetime = expires_at.duration_since(now).unwrap_or_default();
-            // A skew longer than half the lifetime would make a short-lived token stale on
-            // arrival and cause a token request per API request.
-            expires_at - self.skew.min(lifetime / 2)
-        });
-        state.last_generation += 1;
-        let token = CachedToken {
-            value: bearer_header_value(access_token),
-            renew_at,
-            generation: state.last_generation,
-        };
-        let applied = token.applied();
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(token);
-        Ok(applied)
     }
 }

@@ -143,13 +143,18 @@ impl AuthorizationCodeFlow {
     /// skew) before giving it to the client builder; the tokens are saved to the store before
     /// their first use.
     ///
+    /// The token request goes through `client`'s HTTP stack: its TLS settings (minimum version,
+    /// pins, extra roots), timeouts and connection pool. Any client works, including one built
+    /// without authentication for the purpose (`Client::builder(url).build()?`); its own
+    /// credentials are not sent to the token endpoint.
+    ///
     /// # Errors
     /// [`AuthError::StateMismatch`] if `returned_state` is not the pending one (the code is then
     /// not sent anywhere); any token endpoint error (`invalid_grant` for a used or expired code,
     /// unreachable endpoint, malformed response).
     pub async fn exchange(
         &self,
-        http: &reqwest::Client,
+        client: &crate::Client,
         code: &str,
         returned_state: &str,
         pending: PendingAuthorization,
@@ -173,7 +178,8 @@ impl AuthorizationCodeFlow {
             pkce_verifier: &pending.pkce_verifier,
             redirect_uri: &redirect_uri,
         };
-        let tokens = request_token(http, &endpoint, grant, self.clock.now()).await?;
+        let tokens =
+            request_token(client.http(), &endpoint, grant, self.clock.now()).await?;
         oauth.grant = OAuth2Grant::Obtained(tokens);
         Ok(oauth)
     }

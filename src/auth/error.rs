@@ -1,8 +1,11 @@
 //! Everything that can go wrong while configuring or obtaining credentials.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::token_store::TokenStoreError;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Which URL of an OAuth2 configuration an [`AuthError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,18 +173,20 @@ pub enum AuthError {
 
     /// The token endpoint could not be reached, or the connection failed mid-request.
     #[error("could not reach the token endpoint ({kind}); check the token URL and the network")]
+    #[non_exhaustive]
     TokenEndpointUnreachable {
-        /// A short description of the failure (`connection refused`, `timed out`, ...).
+        /// A short description of the failure (`connection failed`, `timed out`, ...).
         kind: &'static str,
         /// The underlying HTTP client error (its URL removed).
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
 
     /// The token endpoint answered with an OAuth2 error (RFC 6749 §5.2).
     #[error("the token endpoint refused the request with `{error}`{}; {}",
         description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
         oauth_error_hint(error))]
+    #[non_exhaustive]
     OAuth {
         /// HTTP status of the answer.
         status: u16,
@@ -189,6 +194,8 @@ pub enum AuthError {
         error: String,
         /// The server's `error_description`, if any.
         description: Option<String>,
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
     },
 
     /// The token endpoint answered with a body that is not JSON (an HTML page, plain text, ...).
@@ -209,9 +216,12 @@ pub enum AuthError {
         "the token endpoint answered HTTP {status} without an OAuth2 error body; check the token \
          URL and the state of the authorization server"
     )]
+    #[non_exhaustive]
     TokenEndpointStatus {
         /// HTTP status of the answer.
         status: u16,
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
     },
 
     /// The token response lacks a field the SDK needs.
@@ -275,6 +285,40 @@ pub enum AuthError {
     /// The OAuth2 request could not be built or sent for a reason outside the cases above.
     #[error("the token request failed: {0}")]
     TokenRequest(String),
+
+    /// A [`Credential::header`](super::Credential::header) name or value cannot be sent in an
+    /// HTTP header.
+    #[error(
+        "the credential header `{name}` has an invalid name or a value with characters a header \
+         cannot carry"
+    )]
+    InvalidCredentialHeader {
+        /// The header name as given.
+        name: String,
+    },
+
+    /// A [`CredentialProvider`](super::CredentialProvider) failed.
+    #[error("the credential provider failed{}", if *transient { " (transiently)" } else { "" })]
+    Provider {
+        /// Whether trying again later may succeed: the SDK retries transient failures and
+        /// remembers definitive ones for the client's auth cooldown.
+        transient: bool,
+        /// The provider's own error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Every attempt to obtain a credential failed transiently (the token endpoint answered
+    /// 5xx or 429, could not be reached, ...) until the token retry policy or the client's retry
+    /// budget stopped; the source is the last failure. Trying again later may succeed.
+    #[error("no credential after {attempts} {}, each failing transiently", if *attempts == 1 { "attempt" } else { "attempts" })]
+    GaveUp {
+        /// How many times the token endpoint (or provider) was asked.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        last: Box<AuthError>,
+    },
 }
 
 fn oauth_error_hint(code: &str) -> &'static str {
@@ -293,10 +337,68 @@ fn oauth_error_hint(code: &str) -> &'static str {
 }
 
 impl AuthError {
+    /// A definitive failure of a [`CredentialProvider`](super::CredentialProvider): calls within
+    /// the client's auth cooldown get this error again without asking the provider.
+    pub fn provider(source: impl Into<BoxError>) -> Self {
+        Self::Provider {
+            transient: false,
+            source: source.into(),
+        }
+    }
+
+    /// A transient failure of a [`CredentialProvider`](super::CredentialProvider): the SDK
+    /// retries it with the token retry policy.
+    pub fn provider_transient(source: impl Into<BoxError>) -> Self {
+        Self::Provider {
+            transient: true,
+            source: source.into(),
+        }
+    }
+
     /// Whether obtaining a token failed because of the network, so trying again later may
     /// succeed.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Self::TokenEndpointUnreachable { .. })
+        match self {
+            Self::TokenEndpointUnreachable { .. } => true,
+            Self::GaveUp { last, .. } => last.is_unreachable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the failure is transient, so trying again later may succeed: the token endpoint
+    /// could not be reached or answered 408, 429, 500, 502, 503 or 504 (or
+    /// `temporarily_unavailable`), the token store failed, or a provider said so.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::TokenEndpointUnreachable { .. } | Self::TokenStore { .. } | Self::GaveUp { .. } => {
+                true
+            }
+            Self::TokenEndpointStatus { status, .. } => is_transient_status(*status),
+            Self::OAuth { status, error, .. } => {
+                is_transient_status(*status) || error == "temporarily_unavailable"
+            }
+            Self::Provider { transient, .. } => *transient,
+            _ => false,
+        }
+    }
+
+    /// How many token requests (or provider calls) were made before giving up, for
+    /// [`AuthError::GaveUp`].
+    pub fn token_attempts(&self) -> Option<u32> {
+        match self {
+            Self::GaveUp { attempts, .. } => Some(*attempts),
+            _ => None,
+        }
+    }
+
+    /// How long the token endpoint asked to wait before the next request.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::TokenEndpointStatus { retry_after, .. } | Self::OAuth { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
     }
 
     /// Whether the authorization server refused the grant (`invalid_grant`): the refresh token
@@ -304,4 +406,8 @@ impl AuthError {
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, Self::OAuth { error, .. } if error == "invalid_grant")
     }
+}
+
+fn is_transient_status(status: u16) -> bool {
+    http::StatusCode::from_u16(status).is_ok_and(crate::retry::is_retryable_status)
 }

@@ -10,9 +10,20 @@
 //!   token set to a [`TokenStore`] before using it.
 //! - [`AuthorizationCodeFlow`]: a user logs in (with PKCE); the code is exchanged for an
 //!   [`OAuth2`] that runs on the user's refresh token.
+//! - [`Auth::provider`]: your own [`CredentialProvider`] (a vault, a sidecar's token file, a
+//!   cloud workload identity); the SDK caches and renews what it returns like OAuth2 tokens.
 //!
-//! However many requests find the access token expired at the same moment, exactly one token
-//! request is made and all of them wait for it. Clones of a client share the tokens.
+//! However many requests find the credential expired at the same moment, exactly one token
+//! request (or provider call) is made and all of them share its outcome, success or failure.
+//! Clones of a client share the credentials. Transient failures of the token endpoint (connection
+//! errors, 408, 429, 5xx) are retried with backoff and `Retry-After`
+//! ([`ClientBuilder::token_retry_policy`](crate::ClientBuilder::token_retry_policy)); definitive
+//! ones (`invalid_client`, `invalid_grant`, other 4xx) are answered again without a new request
+//! for the auth cooldown ([`ClientBuilder::auth_cooldown`](crate::ClientBuilder::auth_cooldown),
+//! default [`DEFAULT_AUTH_COOLDOWN`]). A credential that the API rejects with 401 is renewed once
+//! and the request replayed; if the replay is rejected too, the credential is suspect for the
+//! cooldown and further 401s are reported without renewing, so an API that refuses everything
+//! costs one renewal per cooldown, not one per request.
 //!
 //! Secrets (API keys, tokens, client secrets, PKCE verifiers) are wrapped in [`Secret`] and
 //! never appear in `Debug`, `Display`, logs or errors.
@@ -33,12 +44,16 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 mod authenticator;
 mod code_flow;
 mod endpoint_url;
 mod error;
 mod oauth;
+mod oauth_runtime;
+mod provider;
 mod secret;
 mod static_credentials;
 mod token_endpoint;
@@ -48,10 +63,14 @@ mod token_store;
 mod tests;
 
 #[allow(unused_imports)] // Used by the transport.
-pub(crate) use authenticator::{AppliedCredential, Authenticator};
+pub(crate) use authenticator::{
+    AppliedCredential, AuthRuntime, Authenticator, default_token_retry_policy,
+};
+pub use authenticator::DEFAULT_AUTH_COOLDOWN;
 pub use code_flow::{AuthorizationCodeFlow, PendingAuthorization};
 pub use error::{AuthError, CredentialProblem, JsonKind, StoreOperation, UrlRole};
 pub use oauth::{DEFAULT_REFRESH_SKEW, OAuth2};
+pub use provider::{Credential, CredentialProvider, CredentialReason, CredentialRequest};
 pub use secret::Secret;
 pub use static_credentials::{API_KEY_HEADER, ApiKey, BearerToken};
 pub use token_store::{InMemoryTokenStore, TokenSet, TokenStore, TokenStoreError};
@@ -76,6 +95,10 @@ enum AuthKind {
     ApiKey(ApiKey),
     Bearer(BearerToken),
     OAuth2(Box<OAuth2>),
+    Provider {
+        provider: Arc<dyn CredentialProvider>,
+        skew: Duration,
+    },
 }
 
 impl Auth {
@@ -83,6 +106,25 @@ impl Auth {
     pub fn none() -> Self {
         Self {
             kind: AuthKind::None,
+        }
+    }
+
+    /// Credentials from your own [`CredentialProvider`]: the SDK caches them, asks again
+    /// [`DEFAULT_REFRESH_SKEW`] before they expire (at most half their remaining lifetime
+    /// before) and after a 401, one call at a time, retrying transient failures. See
+    /// [`CredentialProvider`] for an example.
+    pub fn provider(provider: impl CredentialProvider) -> Self {
+        Self::provider_with_skew(provider, DEFAULT_REFRESH_SKEW)
+    }
+
+    /// [`Auth::provider`] with another refresh skew: how long before a credential's expiry the
+    /// provider is asked for the next one.
+    pub fn provider_with_skew(provider: impl CredentialProvider, skew: Duration) -> Self {
+        Self {
+            kind: AuthKind::Provider {
+                provider: Arc::new(provider),
+                skew,
+            },
         }
     }
 
@@ -129,6 +171,9 @@ impl fmt::Debug for Auth {
             AuthKind::ApiKey(key) => write!(f, "Auth::ApiKey({key:?})"),
             AuthKind::Bearer(token) => write!(f, "Auth::Bearer({token:?})"),
             AuthKind::OAuth2(oauth) => write!(f, "Auth::OAuth2({oauth:?})"),
+            AuthKind::Provider { provider, skew } => {
+                write!(f, "Auth::Provider({provider:?}, skew: {skew:?})")
+            }
         }
     }
 }

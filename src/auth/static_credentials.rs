@@ -120,7 +120,7 @@ pub(crate) fn bearer_header_value(token: &str) -> HeaderValue {
     sensitive_header_value(&format!("Bearer {token}"))
 }
 
-fn sensitive_header_value(value: &str) -> HeaderValue {
+pub(crate) fn sensitive_header_value(value: &str) -> HeaderValue {
     // Every caller checked the value with `check_header_credential`, so this cannot fail; the
     // fallback keeps the SDK panic-free all the same.
     let mut header = HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static(""));

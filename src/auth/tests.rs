@@ -11,7 +11,7 @@ use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::*;
-use crate::clock::{Clock, ManualClock};
+use crate::clock::ManualClock;
 
 const CLIENT_SECRET: &str = "client-secret-DO-NOT-LOG";
 
@@ -43,9 +43,23 @@ fn form(request: &Request) -> HashMap<String, String> {
         .collect()
 }
 
+/// The client's side of the authenticator, on a manual clock. One token attempt and no
+/// cooldown, so each test sees exactly the token requests it makes; the tests of retries and
+/// of the negative cache set their own.
+fn runtime(clock: &ManualClock) -> AuthRuntime {
+    AuthRuntime {
+        http: http(),
+        clock: Arc::new(clock.clone()),
+        sleeper: Arc::new(clock.sleeper()),
+        random: Arc::new(crate::clock::FixedRandom(0.5)),
+        budget: crate::retry::RetryBudget::default(),
+        retry: crate::retry::RetryPolicy::never(),
+        cooldown: Duration::ZERO,
+    }
+}
+
 fn authenticator(auth: impl Into<Auth>, clock: &ManualClock) -> Authenticator {
-    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    Authenticator::new(auth.into(), http(), clock).expect("valid configuration")
+    Authenticator::new(auth.into(), runtime(clock)).expect("valid configuration")
 }
 
 async fn bearer(auth: &Authenticator) -> (String, u64) {
@@ -338,9 +352,12 @@ async fn a_failed_save_holds_the_new_tokens_back_without_reusing_the_old_refresh
     );
 
     let error = auth.credential().await.unwrap_err();
+    let AuthError::GaveUp { last: error, .. } = &*error else {
+        panic!("{error:?}")
+    };
     assert!(
         matches!(
-            error,
+            **error,
             AuthError::TokenStore {
                 operation: StoreOperation::Save,
                 ..
@@ -417,7 +434,7 @@ async fn a_refused_refresh_token_is_dropped_and_later_requests_say_to_authorize_
     let first = auth.credential().await.unwrap_err();
     assert!(first.is_invalid_grant(), "{first:?}");
     let second = auth.credential().await.unwrap_err();
-    assert!(matches!(second, AuthError::NoRefreshToken), "{second:?}");
+    assert!(matches!(*second, AuthError::NoRefreshToken), "{second:?}");
 }
 
 #[tokio::test]
@@ -440,8 +457,13 @@ async fn a_network_failure_keeps_the_refresh_token_for_the_next_attempt() {
         &clock,
     );
     let error = auth.credential().await.unwrap_err();
+    assert_eq!(error.token_attempts(), Some(1), "{error:?}");
+    assert!(error.is_transient());
+    let AuthError::GaveUp { last, .. } = &*error else {
+        panic!("{error:?}")
+    };
     assert!(
-        matches!(error, AuthError::TokenEndpointStatus { status: 503 }),
+        matches!(**last, AuthError::TokenEndpointStatus { status: 503, .. }),
         "{error:?}"
     );
     assert_eq!(bearer(&auth).await.0, "Bearer at-1");
@@ -487,7 +509,12 @@ async fn the_code_flow_result_uses_its_access_token_then_its_refresh_token() {
         .unwrap();
     let store = Arc::new(RecordingStore::default());
     let oauth = flow
-        .exchange(&http(), "code-1", &state, pending)
+        .exchange(
+            &crate::Client::builder(server.uri()).build().unwrap(),
+            "code-1",
+            &state,
+            pending,
+        )
         .await
         .unwrap()
         .token_store(store.clone());
@@ -592,7 +619,7 @@ async fn malformed_token_responses_become_distinct_typed_errors() {
             400,
             json_type,
             r#"{"error":"invalid_grant","error_description":"code expired"}"#,
-            |e| matches!(e, AuthError::OAuth { status: 400, error, description: Some(d) } if error == "invalid_grant" && d == "code expired"),
+            |e| matches!(e, AuthError::OAuth { status: 400, error, description: Some(d), .. } if error == "invalid_grant" && d == "code expired"),
         ),
         (
             "an unknown OAuth error code",
@@ -613,7 +640,7 @@ async fn malformed_token_responses_become_distinct_typed_errors() {
             502,
             "text/html",
             "<h1>Bad Gateway</h1>",
-            |e| matches!(e, AuthError::TokenEndpointStatus { status: 502 }),
+            |e| matches!(e, AuthError::TokenEndpointStatus { status: 502, .. }),
         ),
         (
             "a MAC token",
@@ -682,8 +709,8 @@ async fn a_closed_token_endpoint_is_reported_as_unreachable() {
 
 #[tokio::test]
 async fn configuration_errors_are_reported_when_the_authenticator_is_built() {
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(start_time()));
-    let build = |oauth: OAuth2| Authenticator::new(oauth.into(), http(), clock.clone());
+    let clock = ManualClock::new(start_time());
+    let build = |oauth: OAuth2| Authenticator::new(oauth.into(), runtime(&clock));
     let insecure = build(OAuth2::client_credentials(
         "cli",
         CLIENT_SECRET,

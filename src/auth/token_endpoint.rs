@@ -103,7 +103,7 @@ async fn send_grant(
     if let Some(secret) = &endpoint.client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
     }
-    let adapter = ReqwestAdapter::new(http.clone());
+    let adapter = ReqwestAdapter::new(http.clone(), now);
     let mut requested_scopes = None;
     let outcome = match grant {
         Grant::ClientCredentials { scopes } => {
@@ -195,7 +195,7 @@ fn explain_failure(
             };
             AuthError::TokenEndpointUnreachable {
                 kind,
-                source: source.without_url(),
+                source: Box::new(source.without_url()),
             }
         }
         (RequestTokenError::Request(TransportFailure::TooLarge), _) => {
@@ -204,9 +204,10 @@ fn explain_failure(
             }
         }
         (RequestTokenError::ServerResponse(response), raw) => AuthError::OAuth {
-            status: raw.map_or(400, |r| r.status),
+            status: raw.as_ref().map_or(400, |r| r.status),
             error: response.error().as_ref().to_owned(),
             description: response.error_description().cloned(),
+            retry_after: raw.and_then(|r| r.retry_after),
         },
         (_, Some(raw)) => classify_failed_response(&raw),
         // The crate refused the request before sending it (it only does so for malformed
@@ -243,7 +244,12 @@ pub(crate) fn classify_failed_response(raw: &RawResponse) -> AuthError {
                 content_type: raw.content_type.clone(),
             };
         }
-        _ => return AuthError::TokenEndpointStatus { status: raw.status },
+        _ => {
+            return AuthError::TokenEndpointStatus {
+                status: raw.status,
+                retry_after: raw.retry_after,
+            };
+        }
     };
     if let Some(Value::String(error)) = object.get("error") {
         return AuthError::OAuth {
@@ -253,10 +259,14 @@ pub(crate) fn classify_failed_response(raw: &RawResponse) -> AuthError {
                 .get("error_description")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            retry_after: raw.retry_after,
         };
     }
     if !success {
-        return AuthError::TokenEndpointStatus { status: raw.status };
+        return AuthError::TokenEndpointStatus {
+            status: raw.status,
+            retry_after: raw.retry_after,
+        };
     }
     if declared_not_json {
         return AuthError::TokenResponseNotJson {
@@ -339,6 +349,8 @@ fn is_json_media_type(content_type: &str) -> bool {
 pub(crate) struct RawResponse {
     pub(crate) status: u16,
     pub(crate) content_type: Option<String>,
+    /// The wait the server asked for (`Retry-After`), read against the time of the request.
+    pub(crate) retry_after: Option<Duration>,
     pub(crate) body: Vec<u8>,
 }
 
@@ -356,13 +368,16 @@ pub(crate) enum TransportFailure {
 /// compiled). It keeps a copy of the last answer for [`classify_failed_response`].
 pub(crate) struct ReqwestAdapter {
     http: reqwest::Client,
+    /// When the request is made, to turn an HTTP-date `Retry-After` into a wait.
+    now: SystemTime,
     last_response: Mutex<Option<RawResponse>>,
 }
 
 impl ReqwestAdapter {
-    fn new(http: reqwest::Client) -> Self {
+    fn new(http: reqwest::Client, now: SystemTime) -> Self {
         Self {
             http,
+            now,
             last_response: Mutex::new(None),
         }
     }
@@ -394,9 +409,13 @@ impl ReqwestAdapter {
         let content_type = headers
             .get(http::header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let retry_after = headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|value| crate::ratelimit::parse_retry_after(value, self.now));
         *self.last_response.lock().unwrap_or_else(|e| e.into_inner()) = Some(RawResponse {
             status: status.as_u16(),
             content_type,
+            retry_after,
             body: body.clone(),
         });
         let mut answer = http::Response::new(body);

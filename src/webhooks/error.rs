@@ -83,12 +83,68 @@ pub enum WebhookError {
     },
 
     /// The body is authentic but is not the JSON of a webhook event.
-    #[error("the webhook body is not a valid event: {source}")]
+    #[error("the webhook body is not a valid event")]
     InvalidPayload {
-        /// The JSON error, with line and column.
+        /// Where the JSON is wrong (line and column).
         #[source]
-        source: serde_json::Error,
+        source: PayloadError,
     },
+}
+
+/// Why a webhook body is not an event: not JSON, or JSON missing or mistyping a field. `Display`
+/// gives the position; `source()` has the JSON parser's own message.
+///
+/// ```
+/// use marketing_api::webhooks::Event;
+/// let error = Event::from_slice(b"{\"id\": 1}").unwrap_err();
+/// assert_eq!(error.line(), 1);
+/// assert!(error.to_string().starts_with("invalid event JSON at line 1"));
+/// ```
+#[derive(Debug)]
+pub struct PayloadError {
+    source: serde_json::Error,
+}
+
+impl PayloadError {
+    pub(crate) fn new(source: serde_json::Error) -> Self {
+        Self { source }
+    }
+
+    /// The line (1-based) where the problem was found.
+    pub fn line(&self) -> usize {
+        self.source.line()
+    }
+
+    /// The column (1-based) where the problem was found.
+    pub fn column(&self) -> usize {
+        self.source.column()
+    }
+
+    /// Whether the body is not JSON at all (or is cut short), as opposed to JSON of the wrong
+    /// shape.
+    pub fn is_syntax(&self) -> bool {
+        matches!(
+            self.source.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        )
+    }
+}
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid event JSON at line {}, column {}",
+            self.line(),
+            self.column()
+        )
+    }
+}
+
+impl std::error::Error for PayloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 impl WebhookError {

@@ -54,7 +54,7 @@ pub mod events;
 #[cfg(feature = "axum")]
 pub mod axum;
 
-pub use error::WebhookError;
+pub use error::{PayloadError, WebhookError};
 pub use events::Event;
 pub use headers::{HeaderFn, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, WebhookHeaders};
 pub use replay::{DEFAULT_REPLAY_TTL, InMemoryReplayGuard, ReplayGuard};

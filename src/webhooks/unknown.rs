@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::error::PayloadError;
+
 /// An authentic event whose `type` this version of the SDK does not know.
 ///
 /// The API adds event types without a new major version; an older receiver still verifies
@@ -15,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// )?;
 /// assert_eq!(event.event_type(), "loyalty.tier_changed");
 /// assert_eq!(event.data().and_then(|d| d.get("tier")), Some(&serde_json::json!("gold")));
-/// # Ok::<(), serde_json::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownEvent {
@@ -38,8 +40,8 @@ struct Envelope {
 impl UnknownEvent {
     /// Reads the envelope (`id`, `type`, optional `created_at`) from an event's JSON and keeps
     /// the whole value. Fails when `id` or `type` is missing or not a string.
-    pub fn from_value(raw: serde_json::Value) -> Result<Self, serde_json::Error> {
-        let envelope = Envelope::deserialize(&raw)?;
+    pub fn from_value(raw: serde_json::Value) -> Result<Self, PayloadError> {
+        let envelope = Envelope::deserialize(&raw).map_err(PayloadError::new)?;
         Ok(Self {
             id: envelope.id,
             event_type: envelope.event_type,

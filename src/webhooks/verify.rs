@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
-use super::error::WebhookError;
+use super::error::{PayloadError, WebhookError};
 use super::events::Event;
 use super::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, WebhookHeaders};
 use super::mac::{KeyedMac, TAG_LEN};
@@ -305,7 +305,9 @@ impl<'a> VerifiedPayload<'a> {
 
     /// Parses the body into any deserializable type, for callers with their own event types.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, WebhookError> {
-        serde_json::from_slice(self.body).map_err(|source| WebhookError::InvalidPayload { source })
+        serde_json::from_slice(self.body).map_err(|source| WebhookError::InvalidPayload {
+            source: PayloadError::new(source),
+        })
     }
 }
 
