@@ -31,8 +31,6 @@ const REDIRECT_URI: &str = "http://127.0.0.1:8910/callback";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    // The plain reqwest client below is built without a crypto provider of its own.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let token_ttl = Duration::from_secs(2);
     let sandbox = Sandbox::builder().token_ttl(token_ttl).start().await?;
     let authorize_endpoint = format!("{}/oauth/authorize", sandbox.base_url());
@@ -52,6 +50,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // until the user comes back.
     let (authorize_url, pending) = flow.authorize_url()?;
     println!("   {authorize_url}");
+
+    // Any client of the SDK carries the code exchange, with its TLS settings; this one has no
+    // credentials of its own. Building it also gives the process a TLS crypto provider, which
+    // the plain reqwest client below (standing in for the user's browser) then uses.
+    let login = Client::builder(sandbox.base_url()).build()?;
 
     println!("2. The user approves (the sandbox approves automatically)");
     let browser = reqwest::Client::builder()
@@ -87,9 +90,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     println!("3. Exchange the code (the state is checked first, the verifier proves PKCE)");
     let store = Arc::new(ReportingStore::default());
-    // Any client of the SDK carries the exchange, with its TLS settings; this one has no
-    // credentials of its own.
-    let login = Client::builder(sandbox.base_url()).build()?;
     let oauth = flow
         .exchange(&login, &code, &state, pending)
         .await?

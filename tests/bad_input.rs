@@ -195,7 +195,7 @@ async fn get_with(answer: Answer, attempts: u32, max_body: usize) -> (Error, usi
 fn assert_decode(error: &Error, path: &str, says: &str) {
     assert_eq!(error.kind(), ErrorKind::Decode, "{error:?}");
     assert_eq!(error.decode_path(), Some(path), "{error}");
-    let text = error.to_string();
+    let text = error.report().to_string();
     assert!(text.contains("does not match the API contract"), "{text}");
     assert!(text.contains(says), "`{says}` not in: {text}");
 }
@@ -222,7 +222,7 @@ async fn a_200_with_truncated_json() {
     let body = format!(r#"{{"data":{}"#, &CAMPAIGN[..CAMPAIGN.len() / 2]);
     let (error, _) = get(json_200(body.as_bytes())).await;
     assert_eq!(error.kind(), ErrorKind::Decode, "{error:?}");
-    assert!(error.to_string().contains("EOF"), "{error}");
+    assert!(error.report().to_string().contains("EOF"), "{}", error.report());
 }
 
 #[tokio::test]
@@ -265,7 +265,7 @@ async fn a_200_with_trailing_garbage() {
     let body = format!(r#"{{"data":{CAMPAIGN}}}<html>"#);
     let (error, _) = get(json_200(body.as_bytes())).await;
     assert_eq!(error.kind(), ErrorKind::Decode, "{error:?}");
-    assert!(error.to_string().contains("trailing characters"), "{error}");
+    assert!(error.report().to_string().contains("trailing characters"), "{}", error.report());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ async fn dot_ids_are_refused_before_sending() {
         ];
         for error in errors {
             assert!(error.is_config(), "{error:?}");
-            assert!(error.to_string().contains("`.` or `..`"), "{error}");
+            assert!(error.report().to_string().contains("`.` or `..`"), "{}", error.report());
         }
     }
     assert_eq!(
@@ -432,7 +432,7 @@ async fn a_gzip_body_that_is_truncated() {
     )
     .await;
     assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");
-    assert!(error.to_string().contains("does not decompress"), "{error}");
+    assert!(error.report().to_string().contains("does not decompress"), "{}", error.report());
     // The same request would get the same body: not retried.
     assert_eq!(requests, 1);
 }
@@ -449,7 +449,7 @@ async fn a_gzip_body_that_is_garbage() {
     ))
     .await;
     assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");
-    assert!(error.to_string().contains("does not decompress"), "{error}");
+    assert!(error.report().to_string().contains("does not decompress"), "{}", error.report());
 }
 
 #[tokio::test]
@@ -470,7 +470,7 @@ async fn a_gzip_bomb_stops_at_the_size_cap() {
     )
     .await;
     assert_eq!(error.kind(), ErrorKind::ResponseTooLarge, "{error:?}");
-    assert!(error.to_string().contains("max_response_bytes"), "{error}");
+    assert!(error.report().to_string().contains("max_response_bytes"), "{}", error.report());
     assert_eq!(requests, 1, "an oversized answer is not retried");
 }
 
@@ -487,14 +487,14 @@ async fn a_content_length_above_the_cap_is_refused_before_reading() {
     ))
     .await;
     assert_eq!(error.kind(), ErrorKind::ResponseTooLarge, "{error:?}");
-    assert!(error.to_string().contains("33554432 bytes"), "{error}");
+    assert!(error.report().to_string().contains("33554432 bytes"), "{}", error.report());
 }
 
 #[tokio::test]
 async fn an_endless_body_without_length_stops_at_the_cap() {
     let (error, requests) = get_with(Answer::EndlessChunked, 3, 2 * MIB).await;
     assert_eq!(error.kind(), ErrorKind::ResponseTooLarge, "{error:?}");
-    assert!(error.to_string().contains("2097152 bytes"), "{error}");
+    assert!(error.report().to_string().contains("2097152 bytes"), "{}", error.report());
     assert_eq!(requests, 1);
 }
 

@@ -253,3 +253,57 @@ fn bad_pins_and_roots_are_configuration_errors() {
         "{error}"
     );
 }
+
+/// The authorization code exchange goes through the given client's HTTP stack: with its extra
+/// root the TLS handshake succeeds (and the answer, not being a token response, is refused);
+/// without it the certificate is not trusted and no handshake completes.
+#[tokio::test]
+async fn the_code_exchange_uses_the_clients_tls_settings() {
+    use marketing_api::auth::{AuthError, AuthorizationCodeFlow};
+    let pki = pki();
+    let server = serve(&pki, &[&rustls::version::TLS13]).await;
+    let flow = AuthorizationCodeFlow::new(
+        "cli_tls",
+        None,
+        format!("https://{}/oauth/authorize", server.addr),
+        format!("https://{}/oauth/token", server.addr),
+        "http://127.0.0.1:8910/callback",
+    );
+
+    let untrusting = Client::builder(format!("https://{}/v1", server.addr))
+        .build()
+        .expect("client");
+    let (url, pending) = flow.authorize_url().expect("authorize URL");
+    let state = state_of(&url);
+    let error = flow
+        .exchange(&untrusting, "code", &state, pending)
+        .await
+        .expect_err("untrusted certificate");
+    assert!(error.is_unreachable(), "{error:?}");
+    assert_eq!(server.handshakes.load(Ordering::SeqCst), 0);
+
+    let trusting = builder(&server, &pki).build().expect("client");
+    let (url, pending) = flow.authorize_url().expect("authorize URL");
+    let state = state_of(&url);
+    let error = flow
+        .exchange(&trusting, "code", &state, pending)
+        .await
+        .expect_err("the server answers a campaign, not tokens");
+    assert!(
+        matches!(
+            error,
+            AuthError::TokenResponseMissingField {
+                field: "access_token"
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(server.handshakes.load(Ordering::SeqCst), 1);
+}
+
+fn state_of(url: &url::Url) -> String {
+    url.query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("state")
+}

@@ -7,6 +7,7 @@
 //! wait, retries transient failures and remembers definitive ones for a short while.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::future::BoxFuture;
@@ -202,6 +203,14 @@ impl fmt::Debug for Credential {
             .field("value", &"[redacted]")
             .field("expires_at", &self.expires_at)
             .finish()
+    }
+}
+
+/// A shared provider: keep an `Arc` to it (to inspect it, or to give it to several clients)
+/// and hand the client a clone.
+impl<P: CredentialProvider + ?Sized> CredentialProvider for Arc<P> {
+    fn credential(&self, request: CredentialRequest) -> BoxFuture<'_, Result<Credential, AuthError>> {
+        (**self).credential(request)
     }
 }
 
