@@ -118,7 +118,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         path.clone(),
     ));
 
-    println!("Calling the API for 7 s while the sidecar rewrites {}", short(&path));
+    println!(
+        "Calling the API for 7 s while the sidecar rewrites {}",
+        short(&path)
+    );
     let started = std::time::Instant::now();
     let mut calls = 0;
     while started.elapsed() < Duration::from_secs(7) {

@@ -26,7 +26,6 @@ fn login_client() -> marketing_api::Client {
         .expect("client")
 }
 
-
 fn query(url: &url::Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }

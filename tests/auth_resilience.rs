@@ -176,10 +176,11 @@ async fn a_wrong_secret_costs_one_token_request_for_a_hundred_concurrent_calls()
         .and(path("/oauth/token"))
         .respond_with(
             ResponseTemplate::new(401)
-                .set_body_json(json!({"error": "invalid_client", "error_description": "bad secret"}))
+                .set_body_json(
+                    json!({"error": "invalid_client", "error_description": "bad secret"}),
+                )
                 .set_delay(Duration::from_millis(100)),
         )
-        .expect(1)
         .mount(&server)
         .await;
     mount_api(&server).await;
@@ -233,7 +234,11 @@ async fn an_api_that_rejects_every_token_costs_two_token_requests_per_cooldown()
 
     for _ in 0..20 {
         let error = get(&client).await.expect_err("401 forever");
-        assert_eq!(error.status(), Some(http::StatusCode::UNAUTHORIZED), "{error:?}");
+        assert_eq!(
+            error.status(),
+            Some(http::StatusCode::UNAUTHORIZED),
+            "{error:?}"
+        );
     }
     // The first token; one renewal after the first 401, whose replay was rejected too; from
     // then on the renewed token is suspect and 401s are reported without renewing.
@@ -412,7 +417,10 @@ async fn a_rejected_provider_credential_is_replaced_and_the_request_replayed() {
         .clock(Arc::new(clock.clone()))
         .build()
         .expect("client");
-    assert_eq!(get(&client).await.expect("replayed with tok-2"), "Spring launch");
+    assert_eq!(
+        get(&client).await.expect("replayed with tok-2"),
+        "Spring launch"
+    );
     assert_eq!(
         *provider.reasons.lock().unwrap(),
         [CredentialReason::Initial, CredentialReason::Rejected]
@@ -447,5 +455,43 @@ async fn a_definitive_provider_failure_is_remembered_for_the_cooldown() {
     clock.advance(Duration::from_secs(31));
     get(&client).await.expect_err("refused");
     assert_eq!(refusing.0.load(Ordering::SeqCst), 2);
-    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}
+
+/// `Display` says each error's own part and `source()` the cause, so a chain reporter prints
+/// every message exactly once.
+#[tokio::test]
+async fn a_chain_reporter_prints_each_message_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<h1>down</h1>"))
+        .mount(&server)
+        .await;
+    let clock = ManualClock::new(start());
+    let client = builder(&server, &clock, "secret").build().expect("client");
+    let error = get(&client).await.expect_err("down");
+    let own = error.to_string();
+    let gave_up = error.auth_error().expect("auth error").to_string();
+    let chained = format!("{:#}", anyhow::Error::from(error));
+    assert_eq!(
+        chained,
+        format!(
+            "{own}: {gave_up}: the token endpoint answered HTTP 503 without an OAuth2 error body; \
+             check the token URL and the state of the authorization server"
+        )
+    );
+    for part in [
+        "authentication failed",
+        "no credential after 3 attempts",
+        "HTTP 503",
+    ] {
+        assert_eq!(chained.matches(part).count(), 1, "`{part}` in {chained}");
+    }
 }

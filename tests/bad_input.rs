@@ -222,7 +222,11 @@ async fn a_200_with_truncated_json() {
     let body = format!(r#"{{"data":{}"#, &CAMPAIGN[..CAMPAIGN.len() / 2]);
     let (error, _) = get(json_200(body.as_bytes())).await;
     assert_eq!(error.kind(), ErrorKind::Decode, "{error:?}");
-    assert!(error.report().to_string().contains("EOF"), "{}", error.report());
+    assert!(
+        error.report().to_string().contains("EOF"),
+        "{}",
+        error.report()
+    );
 }
 
 #[tokio::test]
@@ -265,7 +269,11 @@ async fn a_200_with_trailing_garbage() {
     let body = format!(r#"{{"data":{CAMPAIGN}}}<html>"#);
     let (error, _) = get(json_200(body.as_bytes())).await;
     assert_eq!(error.kind(), ErrorKind::Decode, "{error:?}");
-    assert!(error.report().to_string().contains("trailing characters"), "{}", error.report());
+    assert!(
+        error.report().to_string().contains("trailing characters"),
+        "{}",
+        error.report()
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -382,7 +390,11 @@ async fn dot_ids_are_refused_before_sending() {
         ];
         for error in errors {
             assert!(error.is_config(), "{error:?}");
-            assert!(error.report().to_string().contains("`.` or `..`"), "{}", error.report());
+            assert!(
+                error.report().to_string().contains("`.` or `..`"),
+                "{}",
+                error.report()
+            );
         }
     }
     assert_eq!(
@@ -432,7 +444,11 @@ async fn a_gzip_body_that_is_truncated() {
     )
     .await;
     assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");
-    assert!(error.report().to_string().contains("does not decompress"), "{}", error.report());
+    assert!(
+        error.report().to_string().contains("does not decompress"),
+        "{}",
+        error.report()
+    );
     // The same request would get the same body: not retried.
     assert_eq!(requests, 1);
 }
@@ -449,7 +465,11 @@ async fn a_gzip_body_that_is_garbage() {
     ))
     .await;
     assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");
-    assert!(error.report().to_string().contains("does not decompress"), "{}", error.report());
+    assert!(
+        error.report().to_string().contains("does not decompress"),
+        "{}",
+        error.report()
+    );
 }
 
 #[tokio::test]
@@ -470,7 +490,11 @@ async fn a_gzip_bomb_stops_at_the_size_cap() {
     )
     .await;
     assert_eq!(error.kind(), ErrorKind::ResponseTooLarge, "{error:?}");
-    assert!(error.report().to_string().contains("max_response_bytes"), "{}", error.report());
+    assert!(
+        error.report().to_string().contains("max_response_bytes"),
+        "{}",
+        error.report()
+    );
     assert_eq!(requests, 1, "an oversized answer is not retried");
 }
 
@@ -487,14 +511,22 @@ async fn a_content_length_above_the_cap_is_refused_before_reading() {
     ))
     .await;
     assert_eq!(error.kind(), ErrorKind::ResponseTooLarge, "{error:?}");
-    assert!(error.report().to_string().contains("33554432 bytes"), "{}", error.report());
+    assert!(
+        error.report().to_string().contains("33554432 bytes"),
+        "{}",
+        error.report()
+    );
 }
 
 #[tokio::test]
 async fn an_endless_body_without_length_stops_at_the_cap() {
     let (error, requests) = get_with(Answer::EndlessChunked, 3, 2 * MIB).await;
     assert_eq!(error.kind(), ErrorKind::ResponseTooLarge, "{error:?}");
-    assert!(error.report().to_string().contains("2097152 bytes"), "{}", error.report());
+    assert!(
+        error.report().to_string().contains("2097152 bytes"),
+        "{}",
+        error.report()
+    );
     assert_eq!(requests, 1);
 }
 
@@ -630,31 +662,11 @@ fn webhook_events_refuse_malformed_bodies() {
     let event = br#"{"id":"evt_1","type":"campaign.deleted","created_at":"2026-01-01T00:00:00Z","data":{"id":"cmp_1"}}"#;
     let cases: [(&str, Vec<u8>, bool); 6] = [
         ("empty", Vec::new(), true),
-        (
-            "non-UTF-8",
-            b"{\"type\":\"\xff\"}".to_vec(),
-            true,
-        ),
-        (
-            "truncated",
-            event[..event.len() / 2].to_vec(),
-            true,
-        ),
-        (
-            "wrong type",
-            br#"{"type":42}"#.to_vec(),
-            false,
-        ),
-        (
-            "no type",
-            br#"{"id":"evt_1"}"#.to_vec(),
-            false,
-        ),
-        (
-            "HTML",
-            b"<html>502</html>".to_vec(),
-            true,
-        ),
+        ("non-UTF-8", b"{\"type\":\"\xff\"}".to_vec(), true),
+        ("truncated", event[..event.len() / 2].to_vec(), true),
+        ("wrong type", br#"{"type":42}"#.to_vec(), false),
+        ("no type", br#"{"id":"evt_1"}"#.to_vec(), false),
+        ("HTML", b"<html>502</html>".to_vec(), true),
     ];
     for (what, body, not_json) in cases {
         let error = Event::from_slice(&body).expect_err(what);

@@ -429,7 +429,9 @@ impl CredentialCache {
             return None;
         }
         if !self.runtime.budget.withdraw_retry() {
-            tracing::warn!("the client's retry budget is exhausted; not retrying the token request");
+            tracing::warn!(
+                "the client's retry budget is exhausted; not retrying the token request"
+            );
             return None;
         }
         Some(match error.retry_after() {

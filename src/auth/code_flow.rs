@@ -178,8 +178,7 @@ impl AuthorizationCodeFlow {
             pkce_verifier: &pending.pkce_verifier,
             redirect_uri: &redirect_uri,
         };
-        let tokens =
-            request_token(client.http(), &endpoint, grant, self.clock.now()).await?;
+        let tokens = request_token(client.http(), &endpoint, grant, self.clock.now()).await?;
         oauth.grant = OAuth2Grant::Obtained(tokens);
         Ok(oauth)
     }

@@ -370,9 +370,9 @@ impl AuthError {
     /// `temporarily_unavailable`), the token store failed, or a provider said so.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::TokenEndpointUnreachable { .. } | Self::TokenStore { .. } | Self::GaveUp { .. } => {
-                true
-            }
+            Self::TokenEndpointUnreachable { .. }
+            | Self::TokenStore { .. }
+            | Self::GaveUp { .. } => true,
             Self::TokenEndpointStatus { status, .. } => is_transient_status(*status),
             Self::OAuth { status, error, .. } => {
                 is_transient_status(*status) || error == "temporarily_unavailable"

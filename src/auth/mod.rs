@@ -62,11 +62,11 @@ mod token_store;
 #[cfg(test)]
 mod tests;
 
+pub use authenticator::DEFAULT_AUTH_COOLDOWN;
 #[allow(unused_imports)] // Used by the transport.
 pub(crate) use authenticator::{
     AppliedCredential, AuthRuntime, Authenticator, default_token_retry_policy,
 };
-pub use authenticator::DEFAULT_AUTH_COOLDOWN;
 pub use code_flow::{AuthorizationCodeFlow, PendingAuthorization};
 pub use error::{AuthError, CredentialProblem, JsonKind, StoreOperation, UrlRole};
 pub use oauth::{DEFAULT_REFRESH_SKEW, OAuth2};

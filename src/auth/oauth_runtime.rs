@@ -63,7 +63,10 @@ impl fmt::Debug for OAuthProvider {
 }
 
 impl CredentialProvider for OAuthProvider {
-    fn credential(&self, request: CredentialRequest) -> BoxFuture<'_, Result<Credential, AuthError>> {
+    fn credential(
+        &self,
+        request: CredentialRequest,
+    ) -> BoxFuture<'_, Result<Credential, AuthError>> {
         Box::pin(async move {
             let mut state = self.state.lock().await;
             let tokens = self.next_tokens(&mut state, request).await?;
@@ -198,7 +201,11 @@ impl OAuthProvider {
 
     /// Saves `tokens` to the store and only then returns them. If saving fails they are held
     /// back, not used.
-    async fn save(&self, state: &mut RenewalState, tokens: TokenSet) -> Result<TokenSet, AuthError> {
+    async fn save(
+        &self,
+        state: &mut RenewalState,
+        tokens: TokenSet,
+    ) -> Result<TokenSet, AuthError> {
         if let Err(source) = self.store.save(&tokens).await {
             tracing::warn!(error = %source, "token store failed to save tokens; holding them back");
             state.held_back = Some(tokens);
@@ -213,16 +220,15 @@ impl OAuthProvider {
 
 /// The bearer credential of a token set, expiring with its access token.
 fn credential_from(tokens: &TokenSet) -> Result<Credential, AuthError> {
-    let credential = Credential::bearer(tokens.access_token().expose_secret()).map_err(|error| {
-        match error {
+    let credential =
+        Credential::bearer(tokens.access_token().expose_secret()).map_err(|error| match error {
             AuthError::InvalidBearerToken { problem } => AuthError::TokenResponseInvalidField {
                 field: "access_token",
                 expected: "a token of visible ASCII characters",
                 found: format!("a string where {problem}"),
             },
             other => other,
-        }
-    })?;
+        })?;
     Ok(match tokens.expires_at() {
         Some(at) => credential.expires_at(at),
         None => credential,

@@ -58,7 +58,10 @@ use super::static_credentials::{
 pub trait CredentialProvider: Send + Sync + fmt::Debug + 'static {
     /// Produces a credential for `request`'s reason. Called at most once at a time per client
     /// (clones of a client share the calls and the cached credential).
-    fn credential(&self, request: CredentialRequest) -> BoxFuture<'_, Result<Credential, AuthError>>;
+    fn credential(
+        &self,
+        request: CredentialRequest,
+    ) -> BoxFuture<'_, Result<Credential, AuthError>>;
 }
 
 /// Why the SDK asks a [`CredentialProvider`] for a credential, and the client clock's time.
@@ -209,7 +212,10 @@ impl fmt::Debug for Credential {
 /// A shared provider: keep an `Arc` to it (to inspect it, or to give it to several clients)
 /// and hand the client a clone.
 impl<P: CredentialProvider + ?Sized> CredentialProvider for Arc<P> {
-    fn credential(&self, request: CredentialRequest) -> BoxFuture<'_, Result<Credential, AuthError>> {
+    fn credential(
+        &self,
+        request: CredentialRequest,
+    ) -> BoxFuture<'_, Result<Credential, AuthError>> {
         (**self).credential(request)
     }
 }

@@ -15,15 +15,21 @@ impl Event {
     /// Every event type this version of the SDK knows.
     pub const KNOWN_TYPES: &'static [&'static str] = &["widget.created"];
     /// Parses an event body (already verified) into its typed form.
-    pub fn from_slice(body: &[u8]) -> Result<Event, serde_json::Error> {
-        let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body)?;
+    pub fn from_slice(body: &[u8]) -> Result<Event, crate::webhooks::PayloadError> {
+        use crate::webhooks::PayloadError;
+        let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body)
+            .map_err(PayloadError::new)?;
         Ok(
             match peek.event_type.as_ref() {
-                "widget.created" => Event::WidgetCreated(serde_json::from_slice(body)?),
+                "widget.created" => {
+                    Event::WidgetCreated(
+                        serde_json::from_slice(body).map_err(PayloadError::new)?,
+                    )
+                }
                 _ => {
                     Event::Unknown(
                         crate::webhooks::UnknownEvent::from_value(
-                            serde_json::from_slice(body)?,
+                            serde_json::from_slice(body).map_err(PayloadError::new)?,
                         )?,
                     )
                 }
