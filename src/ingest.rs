@@ -288,19 +288,18 @@ impl fmt::Display for IngestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IngestError::InvalidConfig(message) => write!(f, "invalid ingest setting: {message}"),
-            IngestError::SourceFailed { source, report } => write!(
+            // The cause is not repeated: `source()` returns it, and chain reporters print it.
+            IngestError::SourceFailed { report, .. } => write!(
                 f,
-                "the event stream failed after {} events ({source}); those events were sent, see the report",
+                "the event stream failed after {} events; those events were sent, see the report",
                 report.read
             ),
-            IngestError::Aborted { report, .. } => {
-                write!(f, "ingest stopped after {} events: ", report.read)?;
-                match self.stopping_error() {
-                    Some(error) => write!(f, "{error}")?,
-                    None => f.write_str("the API refused the request")?,
-                }
-                f.write_str("; fix the credentials or client configuration and send again")
-            }
+            IngestError::Aborted { report, .. } => write!(
+                f,
+                "ingest stopped after {} events because the API refused a batch in a way that \
+                 retrying cannot fix; fix the credentials or client configuration and send again",
+                report.read
+            ),
         }
     }
 }

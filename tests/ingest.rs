@@ -342,7 +342,8 @@ async fn a_failing_stream_stops_reading_and_flushes_what_it_read() {
         .expect_err("the stream failed");
 
     assert!(matches!(error, IngestError::SourceFailed { .. }), "{error}");
-    assert!(error.to_string().contains("truncated"), "{error}");
+    let cause = std::error::Error::source(&error).expect("the stream's error is the source");
+    assert!(cause.to_string().contains("truncated"), "{error}: {cause}");
     let report = error.report().expect("a report");
     // 730 were read before the error; the 230 after it were never read. The half-filled
     // second batch went out at once despite the long linger.

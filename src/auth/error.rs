@@ -182,6 +182,18 @@ pub enum AuthError {
         source: BoxError,
     },
 
+    /// The TLS handshake with the token endpoint failed: the certificate was rejected, its key
+    /// matched no pin, or no acceptable protocol version was offered. Not transient: the next
+    /// attempt would fail the same way.
+    #[error("the TLS handshake with the token endpoint failed: {reason}")]
+    TokenEndpointTls {
+        /// What was refused, naming the presented key for a pin mismatch.
+        reason: String,
+        /// The underlying HTTP client error (its URL removed).
+        #[source]
+        source: BoxError,
+    },
+
     /// The token endpoint answered with an OAuth2 error (RFC 6749 §5.2).
     #[error("the token endpoint refused the request with `{error}`{}; {}",
         description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),

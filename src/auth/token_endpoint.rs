@@ -186,6 +186,12 @@ fn explain_failure(
 ) -> AuthError {
     match (error, raw) {
         (RequestTokenError::Request(TransportFailure::Send(source)), _) => {
+            if let Some(reason) = crate::tls::describe_handshake_failure(&source) {
+                return AuthError::TokenEndpointTls {
+                    reason,
+                    source: Box::new(source.without_url()),
+                };
+            }
             let kind = if source.is_timeout() {
                 "timed out"
             } else if source.is_connect() {

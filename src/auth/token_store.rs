@@ -115,7 +115,8 @@ impl TokenStoreError {
 
 impl fmt::Display for TokenStoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "token store error: {}", self.source)
+        // The backend's own message is the `source()`, printed by chain reporters.
+        f.write_str("the token store backend failed")
     }
 }
 
