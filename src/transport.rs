@@ -920,3 +920,386 @@ mod tests {
         );
     }
 }
+
+/// The pipeline's steps, each on its own: classify, decide, the final error, preparation, the
+/// reqwest classification (over real sockets) and the operation timeout.
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+    use crate::clock::{FixedRandom, ManualClock, Sleeper};
+    use crate::error::ErrorKind;
+    use crate::retry::RetryBudgetConfig;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::time::UNIX_EPOCH;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    static GET_CAMPAIGN: OperationInfo = OperationInfo {
+        id: "getCampaign",
+        method: Method::GET,
+        path_template: "/campaigns/{id}",
+        deprecated: false,
+        success_status: 200,
+        idempotency_key: false,
+    };
+    static CREATE_CAMPAIGN: OperationInfo = OperationInfo {
+        id: "createCampaign",
+        method: Method::POST,
+        path_template: "/campaigns",
+        deprecated: false,
+        success_status: 201,
+        idempotency_key: true,
+    };
+
+    fn request(operation: &'static OperationInfo) -> Request {
+        Request {
+            operation,
+            path: "/campaigns/cmp_1".into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            options: RequestOptions::default(),
+        }
+    }
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn answer(code: u16) -> Result<Answer, Error> {
+        Ok((
+            RawResponse {
+                status: StatusCode::from_u16(code).unwrap_or_else(|e| panic!("{e}")),
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+            },
+            None,
+        ))
+    }
+
+    fn dropped() -> Error {
+        Error::connection(
+            AttemptFailure::ConnectionDropped,
+            std::io::Error::other("reset by peer"),
+        )
+    }
+
+    const GET: RequestSafety = RequestSafety {
+        idempotent_method: true,
+        has_idempotency_key: false,
+    };
+    const POST_NO_KEY: RequestSafety = RequestSafety {
+        idempotent_method: false,
+        has_idempotency_key: false,
+    };
+
+    #[test]
+    fn classify_reads_answers_by_status_and_errors_by_their_record() {
+        let ok = answer(503);
+        assert!(matches!(
+            classify(&ok),
+            Some(AttemptOutcome::Response { status, .. }) if status == StatusCode::SERVICE_UNAVAILABLE
+        ));
+        assert!(matches!(
+            classify(&Err(dropped())),
+            Some(AttemptOutcome::Failed(AttemptFailure::ConnectionDropped))
+        ));
+        // Failures that would repeat are final: nothing for the policy to weigh.
+        assert!(classify(&Err(Error::too_large(10))).is_none());
+        assert!(classify(&Err(Error::transport(std::io::Error::other("gzip")))).is_none());
+    }
+
+    #[test]
+    fn next_retries_stops_and_refunds_the_budget_on_success_only() {
+        let policy = RetryPolicy::default();
+        let budget = RetryBudget::new(RetryBudgetConfig::default().capacity(12));
+        let rules = |safety| RetryRules {
+            policy: &policy,
+            budget: &budget,
+            safety,
+            random: &FixedRandom(0.5),
+        };
+        let outcome = |result: &Result<Answer, Error>, attempt| {
+            rules(GET).next(attempt, classify(result), now())
+        };
+        assert_eq!(
+            outcome(&answer(503), 1),
+            Next::Retry(Duration::from_millis(100))
+        );
+        assert_eq!(budget.available(), 7);
+        // A final error answer stops and refunds nothing.
+        assert!(matches!(
+            outcome(&answer(404), 1),
+            Next::Stop(Some(StopReason::FinalResponse { .. }))
+        ));
+        assert_eq!(budget.available(), 7);
+        // A success is done and refunds one token.
+        assert_eq!(outcome(&answer(200), 2), Next::Done);
+        assert_eq!(budget.available(), 8);
+        // A failure that would repeat stops with no reason of the policy's.
+        assert_eq!(outcome(&Err(Error::too_large(1)), 1), Next::Stop(None));
+        // An unsafe request that may have reached the server is not repeated.
+        assert!(matches!(
+            rules(POST_NO_KEY).next(1, classify(&Err(dropped())), now()),
+            Next::Stop(Some(StopReason::NotSafeToRetry { .. }))
+        ));
+        // The attempt limit.
+        assert!(matches!(
+            outcome(&answer(503), 3),
+            Next::Stop(Some(StopReason::AttemptsExhausted { .. }))
+        ));
+    }
+
+    #[test]
+    fn the_final_error_says_how_the_attempt_failed_and_why_it_was_not_retried() {
+        let not_safe = StopReason::NotSafeToRetry {
+            attempts: 1,
+            failure: AttemptFailure::ConnectionDropped,
+        };
+        let error = final_error(Err(dropped()), Some(not_safe), now());
+        let text = error.to_string();
+        assert!(
+            text.contains("connection dropped after the request was sent; not retried because"),
+            "{text}"
+        );
+        assert!(error.is_retryable());
+
+        // An answer becomes the API error; spent attempts need no note.
+        let exhausted = StopReason::AttemptsExhausted {
+            attempts: 3,
+            failure: AttemptFailure::Status(StatusCode::SERVICE_UNAVAILABLE),
+        };
+        let error = final_error(answer(503), Some(exhausted), now());
+        assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(error.to_string(), "503 Service Unavailable: empty 503 response");
+
+        // A timeout says what happened itself; only the policy's note is added.
+        let timed_out = Error::timeout_from(AttemptFailure::TimedOut, std::io::Error::other("t"));
+        let error = final_error(
+            Err(timed_out),
+            Some(StopReason::TimeoutRetryDisabled { attempts: 1 }),
+            now(),
+        );
+        assert_eq!(
+            error.to_string(),
+            "timed out: not retried because the retry policy does not retry timeouts: t"
+        );
+
+        // A final failure is reported as it is.
+        let error = final_error(Err(Error::too_large(7)), None, now());
+        assert_eq!(error.kind(), ErrorKind::ResponseTooLarge);
+        assert!(error.to_string().contains("limit of 7 bytes"), "{error}");
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked_once_and_only_for_posts_that_declare_them() {
+        assert_eq!(idempotency_key_for(&request(&GET_CAMPAIGN)).ok(), Some(None));
+        let fresh = idempotency_key_for(&request(&CREATE_CAMPAIGN))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("a POST that declares the header gets a key"));
+        assert_eq!(fresh.len(), 36);
+        for (key, needle) in [
+            (String::new(), "1 to 255 characters, got 0"),
+            ("k".repeat(256), "got 256"),
+            ("line\nbreak".to_owned(), "not allowed in a header"),
+        ] {
+            let mut post = request(&CREATE_CAMPAIGN);
+            post.options.idempotency_key = Some(key);
+            let error = idempotency_key_for(&post)
+                .err()
+                .unwrap_or_else(|| panic!("{needle}: refused"));
+            assert!(error.is_config() && error.to_string().contains(needle), "{error}");
+        }
+        let mut mine = request(&CREATE_CAMPAIGN);
+        mine.options.idempotency_key = Some("order-42".into());
+        assert_eq!(
+            idempotency_key_for(&mine).ok().flatten(),
+            Some(HeaderValue::from_static("order-42"))
+        );
+    }
+
+    #[test]
+    fn header_parameters_are_checked_before_anything_is_sent() {
+        let good = vec![(Cow::Borrowed("x-trace"), "abc".to_owned())];
+        assert_eq!(parameter_headers(&good).map(|h| h.len()).ok(), Some(1));
+        let bad_name = vec![(Cow::Borrowed("bad name"), "v".to_owned())];
+        assert!(parameter_headers(&bad_name).is_err_and(|e| e.is_config()));
+        let bad_value = vec![(Cow::Borrowed("x-trace"), "a\nb".to_owned())];
+        assert!(parameter_headers(&bad_value).is_err_and(|e| e.is_config()));
+    }
+
+    /// A GET on the SDK's own HTTP client (its TLS setup, its decompression).
+    async fn get(url: String) -> Result<reqwest::Response, reqwest::Error> {
+        let client = Client::builder("http://127.0.0.1:9/v1")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let http = client.inner.http.clone();
+        http.get(url)
+            .timeout(Duration::from_millis(200))
+            .send()
+            .await
+    }
+
+    #[tokio::test]
+    async fn reqwest_failures_are_classified_before_they_are_wrapped() {
+        // Refused: nothing listens on a port just released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = get(format!("http://127.0.0.1:{port}/"))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("nothing listens"));
+        let error = classify_reqwest(refused);
+        assert_eq!(error.kind(), ErrorKind::Transport);
+        assert_eq!(error.transient_failure(), Some(AttemptFailure::ConnectFailed));
+
+        // No answer within the attempt timeout.
+        let server = MockServer::start().await;
+        Mock::given(path("/slow"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+            .mount(&server)
+            .await;
+        let slow = get(format!("{}/slow", server.uri()))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("times out"));
+        let error = classify_reqwest(slow);
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert_eq!(error.transient_failure(), Some(AttemptFailure::TimedOut));
+
+        // A body that does not decompress as its Content-Encoding says is final.
+        Mock::given(path("/gzip"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-encoding", "gzip")
+                    .set_body_bytes(b"this is not gzip".to_vec()),
+            )
+            .mount(&server)
+            .await;
+        let response = get(format!("{}/gzip", server.uri()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let corrupt = response
+            .bytes()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("corrupt gzip"));
+        let error = classify_reqwest(corrupt);
+        assert_eq!(error.kind(), ErrorKind::Transport);
+        assert_eq!(error.transient_failure(), None);
+        assert!(!error.is_retryable());
+        assert!(error.to_string().contains("does not decompress"), "{error}");
+    }
+
+    /// Completes sleeps shorter than `long` at once, and those of `long` or more only on cue.
+    #[derive(Debug)]
+    struct CuedSleeper {
+        long: Duration,
+        cue: Arc<tokio::sync::Notify>,
+    }
+
+    impl Sleeper for CuedSleeper {
+        fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            let cue = self.cue.clone();
+            if duration >= self.long {
+                Box::pin(async move { cue.notified().await })
+            } else {
+                Box::pin(async {})
+            }
+        }
+    }
+
+    async fn campaign_client(server: &MockServer, sleeper: Arc<dyn Sleeper>) -> Client {
+        let clock = ManualClock::new(now());
+        Client::builder(format!("{}/v1", server.uri()))
+            .auth(crate::auth::ApiKey::new("k_test").unwrap_or_else(|e| panic!("{e}")))
+            .clock(Arc::new(clock))
+            .sleeper(sleeper)
+            .random(Arc::new(FixedRandom(0.5)))
+            .operation_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn the_operation_timeout_expires_when_the_sleeper_says_so() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+            .mount(&server)
+            .await;
+        let cue = Arc::new(tokio::sync::Notify::new());
+        let sleeper = Arc::new(CuedSleeper {
+            long: Duration::from_secs(10),
+            cue: cue.clone(),
+        });
+        let client = campaign_client(&server, sleeper).await;
+        let pending = tokio::spawn(async move { client.execute(request(&GET_CAMPAIGN)).await });
+        // The request is out (the server holds it) before the deadline passes.
+        while server.received_requests().await.unwrap_or_default().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        cue.notify_one();
+        let error = pending
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .err()
+            .unwrap_or_else(|| panic!("the operation timed out"));
+        assert!(error.is_timeout(), "{error}");
+        assert_eq!(error.operation(), Some("getCampaign"));
+        assert!(error.to_string().contains("operation_timeout"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_operation_timeout_that_has_not_expired_lets_retries_finish() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(404))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let sleeper = Arc::new(CuedSleeper {
+            long: Duration::from_secs(10),
+            cue: Arc::new(tokio::sync::Notify::new()),
+        });
+        let client = campaign_client(&server, sleeper).await;
+        let budget = client.inner.budget.clone();
+        let start = budget.available();
+
+        // 503, 503 (two retries, 5 tokens each), then a final 404: nothing refunded.
+        let error = client
+            .execute(request(&GET_CAMPAIGN))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a 404"));
+        assert!(error.is_not_found(), "{error}");
+        assert_eq!(error.attempts(), 3);
+        assert_eq!(budget.available(), start - 10);
+
+        // A success refunds one token.
+        let raw = client
+            .execute(request(&GET_CAMPAIGN))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(raw.status, StatusCode::OK);
+        assert_eq!(budget.available(), start - 9);
+    }
+}
