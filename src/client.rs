@@ -186,6 +186,10 @@ impl ClientBuilder {
     }
 
     /// Timeout of a whole operation, retries and their waits included. Default: none.
+    ///
+    /// It is measured by the client's [`sleeper`](Self::sleeper), like every wait of the SDK. A
+    /// sleeper that returns at once, such as [`ManualClock::sleeper`](crate::clock::ManualClock::sleeper),
+    /// therefore expires it at once: leave it unset with one.
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = Some(timeout);
         self
@@ -299,7 +303,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How the client waits between attempts.
+    /// How the client waits: between attempts, at the rate-limit gate, while a batch lingers,
+    /// and for the [`operation_timeout`](Self::operation_timeout).
     pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
         self.sleeper = sleeper;
         self

@@ -16,6 +16,7 @@ use http::StatusCode;
 use crate::auth::AuthError;
 #[cfg(marketing_api_bundled_spec)]
 use crate::models::ErrorType;
+use crate::retry::AttemptFailure;
 
 /// The class of an API error (`error.type`), as the API names it.
 ///
@@ -70,6 +71,9 @@ struct Inner {
     message: Option<String>,
     decode_path: Option<String>,
     source: Option<SharedError>,
+    /// How the attempt failed when another attempt may cure it; decided once, when the error is
+    /// made from what failed, so the transport and [`Error::is_retryable`] read the same answer.
+    failure: Option<AttemptFailure>,
 }
 
 /// The broad class of an [`Error`].
@@ -129,19 +133,30 @@ impl Error {
                 message: None,
                 decode_path: None,
                 source: None,
+                failure: None,
             }),
         }
     }
 
     pub(crate) fn api(api: ApiError) -> Self {
         let mut e = Self::new(ErrorKind::Api);
+        e.inner.failure = AttemptFailure::of_status(api.status);
         e.inner.api = Some(api);
         e
     }
 
+    /// A transport failure that another attempt would meet again (a body that does not
+    /// decompress, a task that panicked).
     pub(crate) fn transport(source: impl Into<BoxError>) -> Self {
         let mut e = Self::new(ErrorKind::Transport);
         e.inner.source = Some(SharedError::from(source.into()));
+        e
+    }
+
+    /// A transport failure another attempt may cure: `failure` says how the connection failed.
+    pub(crate) fn connection(failure: AttemptFailure, source: impl Into<BoxError>) -> Self {
+        let mut e = Self::transport(source);
+        e.inner.failure = Some(failure);
         e
     }
 
@@ -155,12 +170,16 @@ impl Error {
     pub(crate) fn timeout(message: impl Into<String>) -> Self {
         let mut e = Self::new(ErrorKind::Timeout);
         e.inner.message = Some(message.into());
+        e.inner.failure = Some(AttemptFailure::TimedOut);
         e
     }
 
-    pub(crate) fn timeout_from(source: impl Into<BoxError>) -> Self {
+    /// An attempt that timed out: `failure` says where (a connect timeout never reached the
+    /// server).
+    pub(crate) fn timeout_from(failure: AttemptFailure, source: impl Into<BoxError>) -> Self {
         let mut e = Self::new(ErrorKind::Timeout);
         e.inner.source = Some(SharedError::from(source.into()));
+        e.inner.failure = Some(failure);
         e
     }
 
@@ -231,6 +250,12 @@ impl Error {
     pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
         self.inner.message = Some(message.into());
         self
+    }
+
+    /// How the failed attempt behind this error failed, when another attempt may cure it;
+    /// `None` for a failure that would repeat (and for errors that are not about an attempt).
+    pub(crate) fn transient_failure(&self) -> Option<AttemptFailure> {
+        self.inner.failure
     }
 
     /// The broad class of this error.
@@ -319,19 +344,15 @@ impl Error {
     }
 
     /// The failure is transient: trying the same request again later may succeed (the SDK has
-    /// already retried as far as its policy allows). Authentication failures are transient when
-    /// the token endpoint (or credential provider) failed transiently
-    /// ([`AuthError::is_transient`]).
+    /// already retried as far as its policy allows). The same rule decides which attempts the
+    /// SDK retries: 408, 429, 500, 502, 503 and 504 answers, timeouts and broken or refused
+    /// connections; not TLS refusals, oversized bodies or bodies that do not decompress.
+    /// Authentication failures are transient when the token endpoint (or credential provider)
+    /// failed transiently ([`AuthError::is_transient`]).
     pub fn is_retryable(&self) -> bool {
-        match self.inner.kind {
-            ErrorKind::Transport | ErrorKind::Timeout => true,
-            ErrorKind::Auth => self.auth_error().is_some_and(AuthError::is_transient),
-            ErrorKind::Api => matches!(
-                self.status().map(|s| s.as_u16()),
-                Some(408 | 429 | 500 | 502 | 503 | 504)
-            ),
-            _ => false,
-        }
+        self.inner.failure.is_some()
+            || (self.inner.kind == ErrorKind::Auth
+                && self.auth_error().is_some_and(AuthError::is_transient))
     }
 }
 
@@ -479,6 +500,36 @@ mod tests {
             e.to_string(),
             "listCampaigns: 429 Too Many Requests rate_limit_error/rate_limited: slow down [request req_1] (after 3 attempts)"
         );
+    }
+
+    #[test]
+    fn retryable_is_the_retry_rule() {
+        let answer = |code: u16| {
+            Error::api(ApiError {
+                status: StatusCode::from_u16(code).unwrap_or_else(|e| panic!("{e}")),
+                error_type: None,
+                code: None,
+                message: "m".into(),
+                param: None,
+                request_id: None,
+                retry_after: None,
+            })
+        };
+        for code in [408, 429, 500, 502, 503, 504] {
+            assert!(answer(code).is_retryable(), "{code}");
+        }
+        for code in [400, 401, 404, 409, 422, 501, 505] {
+            assert!(!answer(code).is_retryable(), "{code}");
+        }
+        let io = || std::io::Error::other("reset");
+        assert!(Error::connection(AttemptFailure::ConnectionDropped, io()).is_retryable());
+        assert!(Error::timeout_from(AttemptFailure::TimedOut, io()).is_retryable());
+        assert!(Error::timeout("operation").is_retryable());
+        // A body that does not decompress, TLS and size refusals repeat on every attempt.
+        assert!(!Error::transport(io()).is_retryable());
+        assert!(!Error::tls("bad certificate".into(), io()).is_retryable());
+        assert!(!Error::too_large(10).is_retryable());
+        assert!(!Error::config("bad").is_retryable());
     }
 
     #[test]

@@ -11,10 +11,10 @@
 //! Reset values are seconds until the quota refills; a value that can only be a Unix timestamp
 //! (above [`EPOCH_RESET_THRESHOLD`]) is read as an absolute time, as several servers send one.
 //!
-//! Everything here reads network input: a value that does not parse is ignored, never a panic.
-
-// The crate-private items are called by the transport pipeline (src/transport.rs); until it is
-// wired in, only the tests use them.
+//! The structured `RateLimit` and `RateLimit-Policy` headers are parsed by the `sfv` crate as
+//! RFC 9651 says: a field that is not valid as a whole (an upper-case key, a trailing comma) is
+//! ignored as a whole rather than half-read. Everything here reads network input: a value that
+//! does not parse is ignored, never a panic.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -90,36 +90,31 @@ impl RateLimitStatus {
 
     fn from_ietf_list(headers: &HeaderMap, now: SystemTime, with_limit: bool) -> Option<Self> {
         let text = joined_header(headers, &RATELIMIT)?;
-        let members = parse_sf_list(&text)?;
-
-        // Older drafts: `RateLimit: limit=100, remaining=0, reset=1`.
-        let dictionary_value = |name: &str| {
-            members
-                .iter()
-                .find(|m| m.key.as_deref() == Some(name))
-                .and_then(|m| m.value.as_u64())
-        };
-        let remaining = dictionary_value("remaining");
-        let reset = dictionary_value("reset");
-        if remaining.is_some() || reset.is_some() {
-            return Some(Self {
-                limit: dictionary_value("limit").filter(|_| with_limit),
-                remaining,
-                reset_at: reset.and_then(|secs| reset_instant(secs, 0, now)),
-            });
+        // The two forms cannot be confused: a list member is never `key=value`, and a dictionary
+        // key is never a quoted string.
+        match sfv::Parser::new(text.as_ref()).parse::<sfv::List>() {
+            Ok(policies) => Self::from_policies(&policies, headers, now, with_limit),
+            Err(_) => Self::from_dictionary(text.as_ref(), now, with_limit),
         }
+    }
 
-        // Current draft: `RateLimit: "burst";r=0;t=1, "daily";r=900;t=3600`.
-        let (name, remaining, reset_at) = members
-            .iter()
-            .filter(|m| m.key.is_none())
-            .filter_map(|m| {
-                let remaining = m.param("r")?.as_u64()?;
-                let reset = m
-                    .param("t")
-                    .and_then(SfItem::as_u64)
+    /// Current draft: `RateLimit: "burst";r=0;t=1, "daily";r=900;t=3600`. The most restrictive
+    /// policy wins: a spent one over one with quota left, then the one that resets last.
+    fn from_policies(
+        policies: &sfv::List,
+        headers: &HeaderMap,
+        now: SystemTime,
+        with_limit: bool,
+    ) -> Option<Self> {
+        let (name, remaining, reset_at) = items(policies)
+            .filter_map(|policy| {
+                let remaining = as_u64(policy.params.get("r")?)?;
+                let reset = policy
+                    .params
+                    .get("t")
+                    .and_then(as_u64)
                     .and_then(|secs| reset_instant(secs, 0, now));
-                Some((m.value.as_name(), remaining, reset))
+                Some((policy_name(&policy.bare_item), remaining, reset))
             })
             .min_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)))?;
         Some(Self {
@@ -130,6 +125,25 @@ impl RateLimitStatus {
             },
             remaining: Some(remaining),
             reset_at,
+        })
+    }
+
+    /// Older drafts: `RateLimit: limit=100, remaining=0, reset=1`.
+    fn from_dictionary(text: &str, now: SystemTime, with_limit: bool) -> Option<Self> {
+        let members = sfv::Parser::new(text).parse::<sfv::Dictionary>().ok()?;
+        let value = |name: &str| match members.get(name)? {
+            sfv::ListEntry::Item(item) => as_u64(&item.bare_item),
+            sfv::ListEntry::InnerList(_) => None,
+        };
+        let remaining = value("remaining");
+        let reset = value("reset");
+        if remaining.is_none() && reset.is_none() {
+            return None;
+        }
+        Some(Self {
+            limit: value("limit").filter(|_| with_limit),
+            remaining,
+            reset_at: reset.and_then(|secs| reset_instant(secs, 0, now)),
         })
     }
 
@@ -184,14 +198,33 @@ const LEGACY_HEADERS: SeparateHeaders = SeparateHeaders {
 /// `q` of the named policy in `RateLimit-Policy` (or of the first one when the name is unknown).
 fn policy_quota(headers: &HeaderMap, name: Option<&str>) -> Option<u64> {
     let text = joined_header(headers, &RATELIMIT_POLICY)?;
-    let members = parse_sf_list(&text)?;
-    let named = members
-        .iter()
-        .find(|m| name.is_some() && m.value.as_name() == name);
+    let policies = sfv::Parser::new(text.as_ref()).parse::<sfv::List>().ok()?;
+    let named = items(&policies).find(|p| name.is_some() && policy_name(&p.bare_item) == name);
     named
-        .or_else(|| members.first())?
-        .param("q")
-        .and_then(SfItem::as_u64)
+        .or_else(|| items(&policies).next())?
+        .params
+        .get("q")
+        .and_then(as_u64)
+}
+
+/// The items of a list; inner lists name no policy.
+fn items(list: &sfv::List) -> impl Iterator<Item = &sfv::Item> {
+    list.iter().filter_map(|entry| match entry {
+        sfv::ListEntry::Item(item) => Some(item),
+        sfv::ListEntry::InnerList(_) => None,
+    })
+}
+
+/// A policy name is a string in the current draft; tokens are accepted too.
+fn policy_name(item: &sfv::BareItem) -> Option<&str> {
+    item.as_string()
+        .map(|s| s.as_str())
+        .or_else(|| item.as_token().map(|t| t.as_str()))
+}
+
+/// A count or a number of seconds: a non-negative integer.
+fn as_u64(item: &sfv::BareItem) -> Option<u64> {
+    u64::try_from(item.as_integer()?).ok()
 }
 
 /// All field lines of a list-valued header joined as one list (RFC 9110 §5.3); `None` when absent
@@ -249,245 +282,6 @@ fn reset_instant(secs: u64, nanos: u32, now: SystemTime) -> Option<SystemTime> {
         UNIX_EPOCH.checked_add(amount)
     } else {
         now.checked_add(amount)
-    }
-}
-
-/// One member of a structured-field list or dictionary (RFC 9651), reduced to what rate-limit
-/// headers use.
-#[derive(Debug, Clone, PartialEq)]
-///
-/// Read on every response, so names, tokens and strings borrow from the header where they can.
-struct SfMember<'a> {
-    /// The dictionary key, for `limit=100` style members; `None` for list items.
-    key: Option<Cow<'a, str>>,
-    value: SfItem<'a>,
-    params: Vec<(&'a str, SfItem<'a>)>,
-}
-
-impl<'a> SfMember<'a> {
-    fn param(&self, name: &str) -> Option<&SfItem<'a>> {
-        self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum SfItem<'a> {
-    Integer(i64),
-    Decimal(f64),
-    String(Cow<'a, str>),
-    Token(&'a str),
-    Boolean(bool),
-}
-
-impl<'a> SfItem<'a> {
-    fn as_u64(&self) -> Option<u64> {
-        match self {
-            SfItem::Integer(n) => u64::try_from(*n).ok(),
-            _ => None,
-        }
-    }
-
-    /// A policy name is a string in the current draft; tokens are accepted too.
-    fn as_name(&self) -> Option<&str> {
-        match self {
-            SfItem::String(s) => Some(s),
-            SfItem::Token(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-/// Parses a structured-field list or dictionary; `None` when the text is not one (the header is
-/// then ignored as a whole rather than half-read).
-fn parse_sf_list(text: &str) -> Option<Vec<SfMember<'_>>> {
-    let mut parser = SfParser { text, pos: 0 };
-    let mut members = Vec::new();
-    parser.skip_whitespace();
-    while !parser.at_end() {
-        members.push(parser.member()?);
-        parser.skip_whitespace();
-        if parser.at_end() {
-            break;
-        }
-        parser.expect(b',')?;
-        parser.skip_whitespace();
-        if parser.at_end() {
-            return None; // a trailing comma is invalid
-        }
-    }
-    Some(members)
-}
-
-struct SfParser<'a> {
-    text: &'a str,
-    pos: usize,
-}
-
-impl<'a> SfParser<'a> {
-    fn at_end(&self) -> bool {
-        self.pos >= self.text.len()
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.pos).copied()
-    }
-
-    /// The text from `start` to the current position. The parser only stops on ASCII bytes, so
-    /// both ends are character boundaries; `get` keeps a mistake from panicking.
-    fn since(&self, start: usize) -> Option<&'a str> {
-        self.text.get(start..self.pos)
-    }
-
-    fn expect(&mut self, byte: u8) -> Option<()> {
-        (self.peek() == Some(byte)).then(|| self.pos += 1)
-    }
-
-    fn skip_whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
-            self.pos += 1;
-        }
-    }
-
-    fn member(&mut self) -> Option<SfMember<'a>> {
-        let first = self.bare_item()?;
-        let (key, value) = match (&first, self.peek()) {
-            (SfItem::Token(key), Some(b'=')) => {
-                self.pos += 1;
-                let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-                    Cow::Owned(key.to_ascii_lowercase())
-                } else {
-                    Cow::Borrowed(*key)
-                };
-                (Some(key), self.bare_item()?)
-            }
-            _ => (None, first),
-        };
-        let mut params = Vec::new();
-        while self.peek() == Some(b';') {
-            self.pos += 1;
-            self.skip_whitespace();
-            let name = self.key()?;
-            let value = if self.peek() == Some(b'=') {
-                self.pos += 1;
-                self.bare_item()?
-            } else {
-                SfItem::Boolean(true)
-            };
-            params.push((name, value));
-        }
-        Some(SfMember { key, value, params })
-    }
-
-    fn key(&mut self) -> Option<&'a str> {
-        let start = self.pos;
-        match self.peek() {
-            Some(b'a'..=b'z' | b'*') => self.pos += 1,
-            _ => return None,
-        }
-        while matches!(
-            self.peek(),
-            Some(b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'*')
-        ) {
-            self.pos += 1;
-        }
-        self.since(start)
-    }
-
-    fn bare_item(&mut self) -> Option<SfItem<'a>> {
-        match self.peek()? {
-            b'"' => self.string(),
-            b'-' | b'0'..=b'9' => self.number(),
-            b'?' => {
-                self.pos += 1;
-                let value = match self.peek()? {
-                    b'0' => false,
-                    b'1' => true,
-                    _ => return None,
-                };
-                self.pos += 1;
-                Some(SfItem::Boolean(value))
-            }
-            b'A'..=b'Z' | b'a'..=b'z' | b'*' => {
-                let start = self.pos;
-                while self
-                    .peek()
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&b))
-                {
-                    self.pos += 1;
-                }
-                self.since(start).map(SfItem::Token)
-            }
-            _ => None,
-        }
-    }
-
-    fn string(&mut self) -> Option<SfItem<'a>> {
-        self.pos += 1; // opening quote
-        let start = self.pos;
-        // Borrowed until the first escape; owned from there on.
-        let mut out: Option<String> = None;
-        loop {
-            match self.peek()? {
-                b'"' => {
-                    let text = match out {
-                        Some(owned) => Cow::Owned(owned),
-                        None => Cow::Borrowed(self.since(start)?),
-                    };
-                    self.pos += 1;
-                    return Some(SfItem::String(text));
-                }
-                b'\\' => {
-                    let owned = match &mut out {
-                        Some(owned) => owned,
-                        None => out.insert(self.since(start)?.to_owned()),
-                    };
-                    self.pos += 1;
-                    match self.peek()? {
-                        b @ (b'"' | b'\\') => owned.push(char::from(b)),
-                        _ => return None,
-                    }
-                }
-                b @ 0x20..=0x7e => {
-                    if let Some(owned) = &mut out {
-                        owned.push(char::from(b));
-                    }
-                }
-                _ => return None,
-            }
-            self.pos += 1;
-        }
-    }
-
-    /// RFC 9651 numbers: integers of at most 15 digits, decimals of at most 12.3 digits.
-    fn number(&mut self) -> Option<SfItem<'a>> {
-        let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        let digits_start = self.pos;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        let whole_digits = self.pos - digits_start;
-        if whole_digits == 0 {
-            return None;
-        }
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            let fraction_start = self.pos;
-            while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-                self.pos += 1;
-            }
-            let fraction_digits = self.pos - fraction_start;
-            if whole_digits > 12 || !(1..=3).contains(&fraction_digits) {
-                return None;
-            }
-            return self.since(start)?.parse().ok().map(SfItem::Decimal);
-        }
-        if whole_digits > 15 {
-            return None;
-        }
-        self.since(start)?.parse().ok().map(SfItem::Integer)
     }
 }
 
@@ -901,7 +695,7 @@ mod tests {
                 ));
             }
             state = state.wrapping_add(1);
-            let _ = parse_sf_list(&text);
+            let _ = sfv::Parser::new(&text).parse::<sfv::List>();
             if let Ok(v) = HeaderValue::from_str(&text) {
                 let mut map = HeaderMap::new();
                 map.insert(HeaderName::from_static("ratelimit"), v.clone());
@@ -914,8 +708,8 @@ mod tests {
     }
 
     #[test]
-    fn policy_names_with_escapes_and_uppercase_keys_are_read() {
-        // `"q\"a"` is the policy name `q"a`: an escape makes the parser copy the string.
+    fn policy_names_with_escapes_are_read() {
+        // `"q\"a"` is the policy name `q"a`.
         let map = headers(&[
             ("ratelimit-policy", r#""other";q=7, "q\"a";q=5;w=60"#),
             ("ratelimit", r#""q\"a";r=0;t=3, "other";r=4;t=60"#),
@@ -925,13 +719,55 @@ mod tests {
         assert_eq!(status.remaining, Some(0));
         assert_eq!(status.reset_at, Some(now() + Duration::from_secs(3)));
 
-        let legacy = headers(&[("ratelimit", "Limit=10, Remaining=2, Reset=9")]);
-        let status = RateLimitStatus::from_headers(&legacy, now()).expect("parsed");
-        assert_eq!((status.limit, status.remaining), (Some(10), Some(2)));
-
         // A bad escape invalidates the whole header rather than half-reading it.
         let bad = headers(&[("ratelimit", r#""a\x";r=0;t=3"#)]);
         assert_eq!(RateLimitStatus::from_headers(&bad, now()), None);
+    }
+
+    /// What the hand-written parser this module had got wrong, as RFC 9651 reads it.
+    #[test]
+    fn structured_fields_are_read_as_rfc_9651_says() {
+        // Upper-case keys are invalid: the header is ignored, not read with the keys lower-cased.
+        let upper = headers(&[("ratelimit", "Limit=10, Remaining=0, Reset=9")]);
+        assert_eq!(RateLimitStatus::from_headers(&upper, now()), None);
+        let upper_param = headers(&[("ratelimit", "\"d\";R=0;T=9")]);
+        assert_eq!(RateLimitStatus::from_headers(&upper_param, now()), None);
+        // ...and the separate headers then count.
+        let fallback = headers(&[
+            ("ratelimit", "Remaining=5"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "4"),
+        ]);
+        let status = RateLimitStatus::from_headers(&fallback, now()).expect("parsed");
+        assert_eq!(
+            status.blocked_until(now()),
+            Some(now() + Duration::from_secs(4))
+        );
+
+        // A repeated dictionary key or parameter: the last value wins.
+        let repeated = headers(&[("ratelimit", "remaining=5, remaining=0, reset=3")]);
+        let status = RateLimitStatus::from_headers(&repeated, now()).expect("parsed");
+        assert_eq!(status.remaining, Some(0));
+        let repeated_param = headers(&[("ratelimit", "\"d\";r=5;r=0;t=3")]);
+        let status = RateLimitStatus::from_headers(&repeated_param, now()).expect("parsed");
+        assert_eq!(status.remaining, Some(0));
+
+        // Members and parameters of types the old parser did not know (inner lists, byte
+        // sequences, dates, display strings) are valid and do not hide the policy beside them.
+        for text in [
+            "(\"inner\" \"list\"), \"d\";r=0;t=5",
+            "\"d\";r=0;t=5;id=:aGk=:",
+            "\"d\";r=0;t=5;at=@1700000000",
+            "\"d\";r=0;t=5;note=%\"caf%c3%a9\"",
+        ] {
+            let map = headers(&[("ratelimit", text)]);
+            let status = RateLimitStatus::from_headers(&map, now());
+            assert_eq!(
+                status.and_then(|s| s.blocked_until(now())),
+                Some(now() + Duration::from_secs(5)),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -18,9 +18,6 @@
 //! Time and randomness come in as arguments (`now`, [`RandomSource`]), so every decision is
 //! deterministic under test.
 
-// The crate-private items are called by the transport pipeline (src/transport.rs); until it is
-// wired in, only the tests use them.
-
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -170,12 +167,15 @@ impl RetryPolicy {
     ) -> RetryDecision {
         let attempts = attempt.max(1);
         let failure = match outcome {
-            AttemptOutcome::Response { status, .. } if !is_retryable_status(status) => {
-                return RetryDecision::Stop {
-                    reason: StopReason::FinalResponse { attempts, status },
-                };
-            }
-            other => AttemptFailure::from(other),
+            AttemptOutcome::Response { status, .. } => match AttemptFailure::of_status(status) {
+                Some(failure) => failure,
+                None => {
+                    return RetryDecision::Stop {
+                        reason: StopReason::FinalResponse { attempts, status },
+                    };
+                }
+            },
+            AttemptOutcome::Failed(failure) => failure,
         };
         if failure == AttemptFailure::TimedOut && !self.retry_on_timeout {
             return RetryDecision::Stop {
@@ -237,7 +237,8 @@ impl RetryPolicy {
     }
 }
 
-/// Whether the server's answer is a transient failure worth another attempt.
+/// Whether the server's answer is a transient failure worth another attempt: the one rule for
+/// statuses, read by the retry policy and by [`Error::is_retryable`](crate::Error::is_retryable).
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(
         status,
@@ -260,13 +261,8 @@ pub(crate) enum AttemptOutcome<'a> {
         /// The response headers (for `Retry-After`).
         headers: &'a HeaderMap,
     },
-    /// No connection was made (DNS, refused, TLS handshake): the request never reached the server.
-    ConnectFailed,
-    /// No answer in time; the request may have reached the server.
-    TimedOut,
-    /// The connection broke after the request was (perhaps partly) sent; it may have reached the
-    /// server.
-    ConnectionDropped,
+    /// No answer came, for a reason another attempt may cure.
+    Failed(AttemptFailure),
 }
 
 /// What about a request makes repeating it safe.
@@ -298,28 +294,27 @@ impl RequestSafety {
     }
 }
 
-/// Why an attempt failed, kept after the response is gone.
+/// A failure another attempt may cure, kept after the response is gone. Failures that are not
+/// here (a TLS refusal, an oversized or undecompressable body, invalid configuration) repeat
+/// identically, so they are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AttemptFailure {
-    /// The server answered with this (retryable) status.
+pub(crate) enum AttemptFailure {
+    /// The server answered with this retryable status.
     Status(StatusCode),
-    /// No connection could be made; the request never reached the server.
+    /// No connection could be made (DNS, refused, connect timeout): the request never reached the
+    /// server.
     ConnectFailed,
-    /// No answer arrived in time.
+    /// No answer in time; the request may have reached the server.
     TimedOut,
-    /// The connection broke after the request was sent.
+    /// The connection broke after the request was (perhaps partly) sent; it may have reached the
+    /// server.
     ConnectionDropped,
 }
 
-impl From<AttemptOutcome<'_>> for AttemptFailure {
-    fn from(outcome: AttemptOutcome<'_>) -> Self {
-        match outcome {
-            AttemptOutcome::Response { status, .. } => Self::Status(status),
-            AttemptOutcome::ConnectFailed => Self::ConnectFailed,
-            AttemptOutcome::TimedOut => Self::TimedOut,
-            AttemptOutcome::ConnectionDropped => Self::ConnectionDropped,
-        }
+impl AttemptFailure {
+    /// The failure a response status stands for, or `None` when the status is final.
+    pub(crate) fn of_status(status: StatusCode) -> Option<Self> {
+        is_retryable_status(status).then_some(Self::Status(status))
     }
 }
 
@@ -404,8 +399,7 @@ impl fmt::Display for RetryReason {
 /// Why no further attempt is made. Its `Display` is the tail of the final error:
 /// "gave up after 3 attempts: 503 Service Unavailable".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StopReason {
+pub(crate) enum StopReason {
     /// The server's answer is final: a success, or an error that repeating will not fix.
     FinalResponse {
         /// Attempts made, including this one.
@@ -444,7 +438,7 @@ pub enum StopReason {
 
 impl StopReason {
     /// Attempts made for the request, including the last one.
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         match *self {
             Self::FinalResponse { attempts, .. }
             | Self::TimeoutRetryDisabled { attempts }
@@ -606,8 +600,9 @@ impl RetryBudget {
     }
 
     /// Applies the budget to a decision: a retry is paid for or turned into
-    /// [`StopReason::BudgetExhausted`]; a final response refunds tokens. Other stops pass
-    /// through unchanged.
+    /// [`StopReason::BudgetExhausted`]; a successful response refunds tokens. Other stops,
+    /// final error answers (404, 422, …) included, pass through unchanged: only a success is
+    /// evidence that the server is healthy again.
     pub(crate) fn settle(&self, decision: RetryDecision) -> RetryDecision {
         match decision {
             RetryDecision::Retry { delay, reason } => {
@@ -628,8 +623,8 @@ impl RetryBudget {
                 }
             }
             RetryDecision::Stop {
-                reason: reason @ StopReason::FinalResponse { .. },
-            } => {
+                reason: reason @ StopReason::FinalResponse { status, .. },
+            } if status.is_success() => {
                 self.deposit(self.config.success_refund);
                 RetryDecision::Stop { reason }
             }
@@ -805,9 +800,9 @@ mod tests {
             );
         }
         for outcome in [
-            AttemptOutcome::ConnectFailed,
-            AttemptOutcome::TimedOut,
-            AttemptOutcome::ConnectionDropped,
+            AttemptOutcome::Failed(AttemptFailure::ConnectFailed),
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            AttemptOutcome::Failed(AttemptFailure::ConnectionDropped),
         ] {
             let decision = policy.decide(1, GET, outcome, now(), &MID);
             assert!(
@@ -889,8 +884,8 @@ mod tests {
         let none = HeaderMap::new();
         let five_oh_three = status(503, &none);
         for outcome in [
-            AttemptOutcome::ConnectionDropped,
-            AttemptOutcome::TimedOut,
+            AttemptOutcome::Failed(AttemptFailure::ConnectionDropped),
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
             five_oh_three,
             status(500, &none),
             status(429, &none),
@@ -906,7 +901,7 @@ mod tests {
         let reason = stop_of(&policy.decide(
             1,
             POST_NO_KEY,
-            AttemptOutcome::ConnectionDropped,
+            AttemptOutcome::Failed(AttemptFailure::ConnectionDropped),
             now(),
             &MID,
         ));
@@ -923,7 +918,7 @@ mod tests {
         let decision = RetryPolicy::default().decide(
             1,
             POST_NO_KEY,
-            AttemptOutcome::ConnectFailed,
+            AttemptOutcome::Failed(AttemptFailure::ConnectFailed),
             now(),
             &MID,
         );
@@ -935,9 +930,9 @@ mod tests {
         let policy = RetryPolicy::default();
         let none = HeaderMap::new();
         for outcome in [
-            AttemptOutcome::ConnectionDropped,
-            AttemptOutcome::TimedOut,
-            AttemptOutcome::ConnectFailed,
+            AttemptOutcome::Failed(AttemptFailure::ConnectionDropped),
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            AttemptOutcome::Failed(AttemptFailure::ConnectFailed),
             status(503, &none),
             status(429, &none),
         ] {
@@ -1059,12 +1054,24 @@ mod tests {
     #[test]
     fn timeouts_can_be_excluded() {
         let policy = RetryPolicy::default().retry_on_timeout(false);
-        let decision = policy.decide(1, GET, AttemptOutcome::TimedOut, now(), &MID);
+        let decision = policy.decide(
+            1,
+            GET,
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            now(),
+            &MID,
+        );
         assert_eq!(
             stop_of(&decision),
             StopReason::TimeoutRetryDisabled { attempts: 1 }
         );
-        let decision = policy.decide(1, GET, AttemptOutcome::ConnectionDropped, now(), &MID);
+        let decision = policy.decide(
+            1,
+            GET,
+            AttemptOutcome::Failed(AttemptFailure::ConnectionDropped),
+            now(),
+            &MID,
+        );
         assert!(matches!(decision, RetryDecision::Retry { .. }));
     }
 
@@ -1099,17 +1106,35 @@ mod tests {
         assert!(matches!(fail(1), RetryDecision::Retry { .. }));
         assert_eq!(budget.available(), 0);
 
+        // A final error answer is no sign of a healthy server: it refunds nothing.
+        for code in [400, 404, 409, 422, 501] {
+            budget.settle(policy.decide(1, GET, status(code, &none), now(), &MID));
+        }
+        assert_eq!(budget.available(), 0);
+
         // Refunds stop at capacity.
         for _ in 0..100 {
-            budget.settle(policy.decide(1, GET, status(404, &none), now(), &MID));
+            budget.settle(policy.decide(1, GET, status(200, &none), now(), &MID));
         }
         assert_eq!(budget.available(), 12);
 
         // A timeout retry costs 10; a stop for other reasons costs and refunds nothing.
-        let timeout = budget.settle(policy.decide(1, GET, AttemptOutcome::TimedOut, now(), &MID));
+        let timeout = budget.settle(policy.decide(
+            1,
+            GET,
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            now(),
+            &MID,
+        ));
         assert!(matches!(timeout, RetryDecision::Retry { .. }));
         assert_eq!(budget.available(), 2);
-        budget.settle(policy.decide(1, POST_NO_KEY, AttemptOutcome::TimedOut, now(), &MID));
+        budget.settle(policy.decide(
+            1,
+            POST_NO_KEY,
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            now(),
+            &MID,
+        ));
         assert_eq!(budget.available(), 2);
     }
 
@@ -1182,7 +1207,7 @@ mod tests {
         let (retries, attempts) = run(|headers| status(503, headers));
         assert_eq!(retries, 100);
         assert_eq!(attempts, 200);
-        let (retries, attempts) = run(|_| AttemptOutcome::TimedOut);
+        let (retries, attempts) = run(|_| AttemptOutcome::Failed(AttemptFailure::TimedOut));
         assert_eq!(retries, 50);
         assert_eq!(attempts, 150);
     }

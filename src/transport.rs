@@ -7,6 +7,9 @@
 //! span per operation carries the operation id, method, path template, attempt, status and
 //! request id.
 
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -14,18 +17,21 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tracing::{Instrument, Span, field};
 
+use crate::auth::AppliedCredential;
 use crate::client::Client;
+use crate::clock::RandomSource;
 use crate::codec::{self, EncodedBody, Envelope};
 #[cfg(not(marketing_api_bundled_spec))]
 use crate::error::ErrorType;
-use crate::error::{ApiError, Error, ErrorKind};
+use crate::error::{ApiError, Error};
 #[cfg(marketing_api_bundled_spec)]
 use crate::models::ErrorType;
 use crate::ratelimit::parse_retry_after;
 use crate::request::RequestOptions;
 use crate::response::{ByteStream, Page, Response};
 use crate::retry::{
-    self, AttemptFailure, AttemptOutcome, RequestSafety, RetryDecision, RetryPolicy,
+    self, AttemptFailure, AttemptOutcome, RequestSafety, RetryBudget, RetryDecision, RetryPolicy,
+    StopReason,
 };
 
 /// Static facts about one operation, generated from the spec.
@@ -218,7 +224,7 @@ impl Client {
                         Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
                         Ok(None) => None,
                         // After an error the stream ends.
-                        Err(e) => Some((Err(body_error(e).with_operation(op)), None)),
+                        Err(e) => Some((Err(classify_reqwest(e).with_operation(op)), None)),
                     }
                 },
             )),
@@ -228,11 +234,10 @@ impl Client {
     }
 
     /// Runs the pipeline; with `stream`, a success answer's body is left unread and returned live.
-    async fn execute_with(
-        &self,
-        request: Request,
-        stream: bool,
-    ) -> Result<(RawResponse, Option<reqwest::Response>), Error> {
+    ///
+    /// The operation timeout waits on the client's [`Sleeper`](crate::clock::Sleeper), like every
+    /// other wait of the SDK, so a test can expire it on cue instead of waiting for it.
+    async fn execute_with(&self, request: Request, stream: bool) -> Result<Answer, Error> {
         let op = request.operation;
         let span = tracing::info_span!(
             "marketing_api.operation",
@@ -244,270 +249,219 @@ impl Client {
             request_id = field::Empty,
         );
         let pipeline = self.run_attempts(request, stream).instrument(span);
-        match self.inner.operation_timeout {
-            Some(limit) => tokio::time::timeout(limit, pipeline).await.unwrap_or_else(|_| {
-                Err(Error::timeout(format!(
-                    "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
-                ))
-                .with_operation(op.id))
-            }),
-            None => pipeline.await,
+        let Some(limit) = self.inner.operation_timeout else {
+            return pipeline.await;
+        };
+        let expired = self.inner.sleeper.sleep(limit);
+        tokio::select! {
+            biased;
+            result = pipeline => result,
+            () = expired => Err(Error::timeout(format!(
+                "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
+            ))
+            .with_operation(op.id)),
         }
     }
 
-    async fn run_attempts(
-        &self,
-        request: Request,
-        stream: bool,
-    ) -> Result<(RawResponse, Option<reqwest::Response>), Error> {
-        let inner = &*self.inner;
-        let op = request.operation;
-        let url = self.url_for(&request)?;
-        let body = match request.body {
-            Some(body) => {
-                let content_type = HeaderValue::from_str(body.content_type()).map_err(|_| {
-                    Error::config("the request body's content type is not a valid header value")
-                        .with_operation(op.id)
-                })?;
-                Some((
-                    body.bytes().map_err(|e| e.with_operation(op.id))?,
-                    content_type,
-                ))
-            }
-            None => None,
+    /// Attempts until one is final: wait for the rate gate → authenticate → attempt → classify →
+    /// decide (done, retry after a wait, or stop with the error).
+    async fn run_attempts(&self, request: Request, stream: bool) -> Result<Answer, Error> {
+        let prepared = self.prepare(&request, stream)?;
+        let op = prepared.op.id;
+        let rules = RetryRules {
+            policy: &prepared.policy,
+            budget: &self.inner.budget,
+            safety: prepared.safety,
+            random: &*self.inner.random,
         };
-        let mut parameter_headers = Vec::with_capacity(request.headers.len());
-        for (name, value) in &request.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                Error::config(format!("`{name}` is not a valid header name")).with_operation(op.id)
-            })?;
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                Error::config(format!(
-                    "the `{name}` header parameter holds characters not allowed in a header"
-                ))
-                .with_operation(op.id)
-            })?;
-            parameter_headers.push((name, value));
-        }
-        // One key per logical request, reused by every attempt, so the server can replay
-        // instead of acting twice.
-        let idempotency_key = if op.method == Method::POST && op.idempotency_key {
-            let key = request
-                .options
-                .idempotency_key
-                .clone()
-                .unwrap_or_else(retry::idempotency_key);
-            // An empty key reads as no key to the server, which would then act on every
-            // attempt the SDK retries as if it were safe; an over-long one is refused.
-            let length = key.chars().count();
-            if !(1..=retry::MAX_IDEMPOTENCY_KEY_CHARS).contains(&length) {
-                return Err(Error::config(format!(
-                    "idempotency key must be 1 to {} characters, got {length}",
-                    retry::MAX_IDEMPOTENCY_KEY_CHARS
-                ))
-                .with_operation(op.id));
-            }
-            Some(HeaderValue::from_str(&key).map_err(|_| {
-                Error::config("idempotency key contains characters not allowed in a header")
-                    .with_operation(op.id)
-            })?)
-        } else {
-            None
-        };
-        let safety = RequestSafety {
-            idempotent_method: op.method.is_idempotent(),
-            has_idempotency_key: idempotency_key.is_some(),
-        };
-        let policy: std::borrow::Cow<'_, RetryPolicy> = match request.options.max_attempts {
-            Some(n) => std::borrow::Cow::Owned(inner.retry.clone().max_attempts(n)),
-            None => std::borrow::Cow::Borrowed(&inner.retry),
-        };
-        let attempt_timeout = request.options.timeout.or(inner.attempt_timeout);
         let span = Span::current();
         let mut attempt: u32 = 0;
         let mut replayed_after_401 = false;
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            if let Some(wait) = policy
-                .waits_for_rate_limits()
-                .then(|| inner.gate.delay_before_send(inner.clock.now()))
-                .flatten()
-            {
-                tracing::debug!(
-                    wait_ms = wait.as_millis() as u64,
-                    "rate limit spent; waiting for the reset"
-                );
-                inner.sleeper.sleep(wait).await;
-            }
-            let credential = inner.auth.credential().await.map_err(|e| {
-                Error::auth(e)
-                    .with_operation(op.id)
-                    .with_attempts(attempt - 1)
-            })?;
-
-            // Built directly rather than through `RequestBuilder`: the headers go straight into
-            // the request's own map, with no intermediate map to allocate and merge.
-            let mut http_request = reqwest::Request::new(op.method.clone(), url.clone());
-            let headers = http_request.headers_mut();
-            if let Some(credential) = &credential {
-                credential.apply(headers);
-            }
-            if let Some(key) = &idempotency_key {
-                headers.insert(retry::IDEMPOTENCY_KEY_HEADER, key.clone());
-            }
-            for (name, value) in &parameter_headers {
-                headers.append(name.clone(), value.clone());
-            }
-            if let Some((body, content_type)) = &body {
-                headers.insert(CONTENT_TYPE, content_type.clone());
-                *http_request.body_mut() = Some(body.clone().into());
-            }
-            *http_request.timeout_mut() = attempt_timeout;
-
-            let mut live = None;
-            let outcome = match inner.http.execute(http_request).await {
-                Ok(response) if stream && response.status().is_success() => {
-                    let raw = RawResponse {
-                        status: response.status(),
-                        headers: response.headers().clone(),
-                        body: Bytes::new(),
-                    };
-                    live = Some(response);
-                    Ok(raw)
+            self.wait_for_rate_gate(&prepared.policy).await;
+            let credential = self.credential(op, attempt - 1).await?;
+            let outcome = self.attempt(&prepared, credential.as_ref()).await;
+            let now = self.inner.clock.now();
+            if let Ok((raw, _)) = &outcome {
+                self.observe(raw, now);
+                if raw.status == StatusCode::UNAUTHORIZED
+                    && replayed_after_401
+                    && let Some(credential) = &credential
+                {
+                    // Rejected even after renewal: 401s to it stop renewing for a while.
+                    self.inner.auth.on_replay_rejected(credential);
                 }
-                Ok(response) => self.read_response(response).await,
-                Err(e) => Err(reqwest_error(e)),
-            };
-            let now = inner.clock.now();
-            match outcome {
-                Ok(raw) => {
-                    span.record("status", raw.status.as_u16());
-                    if let Some(id) = raw.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-                        span.record("request_id", id);
-                    }
-                    inner.gate.observe(raw.status, &raw.headers, now);
-                    if raw.status == StatusCode::UNAUTHORIZED
-                        && replayed_after_401
-                        && let Some(credential) = &credential
-                    {
-                        // Rejected even after renewal: 401s to it stop renewing for a while.
-                        inner.auth.on_replay_rejected(credential);
-                    }
-                    if raw.status == StatusCode::UNAUTHORIZED
-                        && !replayed_after_401
-                        && let Some(credential) = &credential
-                    {
-                        let replay = inner.auth.on_unauthorized(credential).await.map_err(|e| {
-                            Error::auth(e).with_operation(op.id).with_attempts(attempt)
-                        })?;
-                        if replay {
-                            tracing::debug!(
-                                "401 with a token that may be stale; refreshed once, replaying"
-                            );
-                            replayed_after_401 = true;
-                            // The replay is not a retry: it does not count against the policy.
-                            attempt -= 1;
-                            continue;
-                        }
-                    }
-                    if raw.status.is_success() {
-                        // A success refunds the retry budget.
-                        let _ = inner.budget.settle(policy.decide(
-                            attempt,
-                            safety,
-                            AttemptOutcome::Response {
-                                status: raw.status,
-                                headers: &raw.headers,
-                            },
-                            now,
-                            &*inner.random,
-                        ));
-                        self.warn_if_deprecated(op, &raw.headers);
-                        return Ok((raw, live));
-                    }
-                    let decision = inner.budget.settle(policy.decide(
-                        attempt,
-                        safety,
-                        AttemptOutcome::Response {
-                            status: raw.status,
-                            headers: &raw.headers,
-                        },
-                        now,
-                        &*inner.random,
-                    ));
-                    match decision {
-                        RetryDecision::Retry { delay, reason } => {
-                            tracing::info!(attempt, delay_ms = delay.as_millis() as u64, %reason, "retrying");
-                            inner.sleeper.sleep(delay).await;
-                        }
-                        RetryDecision::Stop { reason } => {
-                            tracing::debug!(attempt, %reason, "not retrying");
-                            let error = api_error(&raw, now)
-                                .with_operation(op.id)
-                                .with_attempts(attempt);
-                            // Status and attempt count do not explain an unsafe request or an
-                            // empty budget; say it, or the caller cannot tell why it stopped.
-                            return Err(match reason.note() {
-                                Some(note) => error.with_message(note),
-                                None => error,
-                            });
-                        }
-                    }
+                if raw.status == StatusCode::UNAUTHORIZED
+                    && !replayed_after_401
+                    && self
+                        .replay_after_401(op, credential.as_ref(), attempt)
+                        .await?
+                {
+                    replayed_after_401 = true;
+                    // The replay is not a retry: it does not count against the policy.
+                    attempt -= 1;
+                    continue;
                 }
-                Err(failure) => {
-                    // Neither is transient: the same request gets the same refusal or the same
-                    // oversized answer, so it is reported as it is, not retried.
-                    // A TLS refusal (certificate, pin, protocol version) is as final.
-                    // So is a body that does not decompress: the server or a proxy sent it so.
-                    if failure.is_config()
-                        || matches!(failure.kind(), ErrorKind::ResponseTooLarge | ErrorKind::Tls)
-                        || is_body_decoding_failure(&failure)
-                    {
-                        return Err(failure.with_operation(op.id).with_attempts(attempt));
+            }
+            match rules.next(attempt, classify(&outcome), now) {
+                Next::Done => {
+                    if let Ok((raw, _)) = &outcome {
+                        self.warn_if_deprecated(prepared.op, &raw.headers);
                     }
-                    // A connect timeout never reached the server: check for it before timeouts.
-                    let kind = if is_connect_failure(&failure) {
-                        AttemptOutcome::ConnectFailed
-                    } else if failure.is_timeout() {
-                        AttemptOutcome::TimedOut
-                    } else {
-                        AttemptOutcome::ConnectionDropped
-                    };
-                    let decision = inner.budget.settle(policy.decide(
-                        attempt,
-                        safety,
-                        kind,
-                        now,
-                        &*inner.random,
-                    ));
-                    match decision {
-                        RetryDecision::Retry { delay, reason } => {
-                            tracing::info!(attempt, delay_ms = delay.as_millis() as u64, %reason, "retrying");
-                            inner.sleeper.sleep(delay).await;
-                        }
-                        RetryDecision::Stop { reason } => {
-                            tracing::debug!(attempt, %reason, "not retrying");
-                            // The error already counts the attempts; add how the connection
-                            // failed (a timeout says so itself) and why it was not retried.
-                            let how = (!failure.is_timeout())
-                                .then(|| AttemptFailure::from(kind).to_string());
-                            let message = match (how, reason.note()) {
-                                (Some(how), Some(note)) => Some(format!("{how}; {note}")),
-                                (Some(how), None) => Some(how),
-                                (None, Some(note)) => Some(note.to_owned()),
-                                (None, None) => None,
-                            };
-                            let error = failure.with_operation(op.id).with_attempts(attempt);
-                            return Err(match message {
-                                Some(message) => error.with_message(message),
-                                None => error,
-                            });
-                        }
-                    }
+                    return outcome;
+                }
+                Next::Retry(delay) => self.inner.sleeper.sleep(delay).await,
+                Next::Stop(reason) => {
+                    return Err(final_error(outcome, reason, now)
+                        .with_operation(op)
+                        .with_attempts(attempt));
                 }
             }
         }
+    }
+
+    /// Checks and encodes what every attempt of `request` sends the same, once, before the first.
+    fn prepare(&self, request: &Request, stream: bool) -> Result<Prepared<'_>, Error> {
+        let op = request.operation;
+        let checked = || -> Result<Prepared<'_>, Error> {
+            let idempotency_key = idempotency_key_for(request)?;
+            Ok(Prepared {
+                op,
+                url: self.url_for(request)?,
+                parameter_headers: parameter_headers(&request.headers)?,
+                body: request.body.clone().map(encoded_body).transpose()?,
+                safety: RequestSafety {
+                    idempotent_method: op.method.is_idempotent(),
+                    has_idempotency_key: idempotency_key.is_some(),
+                },
+                idempotency_key,
+                policy: match request.options.max_attempts {
+                    Some(n) => Cow::Owned(self.inner.retry.clone().max_attempts(n)),
+                    None => Cow::Borrowed(&self.inner.retry),
+                },
+                timeout: request.options.timeout.or(self.inner.attempt_timeout),
+                stream,
+            })
+        };
+        checked().map_err(|e| e.with_operation(op.id))
+    }
+
+    /// Holds the request while the server has said the quota is spent, unless the policy
+    /// promises no waiting (one attempt).
+    async fn wait_for_rate_gate(&self, policy: &RetryPolicy) {
+        if !policy.waits_for_rate_limits() {
+            return;
+        }
+        if let Some(wait) = self.inner.gate.delay_before_send(self.inner.clock.now()) {
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "rate limit spent; waiting for the reset"
+            );
+            self.inner.sleeper.sleep(wait).await;
+        }
+    }
+
+    // The authenticator's two calls in the pipeline, side by side: the credential for an
+    // attempt, and after a 401 whether to replay once with a renewed one.
+
+    /// The credential for the next attempt; `attempts_made` goes on its error.
+    async fn credential(
+        &self,
+        op: &'static str,
+        attempts_made: u32,
+    ) -> Result<Option<AppliedCredential>, Error> {
+        self.inner.auth.credential().await.map_err(|e| {
+            Error::auth(e)
+                .with_operation(op)
+                .with_attempts(attempts_made)
+        })
+    }
+
+    /// Whether a 401 to `attempt`, sent with `credential`, is replayed (the authenticator renewed
+    /// a token that may have been stale).
+    async fn replay_after_401(
+        &self,
+        op: &'static str,
+        credential: Option<&AppliedCredential>,
+        attempt: u32,
+    ) -> Result<bool, Error> {
+        let Some(credential) = credential else {
+            return Ok(false);
+        };
+        let replay = self
+            .inner
+            .auth
+            .on_unauthorized(credential)
+            .await
+            .map_err(|e| Error::auth(e).with_operation(op).with_attempts(attempt))?;
+        if replay {
+            tracing::debug!("401 with a token that may be stale; refreshed once, replaying");
+        }
+        Ok(replay)
+    }
+
+    /// Sends one attempt and reads its answer (a success's body left unread when streaming). A
+    /// failure comes back already classified by [`classify_reqwest`].
+    async fn attempt(
+        &self,
+        prepared: &Prepared<'_>,
+        credential: Option<&AppliedCredential>,
+    ) -> Result<Answer, Error> {
+        let request = self.http_request(prepared, credential);
+        let response = self
+            .inner
+            .http
+            .execute(request)
+            .await
+            .map_err(classify_reqwest)?;
+        if prepared.stream && response.status().is_success() {
+            let raw = RawResponse {
+                status: response.status(),
+                headers: response.headers().clone(),
+                body: Bytes::new(),
+            };
+            return Ok((raw, Some(response)));
+        }
+        Ok((self.read_response(response).await?, None))
+    }
+
+    /// The wire request of one attempt.
+    fn http_request(
+        &self,
+        prepared: &Prepared<'_>,
+        credential: Option<&AppliedCredential>,
+    ) -> reqwest::Request {
+        // Built directly rather than through `RequestBuilder`: the headers go straight into
+        // the request's own map, with no intermediate map to allocate and merge.
+        let mut request = reqwest::Request::new(prepared.op.method.clone(), prepared.url.clone());
+        let headers = request.headers_mut();
+        if let Some(credential) = credential {
+            credential.apply(headers);
+        }
+        if let Some(key) = &prepared.idempotency_key {
+            headers.insert(retry::IDEMPOTENCY_KEY_HEADER, key.clone());
+        }
+        for (name, value) in &prepared.parameter_headers {
+            headers.append(name.clone(), value.clone());
+        }
+        if let Some((body, content_type)) = &prepared.body {
+            headers.insert(CONTENT_TYPE, content_type.clone());
+            *request.body_mut() = Some(body.clone().into());
+        }
+        *request.timeout_mut() = prepared.timeout;
+        request
+    }
+
+    /// Records an answer on the operation's span and in the shared rate-limit gate.
+    fn observe(&self, raw: &RawResponse, now: SystemTime) {
+        let span = Span::current();
+        span.record("status", raw.status.as_u16());
+        if let Some(id) = raw.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+            span.record("request_id", id);
+        }
+        self.inner.gate.observe(raw.status, &raw.headers, now);
     }
 
     /// Reads status, headers and the body (bounded by `max_response_bytes`).
@@ -525,7 +479,7 @@ impl Client {
         let mut first: Option<Bytes> = None;
         let mut rest: Option<BytesMut> = None;
         let mut total = 0usize;
-        while let Some(chunk) = response.chunk().await.map_err(body_error)? {
+        while let Some(chunk) = response.chunk().await.map_err(classify_reqwest)? {
             total = total.saturating_add(chunk.len());
             if total > limit {
                 return Err(Error::too_large(limit));
@@ -609,39 +563,189 @@ impl Client {
     }
 }
 
-fn reqwest_error(e: reqwest::Error) -> Error {
+/// A successful answer: status, headers and body; with streaming, the live response whose body
+/// is still to be read.
+type Answer = (RawResponse, Option<reqwest::Response>);
+
+/// What every attempt of one logical request sends the same, checked once before the first.
+struct Prepared<'c> {
+    op: &'static OperationInfo,
+    url: url::Url,
+    parameter_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Encoded body and its content type.
+    body: Option<(Bytes, HeaderValue)>,
+    /// One key per logical request, reused by every attempt, so the server can replay instead of
+    /// acting twice.
+    idempotency_key: Option<HeaderValue>,
+    safety: RequestSafety,
+    policy: Cow<'c, RetryPolicy>,
+    /// Timeout of each attempt.
+    timeout: Option<Duration>,
+    /// Hand a success's body over unread.
+    stream: bool,
+}
+
+fn encoded_body(body: EncodedBody) -> Result<(Bytes, HeaderValue), Error> {
+    let content_type = HeaderValue::from_str(body.content_type()).map_err(|_| {
+        Error::config("the request body's content type is not a valid header value")
+    })?;
+    Ok((body.bytes()?, content_type))
+}
+
+fn parameter_headers(pairs: &codec::Pairs) -> Result<Vec<(HeaderName, HeaderValue)>, Error> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::config(format!(
+                    "the `{name}` header parameter holds characters not allowed in a header"
+                ))
+            })?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// The `Idempotency-Key` of a POST whose operation declares one: the caller's, or a fresh one.
+fn idempotency_key_for(request: &Request) -> Result<Option<HeaderValue>, Error> {
+    let op = request.operation;
+    if op.method != Method::POST || !op.idempotency_key {
+        return Ok(None);
+    }
+    let key = match &request.options.idempotency_key {
+        Some(key) => Cow::Borrowed(key.as_str()),
+        None => Cow::Owned(retry::idempotency_key()),
+    };
+    // An empty key reads as no key to the server, which would then act on every attempt the SDK
+    // retries as if it were safe; an over-long one is refused.
+    let length = key.chars().count();
+    if !(1..=retry::MAX_IDEMPOTENCY_KEY_CHARS).contains(&length) {
+        return Err(Error::config(format!(
+            "idempotency key must be 1 to {} characters, got {length}",
+            retry::MAX_IDEMPOTENCY_KEY_CHARS
+        )));
+    }
+    HeaderValue::from_str(&key)
+        .map(Some)
+        .map_err(|_| Error::config("idempotency key contains characters not allowed in a header"))
+}
+
+/// What an attempt's result means for retrying: an answer by its status, a failure by what was
+/// recorded when its error was made; `None` for a failure that would repeat on every attempt.
+fn classify(outcome: &Result<Answer, Error>) -> Option<AttemptOutcome<'_>> {
+    match outcome {
+        Ok((raw, _)) => Some(AttemptOutcome::Response {
+            status: raw.status,
+            headers: &raw.headers,
+        }),
+        Err(error) => error.transient_failure().map(AttemptOutcome::Failed),
+    }
+}
+
+/// What the pipeline does after an attempt.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Hand the (successful) answer over.
+    Done,
+    /// Wait this long, then attempt again.
+    Retry(Duration),
+    /// Report the attempt's error; the reason, when there is one, says why it was not retried.
+    Stop(Option<StopReason>),
+}
+
+/// The retry policy, the shared budget and the request's safety: everything that decides what
+/// follows an attempt.
+struct RetryRules<'a> {
+    policy: &'a RetryPolicy,
+    budget: &'a RetryBudget,
+    safety: RequestSafety,
+    random: &'a dyn RandomSource,
+}
+
+impl RetryRules<'_> {
+    /// Decides what follows attempt number `attempt` (1-based), which ended in `outcome`
+    /// (`None`: a failure that would repeat). A retry is paid from the budget; a success refunds it.
+    fn next(&self, attempt: u32, outcome: Option<AttemptOutcome<'_>>, now: SystemTime) -> Next {
+        let Some(outcome) = outcome else {
+            return Next::Stop(None);
+        };
+        let decision =
+            self.budget.settle(
+                self.policy
+                    .decide(attempt, self.safety, outcome, now, self.random),
+            );
+        match decision {
+            RetryDecision::Retry { delay, reason } => {
+                tracing::info!(attempt, delay_ms = delay.as_millis() as u64, %reason, "retrying");
+                Next::Retry(delay)
+            }
+            RetryDecision::Stop {
+                reason: StopReason::FinalResponse { status, .. },
+            } if status.is_success() => Next::Done,
+            RetryDecision::Stop { reason } => {
+                tracing::debug!(attempt, %reason, "not retrying");
+                Next::Stop(Some(reason))
+            }
+        }
+    }
+}
+
+/// The error of the last attempt. Status and attempt count do not explain an unsafe request, an
+/// empty budget or how a connection failed; the message says so, or the caller cannot tell why
+/// it stopped. (A timeout says what happened itself.)
+fn final_error(
+    outcome: Result<Answer, Error>,
+    reason: Option<StopReason>,
+    now: SystemTime,
+) -> Error {
+    let (error, how) = match outcome {
+        Ok((raw, _)) => (api_error(&raw, now), None),
+        Err(error) => {
+            let how = error
+                .transient_failure()
+                .filter(|_| !error.is_timeout())
+                .map(|failure| failure.to_string());
+            (error, how)
+        }
+    };
+    let note = reason.as_ref().and_then(StopReason::note);
+    match (how, note) {
+        (Some(how), Some(note)) => error.with_message(format!("{how}; {note}")),
+        (Some(how), None) => error.with_message(how),
+        (None, Some(note)) => error.with_message(note),
+        (None, None) => error,
+    }
+}
+
+/// Classifies a failed send or body read while the `reqwest::Error` is at hand, then wraps it:
+/// the error remembers whether another attempt may cure it (see [`AttemptFailure`]).
+fn classify_reqwest(e: reqwest::Error) -> Error {
+    // A TLS refusal (certificate, pin, protocol version) repeats on every attempt.
     if let Some(message) = crate::tls::describe_handshake_failure(&e) {
-        Error::tls(message, e)
-    } else if e.is_timeout() {
-        Error::timeout_from(e)
-    } else {
-        Error::transport(e)
+        return Error::tls(message, e);
     }
-}
-
-/// An error while reading the body; one that comes from decompressing it says so. (reqwest
-/// removes `Content-Encoding` from the headers it hands over when it decompresses.)
-fn body_error(e: reqwest::Error) -> Error {
+    // So does a body that does not decompress: the server or a proxy sent it so. (reqwest removes
+    // `Content-Encoding` from the headers it hands over when it decompresses.)
     if e.is_decode() {
-        Error::transport(e).with_message(
+        return Error::transport(e).with_message(
             "the response body does not decompress as its Content-Encoding says (truncated or corrupt compressed data, probably from a proxy)",
-        )
-    } else {
-        reqwest_error(e)
+        );
     }
-}
-
-fn is_body_decoding_failure(error: &Error) -> bool {
-    error.kind() == ErrorKind::Transport
-        && std::error::Error::source(error)
-            .and_then(|s| s.downcast_ref::<reqwest::Error>())
-            .is_some_and(reqwest::Error::is_decode)
-}
-
-fn is_connect_failure(error: &Error) -> bool {
-    std::error::Error::source(error)
-        .and_then(|s| s.downcast_ref::<reqwest::Error>())
-        .is_some_and(reqwest::Error::is_connect)
+    // A connect timeout never reached the server: check for it before timeouts.
+    let failure = if e.is_connect() {
+        AttemptFailure::ConnectFailed
+    } else if e.is_timeout() {
+        AttemptFailure::TimedOut
+    } else {
+        AttemptFailure::ConnectionDropped
+    };
+    if e.is_timeout() {
+        Error::timeout_from(failure, e)
+    } else {
+        Error::connection(failure, e)
+    }
 }
 
 /// The API's error envelope; every field optional so a half-formed body still yields what it has.
@@ -722,6 +826,7 @@ fn describe_foreign_body(raw: &RawResponse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use futures::TryStreamExt;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -825,5 +930,405 @@ mod tests {
             error.api_error().and_then(|a| a.code.as_deref()),
             Some("resource_missing")
         );
+    }
+}
+
+/// The pipeline's steps, each on its own: classify, decide, the final error, preparation, the
+/// reqwest classification (over real sockets) and the operation timeout.
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+    use crate::clock::{FixedRandom, ManualClock, Sleeper};
+    use crate::error::ErrorKind;
+    use crate::retry::RetryBudgetConfig;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::time::UNIX_EPOCH;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    static GET_CAMPAIGN: OperationInfo = OperationInfo {
+        id: "getCampaign",
+        method: Method::GET,
+        path_template: "/campaigns/{id}",
+        deprecated: false,
+        success_status: 200,
+        idempotency_key: false,
+    };
+    static CREATE_CAMPAIGN: OperationInfo = OperationInfo {
+        id: "createCampaign",
+        method: Method::POST,
+        path_template: "/campaigns",
+        deprecated: false,
+        success_status: 201,
+        idempotency_key: true,
+    };
+
+    fn request(operation: &'static OperationInfo) -> Request {
+        Request {
+            operation,
+            path: "/campaigns/cmp_1".into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            options: RequestOptions::default(),
+        }
+    }
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn answer(code: u16) -> Result<Answer, Error> {
+        Ok((
+            RawResponse {
+                status: StatusCode::from_u16(code).unwrap_or_else(|e| panic!("{e}")),
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+            },
+            None,
+        ))
+    }
+
+    fn dropped() -> Error {
+        Error::connection(
+            AttemptFailure::ConnectionDropped,
+            std::io::Error::other("reset by peer"),
+        )
+    }
+
+    const GET: RequestSafety = RequestSafety {
+        idempotent_method: true,
+        has_idempotency_key: false,
+    };
+    const POST_NO_KEY: RequestSafety = RequestSafety {
+        idempotent_method: false,
+        has_idempotency_key: false,
+    };
+
+    #[test]
+    fn classify_reads_answers_by_status_and_errors_by_their_record() {
+        let ok = answer(503);
+        assert!(matches!(
+            classify(&ok),
+            Some(AttemptOutcome::Response { status, .. }) if status == StatusCode::SERVICE_UNAVAILABLE
+        ));
+        assert!(matches!(
+            classify(&Err(dropped())),
+            Some(AttemptOutcome::Failed(AttemptFailure::ConnectionDropped))
+        ));
+        // Failures that would repeat are final: nothing for the policy to weigh.
+        assert!(classify(&Err(Error::too_large(10))).is_none());
+        assert!(classify(&Err(Error::transport(std::io::Error::other("gzip")))).is_none());
+    }
+
+    #[test]
+    fn next_retries_stops_and_refunds_the_budget_on_success_only() {
+        let policy = RetryPolicy::default();
+        let budget = RetryBudget::new(RetryBudgetConfig::default().capacity(12));
+        let rules = |safety| RetryRules {
+            policy: &policy,
+            budget: &budget,
+            safety,
+            random: &FixedRandom(0.5),
+        };
+        let outcome = |result: &Result<Answer, Error>, attempt| {
+            rules(GET).next(attempt, classify(result), now())
+        };
+        assert_eq!(
+            outcome(&answer(503), 1),
+            Next::Retry(Duration::from_millis(100))
+        );
+        assert_eq!(budget.available(), 7);
+        // A final error answer stops and refunds nothing.
+        assert!(matches!(
+            outcome(&answer(404), 1),
+            Next::Stop(Some(StopReason::FinalResponse { .. }))
+        ));
+        assert_eq!(budget.available(), 7);
+        // A success is done and refunds one token.
+        assert_eq!(outcome(&answer(200), 2), Next::Done);
+        assert_eq!(budget.available(), 8);
+        // A failure that would repeat stops with no reason of the policy's.
+        assert_eq!(outcome(&Err(Error::too_large(1)), 1), Next::Stop(None));
+        // An unsafe request that may have reached the server is not repeated.
+        assert!(matches!(
+            rules(POST_NO_KEY).next(1, classify(&Err(dropped())), now()),
+            Next::Stop(Some(StopReason::NotSafeToRetry { .. }))
+        ));
+        // The attempt limit.
+        assert!(matches!(
+            outcome(&answer(503), 3),
+            Next::Stop(Some(StopReason::AttemptsExhausted { .. }))
+        ));
+    }
+
+    #[test]
+    fn the_final_error_says_how_the_attempt_failed_and_why_it_was_not_retried() {
+        let not_safe = StopReason::NotSafeToRetry {
+            attempts: 1,
+            failure: AttemptFailure::ConnectionDropped,
+        };
+        let error = final_error(Err(dropped()), Some(not_safe), now());
+        let text = error.to_string();
+        assert!(
+            text.contains("connection dropped after the request was sent; not retried because"),
+            "{text}"
+        );
+        assert!(error.is_retryable());
+
+        // An answer becomes the API error; spent attempts need no note.
+        let exhausted = StopReason::AttemptsExhausted {
+            attempts: 3,
+            failure: AttemptFailure::Status(StatusCode::SERVICE_UNAVAILABLE),
+        };
+        let error = final_error(answer(503), Some(exhausted), now());
+        assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        assert_eq!(
+            error.to_string(),
+            "503 Service Unavailable: empty 503 response"
+        );
+
+        // A timeout says what happened itself; only the policy's note is added.
+        let timed_out = Error::timeout_from(AttemptFailure::TimedOut, std::io::Error::other("t"));
+        let error = final_error(
+            Err(timed_out),
+            Some(StopReason::TimeoutRetryDisabled { attempts: 1 }),
+            now(),
+        );
+        assert_eq!(
+            error.to_string(),
+            "timed out: not retried because the retry policy does not retry timeouts: t"
+        );
+
+        // A final failure is reported as it is.
+        let error = final_error(Err(Error::too_large(7)), None, now());
+        assert_eq!(error.kind(), ErrorKind::ResponseTooLarge);
+        assert!(error.to_string().contains("limit of 7 bytes"), "{error}");
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked_once_and_only_for_posts_that_declare_them() {
+        assert_eq!(
+            idempotency_key_for(&request(&GET_CAMPAIGN)).ok(),
+            Some(None)
+        );
+        let fresh = idempotency_key_for(&request(&CREATE_CAMPAIGN))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("a POST that declares the header gets a key"));
+        assert_eq!(fresh.len(), 36);
+        for (key, needle) in [
+            (String::new(), "1 to 255 characters, got 0"),
+            ("k".repeat(256), "got 256"),
+            ("line\nbreak".to_owned(), "not allowed in a header"),
+        ] {
+            let mut post = request(&CREATE_CAMPAIGN);
+            post.options.idempotency_key = Some(key);
+            let error = idempotency_key_for(&post)
+                .err()
+                .unwrap_or_else(|| panic!("{needle}: refused"));
+            assert!(
+                error.is_config() && error.to_string().contains(needle),
+                "{error}"
+            );
+        }
+        let mut mine = request(&CREATE_CAMPAIGN);
+        mine.options.idempotency_key = Some("order-42".into());
+        assert_eq!(
+            idempotency_key_for(&mine).ok().flatten(),
+            Some(HeaderValue::from_static("order-42"))
+        );
+    }
+
+    #[test]
+    fn header_parameters_are_checked_before_anything_is_sent() {
+        let good = vec![(Cow::Borrowed("x-trace"), "abc".to_owned())];
+        assert_eq!(parameter_headers(&good).map(|h| h.len()).ok(), Some(1));
+        let bad_name = vec![(Cow::Borrowed("bad name"), "v".to_owned())];
+        assert!(parameter_headers(&bad_name).is_err_and(|e| e.is_config()));
+        let bad_value = vec![(Cow::Borrowed("x-trace"), "a\nb".to_owned())];
+        assert!(parameter_headers(&bad_value).is_err_and(|e| e.is_config()));
+    }
+
+    /// A GET on the SDK's own HTTP client (its TLS setup, its decompression).
+    async fn get(url: String) -> Result<reqwest::Response, reqwest::Error> {
+        let client = Client::builder("http://127.0.0.1:9/v1")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let http = client.inner.http.clone();
+        http.get(url)
+            .timeout(Duration::from_millis(200))
+            .send()
+            .await
+    }
+
+    #[tokio::test]
+    async fn reqwest_failures_are_classified_before_they_are_wrapped() {
+        // Refused: nothing listens on a port just released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = get(format!("http://127.0.0.1:{port}/"))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("nothing listens"));
+        let error = classify_reqwest(refused);
+        assert_eq!(error.kind(), ErrorKind::Transport);
+        assert_eq!(
+            error.transient_failure(),
+            Some(AttemptFailure::ConnectFailed)
+        );
+
+        // No answer within the attempt timeout.
+        let server = MockServer::start().await;
+        Mock::given(path("/slow"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+            .mount(&server)
+            .await;
+        let slow = get(format!("{}/slow", server.uri()))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("times out"));
+        let error = classify_reqwest(slow);
+        assert_eq!(error.kind(), ErrorKind::Timeout);
+        assert_eq!(error.transient_failure(), Some(AttemptFailure::TimedOut));
+
+        // A body that does not decompress as its Content-Encoding says is final.
+        Mock::given(path("/gzip"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-encoding", "gzip")
+                    .set_body_bytes(b"this is not gzip".to_vec()),
+            )
+            .mount(&server)
+            .await;
+        let response = get(format!("{}/gzip", server.uri()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let corrupt = response
+            .bytes()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("corrupt gzip"));
+        let error = classify_reqwest(corrupt);
+        assert_eq!(error.kind(), ErrorKind::Transport);
+        assert_eq!(error.transient_failure(), None);
+        assert!(!error.is_retryable());
+        assert!(error.to_string().contains("does not decompress"), "{error}");
+    }
+
+    /// Completes sleeps shorter than `long` at once, and those of `long` or more only on cue.
+    #[derive(Debug)]
+    struct CuedSleeper {
+        long: Duration,
+        cue: Arc<tokio::sync::Notify>,
+    }
+
+    impl Sleeper for CuedSleeper {
+        fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            let cue = self.cue.clone();
+            if duration >= self.long {
+                Box::pin(async move { cue.notified().await })
+            } else {
+                Box::pin(async {})
+            }
+        }
+    }
+
+    async fn campaign_client(server: &MockServer, sleeper: Arc<dyn Sleeper>) -> Client {
+        let clock = ManualClock::new(now());
+        Client::builder(format!("{}/v1", server.uri()))
+            .auth(crate::auth::ApiKey::new("k_test").unwrap_or_else(|e| panic!("{e}")))
+            .clock(Arc::new(clock))
+            .sleeper(sleeper)
+            .random(Arc::new(FixedRandom(0.5)))
+            .operation_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn the_operation_timeout_expires_when_the_sleeper_says_so() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+            .mount(&server)
+            .await;
+        let cue = Arc::new(tokio::sync::Notify::new());
+        let sleeper = Arc::new(CuedSleeper {
+            long: Duration::from_secs(10),
+            cue: cue.clone(),
+        });
+        let client = campaign_client(&server, sleeper).await;
+        let pending = tokio::spawn(async move { client.execute(request(&GET_CAMPAIGN)).await });
+        // The request is out (the server holds it) before the deadline passes.
+        while server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
+            tokio::task::yield_now().await;
+        }
+        cue.notify_one();
+        let error = pending
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .err()
+            .unwrap_or_else(|| panic!("the operation timed out"));
+        assert!(error.is_timeout(), "{error}");
+        assert_eq!(error.operation(), Some("getCampaign"));
+        assert!(error.to_string().contains("operation_timeout"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_operation_timeout_that_has_not_expired_lets_retries_finish() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(404))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/campaigns/cmp_1"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let sleeper = Arc::new(CuedSleeper {
+            long: Duration::from_secs(10),
+            cue: Arc::new(tokio::sync::Notify::new()),
+        });
+        let client = campaign_client(&server, sleeper).await;
+        let budget = client.inner.budget.clone();
+        let start = budget.available();
+
+        // 503, 503 (two retries, 5 tokens each), then a final 404: nothing refunded.
+        let error = client
+            .execute(request(&GET_CAMPAIGN))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a 404"));
+        assert!(error.is_not_found(), "{error}");
+        assert_eq!(error.attempts(), 3);
+        assert_eq!(budget.available(), start - 10);
+
+        // A success refunds one token.
+        let raw = client
+            .execute(request(&GET_CAMPAIGN))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(raw.status, StatusCode::OK);
+        assert_eq!(budget.available(), start - 9);
     }
 }

@@ -42,10 +42,12 @@
 //! | `Content-Length` promising more than is sent       | `Client` (get)                 | `Transport`                              |
 //! | not HTTP at all / connection closed, no answer     | `Client` (get)                 | `Transport`                              |
 
+mod support;
+
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use marketing_api::auth::{ApiKey, AuthError, BearerToken, OAuth2};
 use marketing_api::clock::ManualClock;
@@ -161,13 +163,11 @@ fn json_200(body: &[u8]) -> Answer {
 
 /// A client for `server` with instant retries (a manual clock) and the given attempts.
 fn client(server: &RawServer, attempts: u32, max_body: usize) -> Client {
-    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    Client::builder(&server.base_url)
+    let clock = ManualClock::new(support::start());
+    support::on_manual_clock(&server.base_url, &clock)
         .auth(ApiKey::new("mk_test_bad_input").expect("key"))
         .retry_policy(RetryPolicy::default().max_attempts(attempts))
         .retry_budget(RetryBudgetConfig::unlimited())
-        .clock(Arc::new(clock.clone()))
-        .sleeper(Arc::new(clock.sleeper()))
         .max_response_bytes(max_body)
         .timeout(Duration::from_secs(20))
         .build()
@@ -557,7 +557,7 @@ async fn an_answer_that_is_not_http() {
 
 #[test]
 fn client_builder_refuses_bad_configuration() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto();
     let huge = format!("https://api.example.com/{}", "a".repeat(MIB));
     // A long path is legal; it must not panic and must not need the network.
     let _ = Client::builder(huge).build();
@@ -618,7 +618,7 @@ fn credentials_refuse_what_cannot_be_a_header() {
     // Long but well-formed: accepted (the server decides), no panic.
     assert!(ApiKey::new("k".repeat(MIB)).is_ok());
 
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto();
     for oauth in [
         OAuth2::client_credentials("", "secret", "https://api.example.com/v1/oauth/token"),
         OAuth2::client_credentials("cli_1", "secret", "not a url"),

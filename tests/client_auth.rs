@@ -1,33 +1,23 @@
 //! Authentication through the public `Client`: wiremock on 127.0.0.1 plays both the token
 //! endpoint and the API, and the tests count what reaches each.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use marketing_api::auth::{
     ApiKey, AuthError, CredentialProblem, InMemoryTokenStore, OAuth2, TokenSet, TokenStore,
 };
 use marketing_api::clock::ManualClock;
 use marketing_api::{Client, ClientBuilder, Error};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{received, start, token_body};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const CLIENT_SECRET: &str = "cs-SECRET-client";
-
-fn start_time() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
-}
-
-fn token_body(access: &str, refresh: Option<&str>, expires_in: u64) -> Value {
-    let mut body =
-        json!({"access_token": access, "token_type": "Bearer", "expires_in": expires_in});
-    if let Some(refresh) = refresh {
-        body["refresh_token"] = json!(refresh);
-    }
-    body
-}
 
 /// The body of an empty `GET /campaigns` page.
 fn empty_page() -> ResponseTemplate {
@@ -53,16 +43,6 @@ fn builder(server: &MockServer) -> ClientBuilder {
 
 fn token_url(server: &MockServer) -> String {
     format!("{}/oauth/token", server.uri())
-}
-
-async fn received(server: &MockServer, path_prefix: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.url.path().starts_with(path_prefix))
-        .collect()
 }
 
 fn form_field(request: &Request, name: &str) -> Option<String> {
@@ -356,7 +336,7 @@ async fn a_rotating_refresh_token_is_never_used_twice() {
         .respond_with(move |r: &Request| api.api(r))
         .mount(&server)
         .await;
-    let clock = ManualClock::new(start_time());
+    let clock = ManualClock::new(start());
     let client = builder(&server)
         .clock(Arc::new(clock.clone()))
         .auth(OAuth2::refresh_token(

@@ -12,6 +12,7 @@
 
 #[path = "contract/proxy.rs"]
 mod proxy;
+mod support;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -108,13 +109,7 @@ async fn start_receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Bytes)>>>) {
             http::StatusCode::NO_CONTENT
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free loopback port");
-    let addr = listener.local_addr().expect("bound");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = support::serve(app).await;
     (format!("http://{addr}/hooks"), seen)
 }
 

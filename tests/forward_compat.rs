@@ -4,6 +4,8 @@
 //! Responses come from a wiremock server on 127.0.0.1 through the real client; webhooks go
 //! through the real verifier.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -23,21 +25,12 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+/// A campaign in `status` that has been seen once.
 fn campaign(id: &str, status: &str) -> Value {
-    json!({
-        "id": id,
-        "name": "Black Friday 2026",
-        "status": status,
-        "objective": "sales",
-        "budget_cents": 500000,
-        "daily_budget_cents": null,
-        "currency": "USD",
-        "start_at": null,
-        "end_at": null,
-        "metrics": {"impressions": 1, "clicks": 0, "conversions": 0, "spend_cents": 0, "ctr": 0.0},
-        "created_at": "2026-11-02T09:30:00Z",
-        "updated_at": "2026-11-03T14:05:12Z"
-    })
+    let mut campaign = support::campaign(id);
+    campaign["status"] = json!(status);
+    campaign["metrics"]["impressions"] = json!(1);
+    campaign
 }
 
 /// Adds `extra` to every object in `value`, recursively: the server grew new fields everywhere.

@@ -2,8 +2,10 @@
 //! detection, empty lists, transport retries mid-stream, resuming from a saved cursor, errors
 //! ending the stream, and prefetch.
 
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -54,11 +56,8 @@ fn expected_ids(items: std::ops::Range<usize>) -> Vec<String> {
 
 /// A client for `server` whose retries sleep on a manual clock, so they do not wait.
 fn client_for(server: &MockServer) -> (Client, ManualClock) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let client = Client::builder(server.uri())
-        .clock(Arc::new(clock.clone()))
-        .sleeper(Arc::new(clock.sleeper()))
+    let clock = ManualClock::new(support::start());
+    let client = support::on_manual_clock(server.uri(), &clock)
         .build()
         .expect("a loopback base URL is valid");
     (client, clock)
@@ -580,7 +579,7 @@ async fn dropping_a_prefetching_stream_cancels_the_page_it_was_fetching() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
         .await;
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto();
     let sleeper = Arc::new(StuckSleeper::default());
     let client = Client::builder(server.uri())
         .sleeper(sleeper.clone())

@@ -1,6 +1,8 @@
 //! Streams contacts from the sandbox while another task inserts more: every contact that
 //! existed when the stream started arrives exactly once.
 
+mod support;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +12,6 @@ use futures::{StreamExt, TryStreamExt};
 use marketing_api::Client;
 use marketing_api::auth::ApiKey;
 use marketing_api::models::NewContact;
-use marketing_api_sandbox::{RateTier, Sandbox};
 
 const ORIGINAL: usize = 10_000;
 const INSERTED: usize = 1_000;
@@ -19,13 +20,8 @@ const PAGE: usize = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_sees_every_original_contact_once_while_contacts_are_inserted() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     // The default tier (100 requests/s) would make creating 11,000 contacts take minutes.
-    let sandbox = Sandbox::builder()
-        .standard_tier(RateTier::new(1_000_000, Duration::from_secs(1)))
-        .start()
-        .await
-        .expect("the sandbox starts");
+    let sandbox = support::unlimited_sandbox(0x9a6e).await;
     let client = Client::builder(sandbox.base_url())
         .auth(ApiKey::new(sandbox.api_key()).expect("the sandbox key is valid"))
         .build()

@@ -2,6 +2,8 @@
 //! the public [`Client`] against wiremock (or a bare TCP listener) on 127.0.0.1, with the clock,
 //! the sleeper and the jitter injected so every wait is read back exactly and costs no real time.
 
+mod support;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,32 +13,11 @@ use marketing_api::Client;
 use marketing_api::clock::{Clock, FixedRandom, ManualClock};
 use marketing_api::models::{CampaignId, CampaignPatch, NewCampaign};
 use marketing_api::retry::{RetryBudgetConfig, RetryPolicy};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{campaign, received, start};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-/// A whole second, so HTTP-dates (second precision) round-trip exactly.
-fn start() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
-}
-
-fn campaign(id: &str) -> Value {
-    json!({
-        "id": id,
-        "name": "Spring launch",
-        "status": "draft",
-        "objective": "awareness",
-        "budget_cents": 100,
-        "daily_budget_cents": null,
-        "currency": "USD",
-        "start_at": null,
-        "end_at": null,
-        "metrics": {"impressions": 0, "clicks": 0, "conversions": 0, "spend_cents": 0, "ctr": 0.0},
-        "created_at": "2026-03-01T12:00:00Z",
-        "updated_at": "2026-03-01T12:00:00Z"
-    })
-}
 
 fn ok(id: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
@@ -70,11 +51,8 @@ fn failure(status: u16) -> ResponseTemplate {
 
 /// A client whose waits advance `clock` instead of sleeping, with jitter fixed at one half.
 fn client_for(base: &str, clock: &ManualClock, policy: RetryPolicy) -> Client {
-    Client::builder(format!("{base}/v1"))
+    support::on_manual_clock(format!("{base}/v1"), clock)
         .retry_policy(policy)
-        .clock(Arc::new(clock.clone()))
-        .sleeper(Arc::new(clock.sleeper()))
-        .random(Arc::new(FixedRandom(0.5)))
         .build()
         .expect("valid client configuration")
 }
@@ -113,13 +91,6 @@ async fn scripted(http_method: &str, route: &str, responses: Vec<ResponseTemplat
         .mount(&server)
         .await;
     server
-}
-
-async fn received(server: &MockServer) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .expect("request recording is on")
 }
 
 fn idempotency_keys(requests: &[Request]) -> Vec<String> {
@@ -189,7 +160,7 @@ async fn two_503s_then_success_takes_exactly_three_attempts() {
         .expect("third attempt succeeds");
 
     assert_eq!(campaign.id.as_str(), "cmp_1");
-    assert_eq!(received(&server).await.len(), 3);
+    assert_eq!(received(&server, "/").await.len(), 3);
     // Full jitter at 0.5 of 200 ms · 2^(n-1): 100 ms, then 200 ms.
     assert_eq!(
         clock.sleeps(),
@@ -235,7 +206,7 @@ async fn retry_after_seconds_is_waited_on_the_injected_clock() {
     // the same 2 s, is open again by the time the retry is sent, so it adds nothing.
     assert_eq!(clock.sleeps(), [Duration::from_secs(2)]);
     assert_eq!(clock.now(), start() + Duration::from_secs(2));
-    assert_eq!(received(&server).await.len(), 2);
+    assert_eq!(received(&server, "/").await.len(), 2);
 }
 
 #[tokio::test]
@@ -261,7 +232,7 @@ async fn retry_after_http_date_is_waited_until() {
         .expect("retry succeeds");
 
     assert_eq!(clock.sleeps(), [Duration::from_secs(5)]);
-    assert_eq!(received(&server).await.len(), 2);
+    assert_eq!(received(&server, "/").await.len(), 2);
 }
 
 #[tokio::test]
@@ -294,7 +265,7 @@ async fn day_long_retry_after_is_capped() {
 
         // Capped by the policy, and the gate closed by the 429 is capped the same way: one wait.
         assert_eq!(clock.sleeps(), [cap]);
-        assert_eq!(received(&server).await.len(), 2);
+        assert_eq!(received(&server, "/").await.len(), 2);
     }
 }
 
@@ -323,7 +294,7 @@ async fn generated_idempotency_key_is_the_same_on_every_attempt() {
         .await
         .expect("succeeds at once");
 
-    let keys = idempotency_keys(&received(&server).await);
+    let keys = idempotency_keys(&received(&server, "/").await);
     assert_eq!(keys.len(), 4, "{keys:?}");
     assert_eq!(keys[0], keys[1]);
     assert_eq!(keys[1], keys[2]);
@@ -355,7 +326,7 @@ async fn user_supplied_idempotency_key_is_sent_verbatim_on_every_attempt() {
         .expect("third attempt succeeds");
 
     assert_eq!(
-        idempotency_keys(&received(&server).await),
+        idempotency_keys(&received(&server, "/").await),
         ["order-42/launch"; 3]
     );
 }
@@ -378,7 +349,7 @@ async fn idempotency_keys_outside_the_contract_are_refused_before_sending() {
         assert_eq!(err.attempts(), 0);
         assert!(err.to_string().contains("1 to 255 characters"), "{err}");
     }
-    assert!(received(&server).await.is_empty());
+    assert!(received(&server, "/").await.is_empty());
 
     let longest = "k".repeat(255);
     client
@@ -388,7 +359,7 @@ async fn idempotency_keys_outside_the_contract_are_refused_before_sending() {
         .send()
         .await
         .expect("255 characters are allowed");
-    assert_eq!(idempotency_keys(&received(&server).await), [longest]);
+    assert_eq!(idempotency_keys(&received(&server, "/").await), [longest]);
 }
 
 /// `openapi.yaml` calls PATCH idempotent for this API, but the SDK goes by HTTP semantics (RFC
@@ -414,7 +385,7 @@ async fn patch_without_key_is_not_retried_after_reaching_the_server() {
         .expect_err("a PATCH answered 503 is not repeated");
     println!("final error: {err}");
 
-    let requests = received(&server).await;
+    let requests = received(&server, "/").await;
     assert_eq!(requests.len(), 1);
     assert!(requests[0].headers.get("idempotency-key").is_none());
     assert_eq!(err.attempts(), 1);
@@ -465,7 +436,7 @@ async fn storm(budget: RetryBudgetConfig, requests: usize) -> usize {
         assert!((1..=3).contains(&err.attempts()), "{err}");
         attempts_reported += err.attempts() as usize;
     }
-    let received = received(&server).await.len();
+    let received = received(&server, "/").await.len();
     // The errors account for every request the server saw.
     assert_eq!(attempts_reported, received);
     println!("{requests} concurrent GETs, always 503, 3 attempts, {budget:?}: {received} requests");
@@ -503,7 +474,7 @@ async fn budget_exhaustion_is_named_in_the_error() {
     println!("final error: {err}");
 
     assert_eq!(err.attempts(), 1);
-    assert_eq!(received(&server).await.len(), 1);
+    assert_eq!(received(&server, "/").await.len(), 1);
     assert!(
         err.to_string().contains("retry budget is exhausted"),
         "{err}"
@@ -631,7 +602,6 @@ async fn spent_quota_holds_concurrent_requests_in_real_time() {
         .expect("valid client configuration");
 
     client.campaigns().get(&id()).send().await.expect("200");
-    let spent_at = std::time::Instant::now();
     let calls = (0..5).map(|_| {
         let client = client.clone();
         tokio::spawn(async move { client.campaigns().get(&id()).send().await })
@@ -643,9 +613,10 @@ async fn spent_quota_holds_concurrent_requests_in_real_time() {
     let arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(arrivals.len(), 6);
     for arrival in &arrivals[1..] {
-        // The reset was 1 s from the first answer, which came before `spent_at`; allow for the
-        // second-granularity of the header by checking 0.9 s.
-        let waited = arrival.saturating_duration_since(spent_at);
+        // The reset is 1 s from when the client read the first answer, which is after the
+        // server received the first request however slow the machine is; 0.9 s leaves room for
+        // the wall clock the gate reads and the monotonic one measured here to drift apart.
+        let waited = arrival.saturating_duration_since(arrivals[0]);
         assert!(waited >= Duration::from_millis(900), "{waited:?}");
     }
 }
@@ -669,7 +640,7 @@ async fn final_error_says_how_many_attempts_and_why_the_last_failed() {
     println!("final error: {err}");
 
     assert_eq!(err.attempts(), 3);
-    assert_eq!(received(&server).await.len(), 3);
+    assert_eq!(received(&server, "/").await.len(), 3);
     let text = err.to_string();
     assert!(text.contains("after 3 attempts"), "{text}");
     assert!(text.contains("503 Service Unavailable"), "{text}");
@@ -697,7 +668,7 @@ async fn an_oversized_answer_is_reported_not_retried() {
     println!("final error: {err}");
 
     // The same request gets the same answer: repeating it only repeats the download.
-    assert_eq!(received(&server).await.len(), 1);
+    assert_eq!(received(&server, "/").await.len(), 1);
     assert_eq!(err.kind(), marketing_api::ErrorKind::ResponseTooLarge);
     assert_eq!(err.attempts(), 1);
     // The error still names the setting to change.
@@ -740,7 +711,7 @@ async fn timeouts_are_retried_unless_the_policy_says_not_to() {
             assert!(err.to_string().contains("after 3 attempts"), "{err}");
         }
     }
-    assert_eq!(received(&server).await.len(), 3 + 1);
+    assert_eq!(received(&server, "/").await.len(), 3 + 1);
 }
 
 /// A listener that reads each request and closes the connection without answering.

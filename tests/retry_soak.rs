@@ -10,10 +10,12 @@
 //! Failures are drawn from a seeded generator keyed by the campaign name and the attempt number
 //! at the server, so the counts do not depend on how the 64 concurrent calls interleave.
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,12 +26,13 @@ use axum::routing::post;
 use futures::StreamExt;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use marketing_api::clock::{FixedRandom, ManualClock};
+use marketing_api::ErrorKind;
+use marketing_api::clock::ManualClock;
 use marketing_api::models::NewCampaign;
 use marketing_api::retry::{RetryBudgetConfig, RetryPolicy};
-use marketing_api::{Client, ErrorKind};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
+use support::{campaign, start};
 
 const LOGICAL_REQUESTS: usize = 10_000;
 const CONCURRENCY: usize = 64;
@@ -117,23 +120,6 @@ fn close_connection() -> Response {
     response
 }
 
-fn campaign(id: &str, name: &str, budget_cents: i64) -> Value {
-    json!({
-        "id": id,
-        "name": name,
-        "status": "draft",
-        "objective": "awareness",
-        "budget_cents": budget_cents,
-        "daily_budget_cents": null,
-        "currency": "USD",
-        "start_at": null,
-        "end_at": null,
-        "metrics": {"impressions": 0, "clicks": 0, "conversions": 0, "spend_cents": 0, "ctr": 0.0},
-        "created_at": "2026-03-01T12:00:00Z",
-        "updated_at": "2026-03-01T12:00:00Z"
-    })
-}
-
 async fn create_campaign(
     State(server): State<Server>,
     headers: HeaderMap,
@@ -195,7 +181,10 @@ async fn create_campaign(
         }
         None => {
             let id = format!("cmp_{}", server.next_id.fetch_add(1, Ordering::Relaxed));
-            let body = json!({"data": campaign(&id, &name, budget_cents), "meta": {"request_id": "req_soak"}});
+            let mut data = campaign(&id);
+            data["name"] = json!(name);
+            data["budget_cents"] = json!(budget_cents);
+            let body = json!({"data": data, "meta": {"request_id": "req_soak"}});
             store.by_key.insert(key.clone(), body.clone());
             *store.creates_per_key.entry(key).or_default() += 1;
             *store.creates_per_name.entry(name.clone()).or_default() += 1;
@@ -269,8 +258,8 @@ async fn ten_thousand_creates_through_failures_create_nothing_twice() {
     let base = serve(router).await;
 
     // The manual clock makes every backoff instant and records it: one entry per retry.
-    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let client = Client::builder(format!("{base}/v1"))
+    let clock = ManualClock::new(start());
+    let client = support::on_manual_clock(format!("{base}/v1"), &clock)
         .retry_policy(
             RetryPolicy::default()
                 .max_attempts(MAX_ATTEMPTS)
@@ -278,9 +267,6 @@ async fn ten_thousand_creates_through_failures_create_nothing_twice() {
                 .max_backoff(Duration::from_millis(1)),
         )
         .retry_budget(RetryBudgetConfig::unlimited())
-        .clock(Arc::new(clock.clone()))
-        .sleeper(Arc::new(clock.sleeper()))
-        .random(Arc::new(FixedRandom(0.5)))
         .timeout(Duration::from_secs(10))
         .build()
         .expect("valid client configuration");

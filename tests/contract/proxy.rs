@@ -90,7 +90,7 @@ impl Proxy {
         contract: &'static Contract,
         tamper: Tamper,
     ) -> Proxy {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::support::install_crypto();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_gzip()
@@ -106,13 +106,7 @@ impl Proxy {
         let app = axum::Router::new()
             .fallback(forward)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free loopback port");
-        let addr = listener.local_addr().expect("bound");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::support::serve(app).await;
         Proxy { addr, state }
     }
 
