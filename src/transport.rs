@@ -1099,7 +1099,7 @@ mod step_tests {
         );
         assert_eq!(
             error.to_string(),
-            "timed out: not retried because the retry policy does not retry timeouts: t"
+            "timed out: not retried because the retry policy does not retry timeouts"
         );
 
         // A final failure is reported as it is.
