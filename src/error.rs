@@ -11,9 +11,9 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::auth::AuthError;
-use crate::retry::AttemptFailure;
 #[cfg(marketing_api_bundled_spec)]
 use crate::models::ErrorType;
+use crate::retry::AttemptFailure;
 
 /// The class of an API error (`error.type`), as the API names it.
 ///

@@ -198,9 +198,7 @@ const LEGACY_HEADERS: SeparateHeaders = SeparateHeaders {
 /// `q` of the named policy in `RateLimit-Policy` (or of the first one when the name is unknown).
 fn policy_quota(headers: &HeaderMap, name: Option<&str>) -> Option<u64> {
     let text = joined_header(headers, &RATELIMIT_POLICY)?;
-    let policies = sfv::Parser::new(text.as_ref())
-        .parse::<sfv::List>()
-        .ok()?;
+    let policies = sfv::Parser::new(text.as_ref()).parse::<sfv::List>().ok()?;
     let named = items(&policies).find(|p| name.is_some() && policy_name(&p.bare_item) == name);
     named
         .or_else(|| items(&policies).next())?
@@ -741,7 +739,10 @@ mod tests {
             ("x-ratelimit-reset", "4"),
         ]);
         let status = RateLimitStatus::from_headers(&fallback, now()).expect("parsed");
-        assert_eq!(status.blocked_until(now()), Some(now() + Duration::from_secs(4)));
+        assert_eq!(
+            status.blocked_until(now()),
+            Some(now() + Duration::from_secs(4))
+        );
 
         // A repeated dictionary key or parameter: the last value wins.
         let repeated = headers(&[("ratelimit", "remaining=5, remaining=0, reset=3")]);

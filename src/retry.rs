@@ -269,6 +269,26 @@ pub(crate) struct RequestSafety {
     pub(crate) has_idempotency_key: bool,
 }
 
+/// The three kinds of request the tests of the policy and of the pipeline decide for.
+#[cfg(test)]
+impl RequestSafety {
+    /// A GET, PUT, DELETE, …
+    pub(crate) const IDEMPOTENT: Self = Self {
+        idempotent_method: true,
+        has_idempotency_key: false,
+    };
+    /// A POST or PATCH without an `Idempotency-Key`.
+    pub(crate) const UNKEYED: Self = Self {
+        idempotent_method: false,
+        has_idempotency_key: false,
+    };
+    /// A POST or PATCH with an `Idempotency-Key`.
+    pub(crate) const KEYED: Self = Self {
+        idempotent_method: false,
+        has_idempotency_key: true,
+    };
+}
+
 impl RequestSafety {
     /// Reads the method and the `Idempotency-Key` header of the request about to be sent.
     #[cfg(test)]
@@ -668,18 +688,9 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(1_700_000_000)
     }
 
-    const GET: RequestSafety = RequestSafety {
-        idempotent_method: true,
-        has_idempotency_key: false,
-    };
-    const POST_NO_KEY: RequestSafety = RequestSafety {
-        idempotent_method: false,
-        has_idempotency_key: false,
-    };
-    const POST_WITH_KEY: RequestSafety = RequestSafety {
-        idempotent_method: false,
-        has_idempotency_key: true,
-    };
+    const GET: RequestSafety = RequestSafety::IDEMPOTENT;
+    const POST_NO_KEY: RequestSafety = RequestSafety::UNKEYED;
+    const POST_WITH_KEY: RequestSafety = RequestSafety::KEYED;
 
     fn status(code: u16, headers: &HeaderMap) -> AttemptOutcome<'_> {
         AttemptOutcome::Response {
@@ -1043,12 +1054,24 @@ mod tests {
     #[test]
     fn timeouts_can_be_excluded() {
         let policy = RetryPolicy::default().retry_on_timeout(false);
-        let decision = policy.decide(1, GET, AttemptOutcome::Failed(AttemptFailure::TimedOut), now(), &MID);
+        let decision = policy.decide(
+            1,
+            GET,
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            now(),
+            &MID,
+        );
         assert_eq!(
             stop_of(&decision),
             StopReason::TimeoutRetryDisabled { attempts: 1 }
         );
-        let decision = policy.decide(1, GET, AttemptOutcome::Failed(AttemptFailure::ConnectionDropped), now(), &MID);
+        let decision = policy.decide(
+            1,
+            GET,
+            AttemptOutcome::Failed(AttemptFailure::ConnectionDropped),
+            now(),
+            &MID,
+        );
         assert!(matches!(decision, RetryDecision::Retry { .. }));
     }
 
@@ -1096,10 +1119,22 @@ mod tests {
         assert_eq!(budget.available(), 12);
 
         // A timeout retry costs 10; a stop for other reasons costs and refunds nothing.
-        let timeout = budget.settle(policy.decide(1, GET, AttemptOutcome::Failed(AttemptFailure::TimedOut), now(), &MID));
+        let timeout = budget.settle(policy.decide(
+            1,
+            GET,
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            now(),
+            &MID,
+        ));
         assert!(matches!(timeout, RetryDecision::Retry { .. }));
         assert_eq!(budget.available(), 2);
-        budget.settle(policy.decide(1, POST_NO_KEY, AttemptOutcome::Failed(AttemptFailure::TimedOut), now(), &MID));
+        budget.settle(policy.decide(
+            1,
+            POST_NO_KEY,
+            AttemptOutcome::Failed(AttemptFailure::TimedOut),
+            now(),
+            &MID,
+        ));
         assert_eq!(budget.available(), 2);
     }
 

@@ -288,7 +288,9 @@ impl Client {
                 self.observe(raw, now);
                 if raw.status == StatusCode::UNAUTHORIZED
                     && !replayed_after_401
-                    && self.replay_after_401(op, credential.as_ref(), attempt).await?
+                    && self
+                        .replay_after_401(op, credential.as_ref(), attempt)
+                        .await?
                 {
                     replayed_after_401 = true;
                     // The replay is not a retry: it does not count against the policy.
@@ -621,9 +623,9 @@ fn idempotency_key_for(request: &Request) -> Result<Option<HeaderValue>, Error> 
             retry::MAX_IDEMPOTENCY_KEY_CHARS
         )));
     }
-    HeaderValue::from_str(&key).map(Some).map_err(|_| {
-        Error::config("idempotency key contains characters not allowed in a header")
-    })
+    HeaderValue::from_str(&key)
+        .map(Some)
+        .map_err(|_| Error::config("idempotency key contains characters not allowed in a header"))
 }
 
 /// What an attempt's result means for retrying: an answer by its status, a failure by what was
@@ -665,9 +667,11 @@ impl RetryRules<'_> {
         let Some(outcome) = outcome else {
             return Next::Stop(None);
         };
-        let decision = self
-            .budget
-            .settle(self.policy.decide(attempt, self.safety, outcome, now, self.random));
+        let decision =
+            self.budget.settle(
+                self.policy
+                    .decide(attempt, self.safety, outcome, now, self.random),
+            );
         match decision {
             RetryDecision::Retry { delay, reason } => {
                 tracing::info!(attempt, delay_ms = delay.as_millis() as u64, %reason, "retrying");
@@ -687,7 +691,11 @@ impl RetryRules<'_> {
 /// The error of the last attempt. Status and attempt count do not explain an unsafe request, an
 /// empty budget or how a connection failed; the message says so, or the caller cannot tell why
 /// it stopped. (A timeout says what happened itself.)
-fn final_error(outcome: Result<Answer, Error>, reason: Option<StopReason>, now: SystemTime) -> Error {
+fn final_error(
+    outcome: Result<Answer, Error>,
+    reason: Option<StopReason>,
+    now: SystemTime,
+) -> Error {
     let (error, how) = match outcome {
         Ok((raw, _)) => (api_error(&raw, now), None),
         Err(error) => {
@@ -986,15 +994,6 @@ mod step_tests {
         )
     }
 
-    const GET: RequestSafety = RequestSafety {
-        idempotent_method: true,
-        has_idempotency_key: false,
-    };
-    const POST_NO_KEY: RequestSafety = RequestSafety {
-        idempotent_method: false,
-        has_idempotency_key: false,
-    };
-
     #[test]
     fn classify_reads_answers_by_status_and_errors_by_their_record() {
         let ok = answer(503);
@@ -1022,7 +1021,7 @@ mod step_tests {
             random: &FixedRandom(0.5),
         };
         let outcome = |result: &Result<Answer, Error>, attempt| {
-            rules(GET).next(attempt, classify(result), now())
+            rules(RequestSafety::IDEMPOTENT).next(attempt, classify(result), now())
         };
         assert_eq!(
             outcome(&answer(503), 1),
@@ -1042,7 +1041,7 @@ mod step_tests {
         assert_eq!(outcome(&Err(Error::too_large(1)), 1), Next::Stop(None));
         // An unsafe request that may have reached the server is not repeated.
         assert!(matches!(
-            rules(POST_NO_KEY).next(1, classify(&Err(dropped())), now()),
+            rules(RequestSafety::UNKEYED).next(1, classify(&Err(dropped())), now()),
             Next::Stop(Some(StopReason::NotSafeToRetry { .. }))
         ));
         // The attempt limit.
@@ -1073,7 +1072,10 @@ mod step_tests {
         };
         let error = final_error(answer(503), Some(exhausted), now());
         assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
-        assert_eq!(error.to_string(), "503 Service Unavailable: empty 503 response");
+        assert_eq!(
+            error.to_string(),
+            "503 Service Unavailable: empty 503 response"
+        );
 
         // A timeout says what happened itself; only the policy's note is added.
         let timed_out = Error::timeout_from(AttemptFailure::TimedOut, std::io::Error::other("t"));
@@ -1095,7 +1097,10 @@ mod step_tests {
 
     #[test]
     fn idempotency_keys_are_checked_once_and_only_for_posts_that_declare_them() {
-        assert_eq!(idempotency_key_for(&request(&GET_CAMPAIGN)).ok(), Some(None));
+        assert_eq!(
+            idempotency_key_for(&request(&GET_CAMPAIGN)).ok(),
+            Some(None)
+        );
         let fresh = idempotency_key_for(&request(&CREATE_CAMPAIGN))
             .ok()
             .flatten()
@@ -1111,7 +1116,10 @@ mod step_tests {
             let error = idempotency_key_for(&post)
                 .err()
                 .unwrap_or_else(|| panic!("{needle}: refused"));
-            assert!(error.is_config() && error.to_string().contains(needle), "{error}");
+            assert!(
+                error.is_config() && error.to_string().contains(needle),
+                "{error}"
+            );
         }
         let mut mine = request(&CREATE_CAMPAIGN);
         mine.options.idempotency_key = Some("order-42".into());
@@ -1143,6 +1151,11 @@ mod step_tests {
             .await
     }
 
+    /// The classified error of a GET that fails before an answer arrives.
+    async fn failed_get(url: String) -> Error {
+        classify_reqwest(get(url).await.err().unwrap_or_else(|| panic!("fails")))
+    }
+
     #[tokio::test]
     async fn reqwest_failures_are_classified_before_they_are_wrapped() {
         // Refused: nothing listens on a port just released.
@@ -1150,13 +1163,12 @@ mod step_tests {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("{e}"));
-        let refused = get(format!("http://127.0.0.1:{port}/"))
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("nothing listens"));
-        let error = classify_reqwest(refused);
+        let error = failed_get(format!("http://127.0.0.1:{port}/")).await;
         assert_eq!(error.kind(), ErrorKind::Transport);
-        assert_eq!(error.transient_failure(), Some(AttemptFailure::ConnectFailed));
+        assert_eq!(
+            error.transient_failure(),
+            Some(AttemptFailure::ConnectFailed)
+        );
 
         // No answer within the attempt timeout.
         let server = MockServer::start().await;
@@ -1164,11 +1176,7 @@ mod step_tests {
             .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
             .mount(&server)
             .await;
-        let slow = get(format!("{}/slow", server.uri()))
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("times out"));
-        let error = classify_reqwest(slow);
+        let error = failed_get(format!("{}/slow", server.uri())).await;
         assert_eq!(error.kind(), ErrorKind::Timeout);
         assert_eq!(error.transient_failure(), Some(AttemptFailure::TimedOut));
 
@@ -1242,7 +1250,12 @@ mod step_tests {
         let client = campaign_client(&server, sleeper).await;
         let pending = tokio::spawn(async move { client.execute(request(&GET_CAMPAIGN)).await });
         // The request is out (the server holds it) before the deadline passes.
-        while server.received_requests().await.unwrap_or_default().is_empty() {
+        while server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
             tokio::task::yield_now().await;
         }
         cue.notify_one();
@@ -1259,23 +1272,15 @@ mod step_tests {
     #[tokio::test]
     async fn an_operation_timeout_that_has_not_expired_lets_retries_finish() {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/v1/campaigns/cmp_1"))
-            .respond_with(ResponseTemplate::new(503))
-            .up_to_n_times(2)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v1/campaigns/cmp_1"))
-            .respond_with(ResponseTemplate::new(404))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v1/campaigns/cmp_1"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
+        // Two 503s, a 404, then 200s: wiremock answers with the first mock not yet used up.
+        for (status, times) in [(503, 2), (404, 1), (200, u64::MAX)] {
+            Mock::given(method("GET"))
+                .and(path("/v1/campaigns/cmp_1"))
+                .respond_with(ResponseTemplate::new(status))
+                .up_to_n_times(times)
+                .mount(&server)
+                .await;
+        }
         let sleeper = Arc::new(CuedSleeper {
             long: Duration::from_secs(10),
             cue: Arc::new(tokio::sync::Notify::new()),

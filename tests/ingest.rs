@@ -509,7 +509,11 @@ async fn undeliverable_batches_hand_back_their_events_and_error() {
     // The batch count is not the point (a linger may close one early on a loaded machine):
     // every event comes back, in batches no larger than the bound, each with its error.
     assert_eq!(report.accepted, 0);
-    assert!(report.undeliverable.len() >= 3, "{}", report.undeliverable.len());
+    assert!(
+        report.undeliverable.len() >= 3,
+        "{}",
+        report.undeliverable.len()
+    );
     assert_eq!(report.undeliverable_events(), 1_100);
     let mut positions: Vec<u64> = report
         .undeliverable
