@@ -1,11 +1,14 @@
-//! The one request pipeline every generated operation goes through:
-//! rate gate → authenticate → send → classify → (retry | decode).
+//! The one request pipeline every generated operation goes through. A request is prepared once
+//! (URL, headers, body, idempotency key), then each attempt runs
+//! wait (rate gate) → authenticate → attempt → classify → decide, and the decision is done,
+//! retry after a wait, or stop with the attempt's error; a success is then decoded.
 //!
-//! Each step asks a small part for its decision — [`RateLimitGate`](crate::ratelimit) for
-//! waits, the [`Authenticator`](crate::auth) for credentials, [`RetryPolicy`] and
-//! [`RetryBudget`](crate::retry) for retries — so this file only sequences them. One `tracing`
-//! span per operation carries the operation id, method, path template, attempt, status and
-//! request id.
+//! Each step is a small function that asks one part for its answer — the
+//! [`RateLimitGate`](crate::ratelimit) for waits, the [`Authenticator`](crate::auth) for
+//! credentials, [`RetryPolicy`] and [`RetryBudget`] for retries — so `run_attempts` only
+//! sequences them. Failures are classified where they happen, from the `reqwest::Error` itself,
+//! and the [`Error`] remembers whether another attempt may cure it. One `tracing` span per
+//! operation carries the operation id, method, path template, attempt, status and request id.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
