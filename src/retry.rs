@@ -274,6 +274,26 @@ pub(crate) struct RequestSafety {
     pub(crate) has_idempotency_key: bool,
 }
 
+/// The three kinds of request the tests of the policy and of the pipeline decide for.
+#[cfg(test)]
+impl RequestSafety {
+    /// A GET, PUT, DELETE, …
+    pub(crate) const IDEMPOTENT: Self = Self {
+        idempotent_method: true,
+        has_idempotency_key: false,
+    };
+    /// A POST or PATCH without an `Idempotency-Key`.
+    pub(crate) const UNKEYED: Self = Self {
+        idempotent_method: false,
+        has_idempotency_key: false,
+    };
+    /// A POST or PATCH with an `Idempotency-Key`.
+    pub(crate) const KEYED: Self = Self {
+        idempotent_method: false,
+        has_idempotency_key: true,
+    };
+}
+
 impl RequestSafety {
     /// Reads the method and the `Idempotency-Key` header of the request about to be sent.
     #[cfg(test)]
@@ -679,18 +699,9 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(1_700_000_000)
     }
 
-    const GET: RequestSafety = RequestSafety {
-        idempotent_method: true,
-        has_idempotency_key: false,
-    };
-    const POST_NO_KEY: RequestSafety = RequestSafety {
-        idempotent_method: false,
-        has_idempotency_key: false,
-    };
-    const POST_WITH_KEY: RequestSafety = RequestSafety {
-        idempotent_method: false,
-        has_idempotency_key: true,
-    };
+    const GET: RequestSafety = RequestSafety::IDEMPOTENT;
+    const POST_NO_KEY: RequestSafety = RequestSafety::UNKEYED;
+    const POST_WITH_KEY: RequestSafety = RequestSafety::KEYED;
 
     fn status(code: u16, headers: &HeaderMap) -> AttemptOutcome<'_> {
         AttemptOutcome::Response {

@@ -1,11 +1,14 @@
-//! The one request pipeline every generated operation goes through:
-//! rate gate → authenticate → send → classify → (retry | decode).
+//! The one request pipeline every generated operation goes through. A request is prepared once
+//! (URL, headers, body, idempotency key), then each attempt runs
+//! wait (rate gate) → authenticate → attempt → classify → decide, and the decision is done,
+//! retry after a wait, or stop with the attempt's error; a success is then decoded.
 //!
-//! Each step asks a small part for its decision — [`RateLimitGate`](crate::ratelimit) for
-//! waits, the [`Authenticator`](crate::auth) for credentials, [`RetryPolicy`] and
-//! [`RetryBudget`](crate::retry) for retries — so this file only sequences them. One `tracing`
-//! span per operation carries the operation id, method, path template, attempt, status and
-//! request id.
+//! Each step is a small function that asks one part for its answer — the
+//! [`RateLimitGate`](crate::ratelimit) for waits, the [`Authenticator`](crate::auth) for
+//! credentials, [`RetryPolicy`] and [`RetryBudget`] for retries — so `run_attempts` only
+//! sequences them. Failures are classified where they happen, from the `reqwest::Error` itself,
+//! and the [`Error`] remembers whether another attempt may cure it. One `tracing` span per
+//! operation carries the operation id, method, path template, attempt, status and request id.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
@@ -998,15 +1001,6 @@ mod step_tests {
         )
     }
 
-    const GET: RequestSafety = RequestSafety {
-        idempotent_method: true,
-        has_idempotency_key: false,
-    };
-    const POST_NO_KEY: RequestSafety = RequestSafety {
-        idempotent_method: false,
-        has_idempotency_key: false,
-    };
-
     #[test]
     fn classify_reads_answers_by_status_and_errors_by_their_record() {
         let ok = answer(503);
@@ -1034,7 +1028,7 @@ mod step_tests {
             random: &FixedRandom(0.5),
         };
         let outcome = |result: &Result<Answer, Error>, attempt| {
-            rules(GET).next(attempt, classify(result), now())
+            rules(RequestSafety::IDEMPOTENT).next(attempt, classify(result), now())
         };
         assert_eq!(
             outcome(&answer(503), 1),
@@ -1054,7 +1048,7 @@ mod step_tests {
         assert_eq!(outcome(&Err(Error::too_large(1)), 1), Next::Stop(None));
         // An unsafe request that may have reached the server is not repeated.
         assert!(matches!(
-            rules(POST_NO_KEY).next(1, classify(&Err(dropped())), now()),
+            rules(RequestSafety::UNKEYED).next(1, classify(&Err(dropped())), now()),
             Next::Stop(Some(StopReason::NotSafeToRetry { .. }))
         ));
         // The attempt limit.
@@ -1164,6 +1158,11 @@ mod step_tests {
             .await
     }
 
+    /// The classified error of a GET that fails before an answer arrives.
+    async fn failed_get(url: String) -> Error {
+        classify_reqwest(get(url).await.err().unwrap_or_else(|| panic!("fails")))
+    }
+
     #[tokio::test]
     async fn reqwest_failures_are_classified_before_they_are_wrapped() {
         // Refused: nothing listens on a port just released.
@@ -1171,11 +1170,7 @@ mod step_tests {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("{e}"));
-        let refused = get(format!("http://127.0.0.1:{port}/"))
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("nothing listens"));
-        let error = classify_reqwest(refused);
+        let error = failed_get(format!("http://127.0.0.1:{port}/")).await;
         assert_eq!(error.kind(), ErrorKind::Transport);
         assert_eq!(
             error.transient_failure(),
@@ -1188,11 +1183,7 @@ mod step_tests {
             .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
             .mount(&server)
             .await;
-        let slow = get(format!("{}/slow", server.uri()))
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("times out"));
-        let error = classify_reqwest(slow);
+        let error = failed_get(format!("{}/slow", server.uri())).await;
         assert_eq!(error.kind(), ErrorKind::Timeout);
         assert_eq!(error.transient_failure(), Some(AttemptFailure::TimedOut));
 
@@ -1288,23 +1279,15 @@ mod step_tests {
     #[tokio::test]
     async fn an_operation_timeout_that_has_not_expired_lets_retries_finish() {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/v1/campaigns/cmp_1"))
-            .respond_with(ResponseTemplate::new(503))
-            .up_to_n_times(2)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v1/campaigns/cmp_1"))
-            .respond_with(ResponseTemplate::new(404))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/v1/campaigns/cmp_1"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
+        // Two 503s, a 404, then 200s: wiremock answers with the first mock not yet used up.
+        for (status, times) in [(503, 2), (404, 1), (200, u64::MAX)] {
+            Mock::given(method("GET"))
+                .and(path("/v1/campaigns/cmp_1"))
+                .respond_with(ResponseTemplate::new(status))
+                .up_to_n_times(times)
+                .mount(&server)
+                .await;
+        }
         let sleeper = Arc::new(CuedSleeper {
             long: Duration::from_secs(10),
             cue: Arc::new(tokio::sync::Notify::new()),
