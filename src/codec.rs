@@ -220,7 +220,8 @@ pub(crate) fn push_cookies(headers: &mut Pairs, cookies: Pairs) {
 /// A request body, encoded once when the request is built and shared by every attempt.
 #[derive(Debug, Clone)]
 pub(crate) struct EncodedBody {
-    bytes: Result<Bytes, String>,
+    /// The failure is kept, not reported here: building a request cannot fail, `.send()` can.
+    bytes: Result<Bytes, EncodeFailure>,
     content_type: Cow<'static, str>,
 }
 
@@ -248,7 +249,17 @@ impl EncodedBody {
 
     pub(crate) fn bytes(self) -> Result<Bytes, Error> {
         self.bytes
-            .map_err(|e| Error::config(format!("request body cannot be encoded: {e}")))
+            .map_err(|EncodeFailure(source)| Error::encode(source))
+    }
+}
+
+/// Why a body could not be encoded; shared by the clones of a request.
+#[derive(Debug, Clone)]
+struct EncodeFailure(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl EncodeFailure {
+    fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(std::sync::Arc::from(source.into()))
     }
 }
 
@@ -265,7 +276,7 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
     EncodedBody {
         bytes: serde_json::to_vec(body)
             .map(Bytes::from)
-            .map_err(|e| e.to_string()),
+            .map_err(EncodeFailure::new),
         content_type: Cow::Borrowed(content_type),
     }
 }
@@ -275,7 +286,7 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
     let encoded = serde_json::to_value(body)
-        .map_err(|e| e.to_string())
+        .map_err(EncodeFailure::new)
         .and_then(|value| match value {
             serde_json::Value::Object(fields) => {
                 let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -295,9 +306,9 @@ pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
                 }
                 Ok(Bytes::from(form.finish()))
             }
-            other => Err(format!(
+            other => Err(EncodeFailure::new(format!(
                 "a form body must be an object with fields, not {other}"
-            )),
+            ))),
         });
     EncodedBody {
         bytes: encoded,
@@ -420,6 +431,18 @@ fn locate_decode_error<T: DeserializeOwned>(body: &[u8]) -> Option<Error> {
         }
         Ok(_) => de.end().err().map(|e| Error::decode(".".into(), e)),
     }
+}
+
+/// Whether a `Content-Type` names JSON: `application/json` or any `+json` type, parameters
+/// ignored.
+pub(crate) fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
 }
 
 #[cfg(test)]
@@ -566,7 +589,12 @@ mod tests {
             ]
         );
         let refused = encode_form(&serde_json::json!([1, 2])).bytes();
-        assert!(refused.is_err_and(|e| e.is_config() && e.to_string().contains("form body")));
+        assert!(refused.is_err_and(|e| {
+            e.kind() == crate::ErrorKind::Encode
+                && e.report()
+                    .to_string()
+                    .contains("a form body must be an object")
+        }));
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub enum ErrorKind {
     Auth,
     /// The client or request configuration is invalid; nothing was sent.
     Config,
+    /// The request body could not be serialized (a map with non-string keys, a value a
+    /// `Serialize` implementation refused, a form body that is not an object); nothing was
+    /// sent. `source()` has the serializer's error.
+    Encode,
     /// The response body exceeded the configured size limit.
     ResponseTooLarge,
     /// A page stream saw a cursor it had already followed (a server bug that would loop forever).
@@ -103,7 +107,11 @@ pub enum ErrorKind {
 }
 
 /// An error answer from the API: `{"error": {"type", "code", "message", "param", "request_id"}}`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Whatever the body was, [`headers`](Self::headers) and [`body`](Self::body) give the answer as
+/// it came (the body up to [`ApiError::MAX_KEPT_BODY`] bytes), for bodies that are not the API's
+/// envelope (a proxy's page, a gateway's JSON) and headers the SDK does not interpret.
+#[derive(Clone, PartialEq)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
@@ -120,6 +128,46 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// How long the server asked to wait (`Retry-After`), if it said.
     pub retry_after: Option<Duration>,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: bytes::Bytes,
+}
+
+impl ApiError {
+    /// How much of an error body is kept: error answers are small; a larger one is cut here.
+    pub const MAX_KEPT_BODY: usize = 64 * 1024;
+
+    /// The response headers of the error answer.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.headers
+    }
+
+    /// The error answer's body as received, cut at [`ApiError::MAX_KEPT_BODY`] bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Keeps the answer's headers and (the start of) its body.
+    pub(crate) fn with_answer(mut self, headers: http::HeaderMap, body: bytes::Bytes) -> Self {
+        self.body = body.slice(..body.len().min(Self::MAX_KEPT_BODY));
+        self.headers = headers;
+        self
+    }
+}
+
+/// Headers and body are left out: they are the server's, may be large and may carry cookies.
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("error_type", &self.error_type)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("param", &self.param)
+            .field("request_id", &self.request_id)
+            .field("retry_after", &self.retry_after)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Error {
@@ -204,6 +252,12 @@ impl Error {
     pub(crate) fn auth(source: impl Into<Arc<AuthError>>) -> Self {
         let mut e = Self::new(ErrorKind::Auth);
         let source: Arc<AuthError> = source.into();
+        e.inner.source = Some(source);
+        e
+    }
+
+    pub(crate) fn encode(source: SharedError) -> Self {
+        let mut e = Self::new(ErrorKind::Encode);
         e.inner.source = Some(source);
         e
     }
@@ -402,6 +456,7 @@ impl fmt::Display for Error {
             }
             ErrorKind::Auth => f.write_str("authentication failed")?,
             ErrorKind::Config => f.write_str("invalid configuration")?,
+            ErrorKind::Encode => f.write_str("the request body cannot be encoded")?,
             ErrorKind::ResponseTooLarge => f.write_str("response too large")?,
             ErrorKind::RepeatedCursor => f.write_str("pagination loop")?,
             ErrorKind::Tls => f.write_str("TLS handshake failed")?,
@@ -491,6 +546,8 @@ mod tests {
             param: None,
             request_id: Some("req_1".into()),
             retry_after: Some(Duration::from_secs(2)),
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::new(),
         })
         .with_operation("listCampaigns")
         .with_attempts(3);
@@ -513,6 +570,8 @@ mod tests {
                 param: None,
                 request_id: None,
                 retry_after: None,
+                headers: http::HeaderMap::new(),
+                body: bytes::Bytes::new(),
             })
         };
         for code in [408, 429, 500, 502, 503, 504] {

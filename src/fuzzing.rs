@@ -49,6 +49,7 @@ fn raw(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> RawResponse {
         status,
         headers: headers.clone(),
         body: Bytes::copy_from_slice(body),
+        attempts: 1,
     }
 }
 

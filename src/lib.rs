@@ -56,6 +56,21 @@ pub mod webhooks;
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
 
+// Crates whose types appear in the SDK's public API, so callers name exactly the versions the
+// SDK was built with instead of adding each at a matching version.
+/// Byte buffers: [`ByteStream`] chunks, [`ApiError::body`], multipart file parts.
+pub use bytes;
+/// Dates and times of the models (`chrono::DateTime<Utc>`).
+pub use chrono;
+/// Stream traits for `.stream()`: `futures::TryStreamExt` gives `try_next`, `try_collect`, ….
+pub use futures;
+/// Status codes and header maps of [`ApiError`], [`Response`] and webhook errors.
+pub use http;
+/// Free-form JSON of the models (`serde_json::Value`, attribute maps).
+pub use serde_json;
+/// URLs of the OAuth2 authorization flow.
+pub use url;
+
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 #[cfg(not(marketing_api_bundled_spec))]
 pub use error::ErrorType;

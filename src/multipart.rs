@@ -55,11 +55,13 @@ impl Multipart {
         name: impl Into<String>,
         value: &T,
     ) -> Result<Self, crate::Error> {
+        let name = name.into();
         let data = serde_json::to_vec(value).map_err(|e| {
-            crate::Error::config(format!("multipart JSON part cannot be encoded: {e}"))
+            crate::Error::encode(std::sync::Arc::new(e))
+                .with_message(format!("the JSON of multipart part `{name}`"))
         })?;
         self.parts.push(Part {
-            name: name.into(),
+            name,
             filename: None,
             content_type: Some("application/json".into()),
             data: Bytes::from(data),
@@ -153,6 +155,25 @@ fn strip_breaks(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_part_that_cannot_be_serialized_is_an_encode_error_with_its_source() {
+        // JSON object keys must be strings.
+        let map: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let error = Multipart::new()
+            .json("meta", &map)
+            .expect_err("not JSON-serializable");
+        assert_eq!(error.kind(), crate::ErrorKind::Encode);
+        assert!(
+            error.to_string().contains("multipart part `meta`"),
+            "{error}"
+        );
+        let source = std::error::Error::source(&error).expect("the serializer's error");
+        assert!(
+            source.to_string().contains("key must be a string"),
+            "{source}"
+        );
+    }
 
     #[test]
     fn parts_are_framed_by_a_boundary_absent_from_the_data() {

@@ -62,6 +62,22 @@ impl SpkiPin {
     /// A configuration error ([`Error::is_config`]) when the text is not base64 of 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, Error> {
         let trimmed = text.trim();
+        // `sha1/…` (old HPKP), `sha256:…` (a colon instead of the slash), `sha384/…`: say
+        // what is wrong with the prefix rather than that the whole text is not base64.
+        // (`:` never occurs in base64; a bare base64 pin starting `sha<digits>/` is a one in a
+        // billion chance, and would have to be written with its `sha256/` prefix.)
+        if let Some((prefix, _)) = trimmed.split_once(['/', ':'])
+            && let Some(digits) = prefix.strip_prefix("sha")
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !trimmed.starts_with("sha256/")
+        {
+            return Err(Error::config(format!(
+                "certificate pin `{trimmed}` starts with `{prefix}{}`; only SHA-256 pins are \
+                 supported, written `sha256/<base64>` or as the bare base64",
+                &trimmed[prefix.len()..=prefix.len()]
+            )));
+        }
         let encoded = trimmed.strip_prefix("sha256/").unwrap_or(trimmed);
         let bytes = STANDARD.decode(encoded).map_err(|_| {
             Error::config(format!(
@@ -297,6 +313,21 @@ pub(crate) fn describe_handshake_failure(
         {
             other.to_string()
         }
+        rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { time, not_after }) => {
+            format!(
+                "the server's certificate expired on {} (it is now {}); the server must renew it",
+                utc(not_after),
+                utc(time)
+            )
+        }
+        rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext {
+            time,
+            not_before,
+        }) => format!(
+            "the server's certificate is not valid before {} (it is now {}); check this machine's clock",
+            utc(not_before),
+            utc(time)
+        ),
         rustls::Error::InvalidCertificate(reason) => format!(
             "the server's certificate was rejected ({reason}); check the host name and that its issuer is trusted (ClientBuilder::add_root_certificate for a private CA)"
         ),
@@ -307,6 +338,17 @@ pub(crate) fn describe_handshake_failure(
         ),
         other => format!("TLS handshake failed: {other}"),
     })
+}
+
+/// A certificate time as an RFC 3339 date, not UNIX seconds.
+fn utc(time: &rustls::pki_types::UnixTime) -> String {
+    i64::try_from(time.as_secs())
+        .ok()
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .map_or_else(
+            || format!("{} s after 1970", time.as_secs()),
+            |date| date.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
 }
 
 /// The rustls error in a chain. `io::Error::source` skips the error it wraps, so wrapped I/O
@@ -346,6 +388,36 @@ mod tests {
             let error = SpkiPin::from_base64(bad).expect_err(bad);
             assert!(error.is_config(), "{bad}: {error}");
         }
+        for (bad, prefix) in [
+            (format!("sha1/{text}"), "`sha1/`"),
+            (format!("sha256:{text}"), "`sha256:`"),
+            (format!("sha384/{text}"), "`sha384/`"),
+        ] {
+            let error = SpkiPin::from_base64(&bad).expect_err(&bad);
+            let message = error.to_string();
+            assert!(
+                message.contains(prefix) && message.contains("only SHA-256"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn certificate_times_are_dates() {
+        let expired = rustls::Error::InvalidCertificate(CertificateError::ExpiredContext {
+            time: rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+                1_767_225_600,
+            )),
+            not_after: rustls::pki_types::UnixTime::since_unix_epoch(
+                std::time::Duration::from_secs(1_764_547_200),
+            ),
+        });
+        let message = describe_handshake_failure(&expired).expect("a TLS failure");
+        assert!(
+            message.contains("expired on 2025-12-01 00:00:00 UTC")
+                && message.contains("it is now 2026-01-01 00:00:00 UTC"),
+            "{message}"
+        );
     }
 
     #[test]

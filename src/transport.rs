@@ -92,9 +92,29 @@ pub(crate) struct RawResponse {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// How many attempts it took to get this answer (set when the pipeline returns it).
+    pub(crate) attempts: u32,
 }
 
 impl RawResponse {
+    /// A decode failure of this answer, with the attempts that led to it (it was sent and
+    /// answered) and, when the answer does not say it is JSON, its content type: an HTML page
+    /// from a proxy is better named than described by a JSON parser.
+    pub(crate) fn decode_failure(&self, error: Error, op: &'static str) -> Error {
+        let error = error.with_operation(op).with_attempts(self.attempts);
+        let content_type = self
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        match content_type {
+            Some(ct) if !codec::is_json_media_type(&ct) => {
+                error.with_message(format!("the response's Content-Type is `{ct}`, not JSON"))
+            }
+            None if !self.body.is_empty() => error.with_message("the response has no Content-Type"),
+            _ => error,
+        }
+    }
+
     /// The decoded `data` with this response's status, request id (header) and headers.
     fn answer<T>(self, data: T) -> Response<T> {
         let request_id = self.header_request_id();
@@ -145,7 +165,8 @@ impl Client {
     ) -> Result<Response<T>, Error> {
         let op = request.operation.id;
         let raw = self.execute(request).await?;
-        let envelope: Envelope<T> = codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
+        let envelope: Envelope<T> =
+            codec::decode(&raw.body).map_err(|e| raw.decode_failure(e, op))?;
         let request_id = envelope.meta.request_id.or_else(|| raw.header_request_id());
         Ok(Response {
             data: envelope.data,
@@ -163,7 +184,7 @@ impl Client {
         let op = request.operation.id;
         let cursor = request.query_value("cursor").map(str::to_owned);
         let raw = self.execute(request).await?;
-        decode_page(&raw, cursor).map_err(|e| e.with_operation(op))
+        decode_page(&raw, cursor).map_err(|e| raw.decode_failure(e, op))
     }
 
     /// Sends a request whose success body is plain JSON (no envelope).
@@ -174,7 +195,7 @@ impl Client {
     ) -> Result<Response<T>, Error> {
         let op = request.operation.id;
         let raw = self.execute(request).await?;
-        let data: T = codec::decode(&raw.body).map_err(|e| e.with_operation(op))?;
+        let data: T = codec::decode(&raw.body).map_err(|e| raw.decode_failure(e, op))?;
         Ok(raw.answer(data))
     }
 
@@ -183,8 +204,11 @@ impl Client {
     pub(crate) async fn execute_text(&self, request: Request) -> Result<Response<String>, Error> {
         let op = request.operation.id;
         let raw = self.execute(request).await?;
-        let data = String::from_utf8(raw.body.to_vec())
-            .map_err(|e| Error::decode_text(e.utf8_error().valid_up_to()).with_operation(op))?;
+        let data = String::from_utf8(raw.body.to_vec()).map_err(|e| {
+            Error::decode_text(e.utf8_error().valid_up_to())
+                .with_operation(op)
+                .with_attempts(raw.attempts)
+        })?;
         Ok(raw.answer(data))
     }
 
@@ -310,7 +334,9 @@ impl Client {
             }
             match rules.next(attempt, classify(&outcome), now) {
                 Next::Done => {
-                    if let Ok((raw, _)) = &outcome {
+                    let mut outcome = outcome;
+                    if let Ok((raw, _)) = &mut outcome {
+                        raw.attempts = attempt;
                         self.warn_if_deprecated(prepared.op, &raw.headers);
                     }
                     return outcome;
@@ -424,6 +450,7 @@ impl Client {
                 status: response.status(),
                 headers: response.headers().clone(),
                 body: Bytes::new(),
+                attempts: 0,
             };
             return Ok((raw, Some(response)));
         }
@@ -507,6 +534,7 @@ impl Client {
             status,
             headers,
             body,
+            attempts: 0,
         })
     }
 
@@ -791,6 +819,8 @@ pub(crate) fn api_error(raw: &RawResponse, now: std::time::SystemTime) -> Error 
             param: error.param,
             request_id: error.request_id.or(header_request_id),
             retry_after,
+            headers: http::HeaderMap::new(),
+            body: Bytes::new(),
         },
         Err(_) => ApiError {
             status: raw.status,
@@ -800,9 +830,11 @@ pub(crate) fn api_error(raw: &RawResponse, now: std::time::SystemTime) -> Error 
             param: None,
             request_id: header_request_id,
             retry_after,
+            headers: http::HeaderMap::new(),
+            body: Bytes::new(),
         },
     };
-    Error::api(api)
+    Error::api(api.with_answer(raw.headers.clone(), raw.body.clone()))
 }
 
 /// Says what a non-envelope error body is, without dumping it (it may be large or hostile).
@@ -989,6 +1021,7 @@ mod step_tests {
                 status: StatusCode::from_u16(code).unwrap_or_else(|e| panic!("{e}")),
                 headers: HeaderMap::new(),
                 body: Bytes::new(),
+                attempts: 1,
             },
             None,
         ))

@@ -215,6 +215,12 @@ async fn a_200_with_an_html_page_from_a_proxy() {
     let page = b"<!DOCTYPE html><html><body><h1>Access denied</h1></body></html>";
     let (error, _) = get(http("200 OK", &[("content-type", "text/html")], page)).await;
     assert_decode(&error, ".", "expected value");
+    // It was sent and answered once, and the content type says more than the JSON error.
+    assert_eq!(error.attempts(), 1, "{error:?}");
+    assert!(
+        error.to_string().contains("Content-Type is `text/html`"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -307,6 +313,17 @@ async fn a_502_html_page_from_a_proxy() {
     assert_eq!(error.request_id(), Some("req_proxy"));
     assert!(error.is_retryable());
     assert_eq!(requests, 2, "a 502 on a GET is retried");
+    // The answer as it came: its headers and body.
+    assert_eq!(api.body(), page);
+    assert_eq!(
+        api.headers().get("x-request-id").map(|v| v.as_bytes()),
+        Some(&b"req_proxy"[..])
+    );
+    let debug = format!("{api:?}");
+    assert!(
+        debug.contains("body_bytes: 78") && !debug.contains("\\r\\n"),
+        "Debug gives the body's size, not the raw body: {debug}"
+    );
 }
 
 #[tokio::test]

@@ -233,7 +233,7 @@ pub(crate) fn classify_failed_response(raw: &RawResponse) -> AuthError {
     let declared_not_json = raw
         .content_type
         .as_deref()
-        .is_some_and(|ct| !is_json_media_type(ct));
+        .is_some_and(|ct| !crate::codec::is_json_media_type(ct));
     let parsed = serde_json::from_slice::<Value>(&raw.body);
     let object = match parsed {
         Ok(Value::Object(object)) => object,
@@ -339,16 +339,6 @@ fn check_token_fields(object: &serde_json::Map<String, Value>) -> Result<(), Aut
         }
     }
     Ok(())
-}
-
-fn is_json_media_type(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json" || essence.ends_with("+json")
 }
 
 /// A token endpoint answer as it came off the wire.
