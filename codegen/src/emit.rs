@@ -1,4 +1,4 @@
-//! Stage 3, emit: `quote!` per kind of item, formatted with `prettyplease`.
+//! Stage 3, emit: `quote!` per kind of item, printed as source by [`crate::print`].
 //!
 //! The emitted code lives inside the `marketing-api` crate and calls its runtime through a small
 //! surface: `crate::Client::{execute_single, execute_empty, execute_page}`,
@@ -13,12 +13,6 @@ use crate::model::{
     Api, BodyKind, EventDef, Field, FieldRepr, Operation, Param, ParamStyle, Resource,
     ResponseShape, StructDef, TaggedUnion, Ty, TypeDef, TypeKind, UnionVariant, Variant,
 };
-
-/// Formats a token stream as a Rust source file.
-pub fn format(tokens: TokenStream) -> Result<String, syn::Error> {
-    let file: syn::File = syn::parse2(tokens)?;
-    Ok(prettyplease::unparse(&file))
-}
 
 fn ident(name: &str) -> Ident {
     match name.strip_prefix("r#") {
