@@ -564,6 +564,7 @@ fn enum_model(t: &TypeDef, variants: &[Variant]) -> TokenStream {
             }
         }
 
+        #[cfg(feature = "client")]
         impl crate::codec::QueryValue for #name {
             fn to_query_value(&self) -> String {
                 self.as_str().to_owned()
@@ -625,6 +626,7 @@ fn id_model(t: &TypeDef) -> TokenStream {
             }
         }
 
+        #[cfg(feature = "client")]
         impl crate::codec::QueryValue for #name {
             fn to_query_value(&self) -> String {
                 self.0.clone()

@@ -309,7 +309,11 @@ fn doc_comment(attr: &TokenStream) -> Option<String> {
         return None;
     }
     // An empty doc line is `///`, without the space a paragraph break was emitted with.
-    Some(if text.trim().is_empty() { String::new() } else { text })
+    Some(if text.trim().is_empty() {
+        String::new()
+    } else {
+        text
+    })
 }
 
 /// The value of a string literal as `proc_macro2` writes it (plain or raw, not byte strings).
@@ -317,7 +321,9 @@ fn unescape(literal: &str) -> Option<String> {
     if let Some(raw) = literal.strip_prefix('r') {
         let hashes = raw.len() - raw.trim_start_matches('#').len();
         let fence = "#".repeat(hashes);
-        let inner = raw.strip_prefix(&format!("{fence}\""))?.strip_suffix(&format!("\"{fence}"))?;
+        let inner = raw
+            .strip_prefix(&format!("{fence}\""))?
+            .strip_suffix(&format!("\"{fence}"))?;
         return (!inner.chars().any(|c| c.is_control() && c != '\t')).then(|| inner.to_owned());
     }
     let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
