@@ -28,28 +28,61 @@ pub mod operations;
 pub mod print;
 pub mod schema;
 pub mod types;
+pub mod yaml;
 
 use std::path::Path;
 
 pub use model::Warning;
 
 /// Why generation failed.
-#[derive(Debug, thiserror::Error)]
+// `Display` and `Error` are written out rather than derived: a derive macro would put `syn` on
+// the build script's critical path for three messages.
+#[derive(Debug)]
 pub enum GenerateError {
     /// The text is not an OpenAPI 3.0/3.1 document.
-    #[error(transparent)]
-    Parse(#[from] document::ParseError),
+    Parse(document::ParseError),
     /// Strict mode, and the spec uses constructs that were skipped or loosened.
-    #[error("{} construct(s) not supported (strict mode):\n{}", .0.len(), .0.iter().map(|w| format!("  {w}")).collect::<Vec<_>>().join("\n"))]
     Strict(Vec<Warning>),
     /// Reading the spec or writing output failed.
-    #[error("{path}: {source}")]
     Io {
         /// The file involved.
         path: String,
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Parse(error) => error.fmt(f),
+            Self::Strict(warnings) => {
+                write!(
+                    f,
+                    "{} construct(s) not supported (strict mode):",
+                    warnings.len()
+                )?;
+                warnings.iter().try_for_each(|w| write!(f, "\n  {w}"))
+            }
+            Self::Io { path, source } => write!(f, "{path}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for GenerateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Parse(error) => error.source(),
+            Self::Strict(_) => None,
+            Self::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+impl From<document::ParseError> for GenerateError {
+    fn from(error: document::ParseError) -> Self {
+        Self::Parse(error)
+    }
 }
 
 /// How to generate.

@@ -51,6 +51,7 @@ impl AsRef<str> for WidgetId {
     }
 }
 
+#[cfg(feature = "client")]
 impl crate::codec::QueryValue for WidgetId {
     fn to_query_value(&self) -> String {
         self.0.clone()
@@ -131,6 +132,7 @@ impl<'de> serde::Deserialize<'de> for WidgetColor {
     }
 }
 
+#[cfg(feature = "client")]
 impl crate::codec::QueryValue for WidgetColor {
     fn to_query_value(&self) -> String {
         self.as_str().to_owned()
