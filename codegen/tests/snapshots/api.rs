@@ -135,8 +135,7 @@ impl ListWidgets {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(4usize);
+        let mut query: crate::codec::Pairs = Vec::with_capacity(4usize);
         if let Some(value) = &self.color {
             query.push((std::borrow::Cow::Borrowed("color"), crate::codec::QueryValue::to_query_value(value)));
         }
@@ -149,8 +148,7 @@ impl ListWidgets {
         if let Some(value) = &self.limit {
             query.push((std::borrow::Cow::Borrowed("limit"), crate::codec::QueryValue::to_query_value(value)));
         }
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_LIST_WIDGETS,
             path: self.path,
@@ -234,10 +232,8 @@ impl CreateWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(0usize);
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_CREATE_WIDGET,
             path: self.path,
@@ -311,10 +307,8 @@ impl UpdateWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(0usize);
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_UPDATE_WIDGET,
             path: self.path,
@@ -386,10 +380,8 @@ impl DeleteWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(0usize);
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_DELETE_WIDGET,
             path: self.path,
@@ -461,10 +453,8 @@ impl PolishWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(0usize);
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_POLISH_WIDGET,
             path: self.path,
@@ -562,10 +552,8 @@ impl ListWidgetParts {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(0usize);
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_LIST_WIDGET_PARTS,
             path: self.path,
