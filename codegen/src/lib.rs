@@ -7,7 +7,7 @@
 //! 2. The model ([`model`], filled by [`types`] and [`operations`]) resolves references and
 //!    names: types with collision-free Rust names (cycles boxed, inline types named),
 //!    resources with their operations, parameters, bodies and responses, webhook events.
-//! 3. [`emit`] turns the model into Rust with `quote!`; [`print`] writes the tokens as source.
+//! 3. [`emit`] turns the model into Rust with `quote!`; [`print`](mod@print) writes the tokens as source.
 //!
 //! What the generator cannot express is not an error: it is skipped or typed loosely (as
 //! `serde_json::Value`) and reported as a [`Warning`] naming its location in the spec. With
