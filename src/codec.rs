@@ -1,4 +1,9 @@
 //! Encoding requests and decoding responses: the small pieces generated code calls.
+//!
+//! The models use a few of them whatever the features (enum visitors, tagged unions, the
+//! redaction placeholder, and the event-type peek with `webhooks`); parameters, bodies and
+//! decoding with errors belong to the `client` feature, so a webhook-only build compiles no part
+//! of the HTTP pipeline.
 
 #[cfg(any(feature = "client", feature = "webhooks"))]
 use std::borrow::Cow;
