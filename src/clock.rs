@@ -46,9 +46,12 @@ impl Clock for SystemClock {
 }
 
 /// Sleeps on the tokio timer.
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioSleeper;
 
+#[cfg(feature = "client")]
 impl Sleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(tokio::time::sleep(duration))
@@ -56,9 +59,12 @@ impl Sleeper for TokioSleeper {
 }
 
 /// Thread-local fast random numbers from the `rand` crate.
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ThreadRandom;
 
+#[cfg(feature = "client")]
 impl RandomSource for ThreadRandom {
     fn next_unit(&self) -> f64 {
         rand::random::<f64>()
@@ -118,6 +124,8 @@ impl ManualClock {
     }
 
     /// A [`Sleeper`] that advances this clock by the requested duration and returns at once.
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
     pub fn sleeper(&self) -> ManualSleeper {
         ManualSleeper {
             clock: self.clone(),
@@ -137,11 +145,14 @@ impl Clock for ManualClock {
 }
 
 /// The [`Sleeper`] of a [`ManualClock`]: advances the clock instead of waiting.
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 #[derive(Debug, Clone)]
 pub struct ManualSleeper {
     clock: ManualClock,
 }
 
+#[cfg(feature = "client")]
 impl Sleeper for ManualSleeper {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         {

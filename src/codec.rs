@@ -1,39 +1,55 @@
 //! Encoding requests and decoding responses: the small pieces generated code calls.
+//!
+//! The models use a few of them whatever the features (enum visitors, tagged unions, the
+//! redaction placeholder, and the event-type peek with `webhooks`); parameters, bodies and
+//! decoding with errors belong to the `client` feature, so a webhook-only build compiles no part
+//! of the HTTP pipeline.
 
+#[cfg(any(feature = "client", feature = "webhooks"))]
 use std::borrow::Cow;
 use std::fmt;
 
+#[cfg(feature = "client")]
 use bytes::Bytes;
+#[cfg(feature = "client")]
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+#[cfg(any(feature = "client", feature = "webhooks"))]
+use serde::Deserialize;
+use serde::Serialize;
 use serde::de::{self, DeserializeOwned, Visitor};
-use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "client")]
 use crate::error::Error;
 
 /// A value that can be sent as a query or path parameter.
+#[cfg(feature = "client")]
 pub trait QueryValue {
     /// The parameter's text form.
     fn to_query_value(&self) -> String;
 }
 
+#[cfg(feature = "client")]
 impl QueryValue for String {
     fn to_query_value(&self) -> String {
         self.clone()
     }
 }
 
+#[cfg(feature = "client")]
 impl QueryValue for str {
     fn to_query_value(&self) -> String {
         self.to_owned()
     }
 }
 
+#[cfg(feature = "client")]
 impl QueryValue for bool {
     fn to_query_value(&self) -> String {
         if *self { "true" } else { "false" }.to_owned()
     }
 }
 
+#[cfg(feature = "client")]
 macro_rules! query_value_display {
     ($($t:ty),*) => {$(
         impl QueryValue for $t {
@@ -43,26 +59,31 @@ macro_rules! query_value_display {
         }
     )*};
 }
+#[cfg(feature = "client")]
 query_value_display!(i32, i64, u32, u64, f64);
 
+#[cfg(feature = "client")]
 impl QueryValue for chrono::DateTime<chrono::Utc> {
     fn to_query_value(&self) -> String {
         self.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     }
 }
 
+#[cfg(feature = "client")]
 impl QueryValue for chrono::NaiveDate {
     fn to_query_value(&self) -> String {
         self.format("%Y-%m-%d").to_string()
     }
 }
 
+#[cfg(feature = "client")]
 impl QueryValue for uuid::Uuid {
     fn to_query_value(&self) -> String {
         self.to_string()
     }
 }
 
+#[cfg(feature = "client")]
 impl<T: QueryValue> QueryValue for Vec<T> {
     fn to_query_value(&self) -> String {
         self.iter()
@@ -73,6 +94,7 @@ impl<T: QueryValue> QueryValue for Vec<T> {
 }
 
 /// Characters escaped in a path segment: everything but unreserved characters (RFC 3986).
+#[cfg(feature = "client")]
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
@@ -80,6 +102,7 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// A path parameter, percent-encoded so an id can never change the path's shape.
+#[cfg(feature = "client")]
 pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
     let raw = value.to_query_value();
     match raw.as_str() {
@@ -97,6 +120,7 @@ pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
 /// How a list or map parameter is written (OpenAPI `style` and `explode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) enum ParamStyle {
     /// `a=1&a=2` (exploded) or `a=1,2`.
     Form { explode: bool },
@@ -111,10 +135,12 @@ pub(crate) enum ParamStyle {
 }
 
 /// A parameter list: query pairs, or header name/value pairs.
+#[cfg(feature = "client")]
 pub(crate) type Pairs = Vec<(Cow<'static, str>, String)>;
 
 /// Appends a list parameter in its style.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) fn push_list<T: QueryValue>(
     out: &mut Pairs,
     name: &'static str,
@@ -147,6 +173,7 @@ pub(crate) fn push_list<T: QueryValue>(
 /// Appends an object parameter in its style (`deepObject`: `name[key]=value`; exploded form:
 /// `key=value`; otherwise `name=key,value,…`).
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) fn push_map<T: QueryValue>(
     out: &mut Pairs,
     name: &'static str,
@@ -176,6 +203,7 @@ pub(crate) fn push_map<T: QueryValue>(
 /// their text, arrays like a list, objects like a map, in the parameter's style; nested values as
 /// JSON text; `null` not at all.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) fn push_json(
     out: &mut Pairs,
     name: &'static str,
@@ -205,6 +233,7 @@ pub(crate) fn push_json(
 
 /// Joins cookie parameters into one `Cookie` header.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) fn push_cookies(headers: &mut Pairs, cookies: Pairs) {
     if cookies.is_empty() {
         return;
@@ -219,6 +248,7 @@ pub(crate) fn push_cookies(headers: &mut Pairs, cookies: Pairs) {
 
 /// A request body, encoded once when the request is built and shared by every attempt.
 #[derive(Debug, Clone)]
+#[cfg(feature = "client")]
 pub(crate) struct EncodedBody {
     /// The failure is kept, not reported here: building a request cannot fail, `.send()` can.
     bytes: Result<Bytes, EncodeFailure>,
@@ -226,6 +256,7 @@ pub(crate) struct EncodedBody {
 }
 
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 impl EncodedBody {
     /// A body that is already bytes, sent with `content_type`.
     pub(crate) fn raw(bytes: Bytes, content_type: &'static str) -> Self {
@@ -254,9 +285,11 @@ impl EncodedBody {
 }
 
 /// Why a body could not be encoded; shared by the clones of a request.
+#[cfg(feature = "client")]
 #[derive(Debug, Clone)]
 struct EncodeFailure(std::sync::Arc<dyn std::error::Error + Send + Sync>);
 
+#[cfg(feature = "client")]
 impl EncodeFailure {
     fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self(std::sync::Arc::from(source.into()))
@@ -264,11 +297,13 @@ impl EncodeFailure {
 }
 
 /// Serializes a JSON request body.
+#[cfg(feature = "client")]
 pub(crate) fn encode_body<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
     encode_json_as(body, "application/json")
 }
 
 /// Serializes a JSON request body sent as another JSON media type (`application/vnd.api+json`).
+#[cfg(feature = "client")]
 pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
     body: &T,
     content_type: &'static str,
@@ -284,6 +319,7 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
 /// Serializes a body as `application/x-www-form-urlencoded`: each top-level property a field;
 /// arrays repeat the field; nested objects are sent as JSON text.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
     let encoded = serde_json::to_value(body)
         .map_err(EncodeFailure::new)
@@ -343,12 +379,14 @@ pub(crate) fn decode_variant<T: DeserializeOwned, E: de::Error>(
 
 /// Decodes a plain JSON body.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     decode(body)
 }
 
 /// Decodes the `data` of an enveloped body.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
+#[cfg(feature = "client")]
 pub(crate) fn decode_envelope_data<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     decode::<Envelope<T>>(body).map(|e| e.data)
 }
@@ -370,6 +408,7 @@ impl<T> Visitor<'_> for WireStrVisitor<T> {
 
 /// Reads only the `type` of a webhook event, borrowing it from the body when possible.
 #[derive(Deserialize)]
+#[cfg(feature = "webhooks")]
 pub(crate) struct EventTypePeek<'a> {
     #[serde(rename = "type", borrow)]
     pub(crate) event_type: Cow<'a, str>,
@@ -386,6 +425,7 @@ impl fmt::Debug for Redacted {
 
 /// `meta` of every success envelope; fields the server adds later are ignored.
 #[derive(Debug, Default, Deserialize)]
+#[cfg(feature = "client")]
 pub(crate) struct Meta {
     #[serde(default)]
     pub(crate) request_id: Option<String>,
@@ -399,6 +439,7 @@ pub(crate) struct Meta {
 
 /// `{"data": T, "meta": {...}}`.
 #[derive(Deserialize)]
+#[cfg(feature = "client")]
 pub(crate) struct Envelope<T> {
     pub(crate) data: T,
     #[serde(default)]
@@ -409,6 +450,7 @@ pub(crate) struct Envelope<T> {
 ///
 /// Tracking the path costs on every value decoded, so the body is decoded without it first and
 /// only a body that failed is decoded again to find where.
+#[cfg(feature = "client")]
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     match serde_json::from_slice(body) {
         Ok(value) => Ok(value),
@@ -422,6 +464,7 @@ pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 
 /// Decodes `body` again, tracking the path, and returns the error with the failing path.
 #[cold]
+#[cfg(feature = "client")]
 fn locate_decode_error<T: DeserializeOwned>(body: &[u8]) -> Option<Error> {
     let mut de = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
@@ -435,6 +478,7 @@ fn locate_decode_error<T: DeserializeOwned>(body: &[u8]) -> Option<Error> {
 
 /// Whether a `Content-Type` names JSON: `application/json` or any `+json` type, parameters
 /// ignored.
+#[cfg(feature = "client")]
 pub(crate) fn is_json_media_type(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
@@ -446,6 +490,7 @@ pub(crate) fn is_json_media_type(content_type: &str) -> bool {
 }
 
 #[cfg(test)]
+#[cfg(feature = "client")]
 mod tests {
     use super::*;
 

@@ -26,32 +26,65 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds | default |
+//! |---|---|---|
+//! | `client` | [`Client`], authentication, retries, rate limits, pagination, every operation ([`api`]) | yes |
+//! | `webhooks` | [`webhooks`]: verify, sign and parse the typed events (no HTTP client, no async runtime) | yes |
+//! | `axum` | `webhooks::axum::VerifiedEvent`, an extractor for axum handlers | no |
+//! | `testing` | `testing::MockApi`, spec-checked mocks of every operation for your tests | no |
+//!
+//! The [`models`] are always there. A webhook receiver depends on
+//! `marketing-api = { version = "0.2", default-features = false, features = ["webhooks"] }`.
 #![deny(missing_docs)]
 // An SDK generated from another spec (`MARKETING_API_OPENAPI`) uses only part of the runtime.
 #![cfg_attr(not(marketing_api_bundled_spec), allow(dead_code))]
+// docs.rs builds with `--cfg docsrs` and shows the feature each item needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod auth;
+#[cfg(feature = "client")]
 mod client;
 pub mod clock;
 mod codec;
+#[cfg(feature = "client")]
 mod error;
-#[cfg(marketing_api_bundled_spec)]
+#[cfg(all(feature = "client", marketing_api_bundled_spec))]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod ingest;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod multipart;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod pagination;
 mod patch;
+#[cfg(feature = "client")]
 mod ratelimit;
+#[cfg(feature = "client")]
 mod request;
+#[cfg(feature = "client")]
 mod response;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod retry;
 #[cfg(all(feature = "testing", marketing_api_bundled_spec))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+#[cfg(feature = "client")]
 mod tls;
+#[cfg(feature = "client")]
 mod transport;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhooks;
 
 /// Entry points for the fuzz targets in `fuzz/`; not public API.
-#[cfg(all(any(fuzzing, test), marketing_api_bundled_spec))]
+#[cfg(all(any(fuzzing, test), feature = "client", marketing_api_bundled_spec))]
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
@@ -63,20 +96,33 @@ pub use bytes;
 /// Dates and times of the models (`chrono::DateTime<Utc>`).
 pub use chrono;
 /// Stream traits for `.stream()`: `futures::TryStreamExt` gives `try_next`, `try_collect`, ….
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use futures;
 /// Status codes and header maps of [`ApiError`], [`Response`] and webhook errors.
 pub use http;
 /// Free-form JSON of the models (`serde_json::Value`, attribute maps).
 pub use serde_json;
 /// URLs of the OAuth2 authorization flow.
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use url;
 
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
-#[cfg(not(marketing_api_bundled_spec))]
+#[cfg(all(feature = "client", not(marketing_api_bundled_spec)))]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use error::ErrorType;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use error::{ApiError, Error, ErrorKind};
 pub use patch::Patch;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use response::{ByteStream, Page, Response};
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use tls::{SpkiPin, TlsVersion};
 
 /// Every schema of the API contract: entities, request bodies, enums and typed ids.
@@ -85,11 +131,13 @@ pub mod models {
 }
 
 /// Resource accessors (`client.campaigns()`) and one request builder per operation.
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api.rs"));
 }
 
 /// The README's code blocks, compiled and run as doc tests so they cannot go stale.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "client", feature = "webhooks"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -31,7 +31,7 @@ fn main() {
     let emit = t.elapsed();
     let t = Instant::now();
     for tokens in tokens {
-        marketing_api_codegen::emit::format(tokens).unwrap_or_else(|e| panic!("{e}"));
+        marketing_api_codegen::print::format(tokens);
     }
     let format = t.elapsed();
     println!("parse {parse:?}  model {model:?}  emit {emit:?}  format {format:?}");

@@ -20,15 +20,24 @@ pub enum OpenApiVersion {
 }
 
 /// Why a spec could not be read at all (as opposed to parts of it being skipped with a warning).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum ParseError {
     /// The text is neither valid YAML nor valid JSON.
-    #[error("openapi spec does not parse: {0}")]
     Syntax(String),
     /// The root is not an OpenAPI 3.0/3.1 document.
-    #[error("not an OpenAPI 3.0 or 3.1 document: {0}")]
     NotOpenApi(String),
 }
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Syntax(reason) => write!(f, "openapi spec does not parse: {reason}"),
+            Self::NotOpenApi(reason) => write!(f, "not an OpenAPI 3.0 or 3.1 document: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 /// A parsed spec: the tree and its version.
 #[derive(Debug)]
@@ -51,7 +60,7 @@ impl Document {
         let root: Value = if trimmed.starts_with('{') {
             serde_json::from_str(trimmed).map_err(|e| ParseError::Syntax(e.to_string()))?
         } else {
-            serde_saphyr::from_str(trimmed).map_err(|e| ParseError::Syntax(e.to_string()))?
+            crate::yaml::from_str(trimmed).map_err(ParseError::Syntax)?
         };
         let Some(object) = root.as_object() else {
             return Err(ParseError::NotOpenApi(

@@ -1,4 +1,4 @@
-//! Stage 3, emit: `quote!` per kind of item, formatted with `prettyplease`.
+//! Stage 3, emit: `quote!` per kind of item, printed as source by [`crate::print`].
 //!
 //! The emitted code lives inside the `marketing-api` crate and calls its runtime through a small
 //! surface: `crate::Client::{execute_single, execute_empty, execute_page}`,
@@ -13,12 +13,6 @@ use crate::model::{
     Api, BodyKind, EventDef, Field, FieldRepr, Operation, Param, ParamStyle, Resource,
     ResponseShape, StructDef, TaggedUnion, Ty, TypeDef, TypeKind, UnionVariant, Variant,
 };
-
-/// Formats a token stream as a Rust source file.
-pub fn format(tokens: TokenStream) -> Result<String, syn::Error> {
-    let file: syn::File = syn::parse2(tokens)?;
-    Ok(prettyplease::unparse(&file))
-}
 
 fn ident(name: &str) -> Ident {
     match name.strip_prefix("r#") {
@@ -570,6 +564,7 @@ fn enum_model(t: &TypeDef, variants: &[Variant]) -> TokenStream {
             }
         }
 
+        #[cfg(feature = "client")]
         impl crate::codec::QueryValue for #name {
             fn to_query_value(&self) -> String {
                 self.as_str().to_owned()
@@ -631,6 +626,7 @@ fn id_model(t: &TypeDef) -> TokenStream {
             }
         }
 
+        #[cfg(feature = "client")]
         impl crate::codec::QueryValue for #name {
             fn to_query_value(&self) -> String {
                 self.0.clone()
@@ -1009,13 +1005,18 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     let cookie_push = push(&op.cookies, &target_cookies);
     let cookie_join = (!op.cookies.is_empty()).then(|| {
         quote! {
-            #[allow(unused_mut)]
-            let mut cookies: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+            let mut cookies: crate::codec::Pairs = Vec::new();
             #(#cookie_push)*
             crate::codec::push_cookies(&mut headers, cookies);
         }
     });
-    let query_len = op.query.len();
+    // `mut` only where something is pushed: no `#[allow(unused_mut)]` in every builder.
+    let query_mut = (!op.query.is_empty()).then(|| quote!(mut));
+    let headers_mut = (!op.headers.is_empty() || !op.cookies.is_empty()).then(|| quote!(mut));
+    let query_new = match op.query.len() {
+        0 => quote!(Vec::new()),
+        n => quote!(Vec::with_capacity(#n)),
+    };
     let idempotency = op.idempotency_key.then(|| {
         quote! {
             /// Sets the `Idempotency-Key` sent with every attempt of this request. Without it
@@ -1089,11 +1090,9 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             }
 
             fn into_request(self) -> (crate::Client, crate::transport::Request) {
-                #[allow(unused_mut)]
-                let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(#query_len);
+                let #query_mut query: crate::codec::Pairs = #query_new;
                 #(#query_push)*
-                #[allow(unused_mut)]
-                let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+                let #headers_mut headers: crate::codec::Pairs = Vec::new();
                 #(#header_push)*
                 #cookie_join
                 let request = crate::transport::Request {

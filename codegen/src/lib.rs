@@ -7,7 +7,7 @@
 //! 2. The model ([`model`], filled by [`types`] and [`operations`]) resolves references and
 //!    names: types with collision-free Rust names (cycles boxed, inline types named),
 //!    resources with their operations, parameters, bodies and responses, webhook events.
-//! 3. [`emit`] turns the model into Rust with `quote!` and formats it with `prettyplease`.
+//! 3. [`emit`] turns the model into Rust with `quote!`; [`print`](mod@print) writes the tokens as source.
 //!
 //! What the generator cannot express is not an error: it is skipped or typed loosely (as
 //! `serde_json::Value`) and reported as a [`Warning`] naming its location in the spec. With
@@ -25,33 +25,64 @@ pub mod emit;
 pub mod model;
 pub mod names;
 pub mod operations;
+pub mod print;
 pub mod schema;
 pub mod types;
+pub mod yaml;
 
 use std::path::Path;
 
 pub use model::Warning;
 
 /// Why generation failed.
-#[derive(Debug, thiserror::Error)]
+// `Display` and `Error` are written out rather than derived: a derive macro would put `syn` on
+// the build script's critical path for three messages.
+#[derive(Debug)]
 pub enum GenerateError {
     /// The text is not an OpenAPI 3.0/3.1 document.
-    #[error(transparent)]
-    Parse(#[from] document::ParseError),
+    Parse(document::ParseError),
     /// Strict mode, and the spec uses constructs that were skipped or loosened.
-    #[error("{} construct(s) not supported (strict mode):\n{}", .0.len(), .0.iter().map(|w| format!("  {w}")).collect::<Vec<_>>().join("\n"))]
     Strict(Vec<Warning>),
-    /// Emitted tokens did not form valid Rust (a generator bug).
-    #[error("generated code does not parse: {0}")]
-    Emit(#[from] syn::Error),
     /// Reading the spec or writing output failed.
-    #[error("{path}: {source}")]
     Io {
         /// The file involved.
         path: String,
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Parse(error) => error.fmt(f),
+            Self::Strict(warnings) => {
+                write!(
+                    f,
+                    "{} construct(s) not supported (strict mode):",
+                    warnings.len()
+                )?;
+                warnings.iter().try_for_each(|w| write!(f, "\n  {w}"))
+            }
+            Self::Io { path, source } => write!(f, "{path}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for GenerateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Parse(error) => error.source(),
+            Self::Strict(_) => None,
+            Self::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+impl From<document::ParseError> for GenerateError {
+    fn from(error: document::ParseError) -> Self {
+        Self::Parse(error)
+    }
 }
 
 /// How to generate.
@@ -101,37 +132,25 @@ pub fn generate_with(text: &str, options: &Options) -> Result<Generated, Generat
     if options.strict && !api.warnings.is_empty() {
         return Err(GenerateError::Strict(api.warnings));
     }
-    // Emitting and formatting are independent per file, and formatting a large API is most of
-    // the generator's time: the files, and two halves of the models, go to their own threads.
-    type Formatted = Result<String, syn::Error>;
+    // Emitting and printing are independent per file: the larger ones go to their own threads.
     let (models, api_rs, events, testing) = std::thread::scope(|scope| {
-        let join = |handle: std::thread::ScopedJoinHandle<'_, Formatted>| {
+        let join = |handle: std::thread::ScopedJoinHandle<'_, String>| {
             handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         };
-        const MODEL_PARTS: usize = 2;
         let api = &api;
-        let model_parts: Vec<_> = (0..MODEL_PARTS)
-            .map(|part| {
-                scope.spawn(move || emit::format(emit::models_part(api, part, MODEL_PARTS)))
-            })
-            .collect();
-        let api_rs = scope.spawn(|| emit::format(emit::api(api)));
-        let events = scope.spawn(|| emit::format(emit::events(api)));
-        let testing = emit::format(emit::testing(api));
-        let models: Formatted = model_parts
-            .into_iter()
-            .map(join)
-            .collect::<Result<Vec<_>, _>>()
-            .map(|parts| parts.join("\n"));
-        (models, join(api_rs), join(events), testing)
+        let models = scope.spawn(|| print::format(emit::models(api)));
+        let api_rs = scope.spawn(|| print::format(emit::api(api)));
+        let events = print::format(emit::events(api));
+        let testing = print::format(emit::testing(api));
+        (join(models), join(api_rs), events, testing)
     });
     Ok(Generated {
-        models: models?,
-        api: api_rs?,
-        events: events?,
-        testing: testing?,
+        models,
+        api: api_rs,
+        events,
+        testing,
         operations_in_spec: api.operations_in_spec,
         operations_generated: api.resources.iter().map(|r| r.operations.len()).sum(),
         warnings: api.warnings,

@@ -195,8 +195,15 @@ mod tests {
         ] {
             assert_eq!(field_name(text), expected, "{text}");
             let ident = field_name(text);
-            let parsed: Result<syn::Ident, _> = syn::parse_str(&ident);
-            assert!(parsed.is_ok(), "{ident} is not an identifier");
+            let parsed: Vec<_> = ident
+                .parse::<proc_macro2::TokenStream>()
+                .expect("tokens")
+                .into_iter()
+                .collect();
+            assert!(
+                matches!(parsed.as_slice(), [proc_macro2::TokenTree::Ident(_)]),
+                "{ident} is not an identifier"
+            );
         }
         for (text, expected) in [
             ("user_profile", "UserProfile"),

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 /// The bundled contract.
-pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
 
 /// Why the spec could not be turned into validators.
 #[derive(Debug)]

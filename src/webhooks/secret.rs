@@ -80,10 +80,15 @@ impl WebhookSecret {
     }
 
     /// A fresh random 24-byte secret (the size the API issues), for senders and tests.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random source fails, as `rand::random` would: a secret must
+    /// never come from a weaker source.
     pub fn generate() -> Self {
-        Self {
-            key: rand::random::<[u8; 24]>().to_vec(),
-        }
+        let mut key = vec![0u8; 24];
+        getrandom::fill(&mut key).expect("the operating system's random source failed");
+        Self { key }
     }
 
     /// The key length in bytes.

@@ -1,19 +1,24 @@
 impl crate::Client {
     /// Widgets and their parts.
     pub fn widgets(&self) -> Widgets {
-        Widgets { client: self.clone() }
+        Widgets {
+            client: self.clone()
+        }
     }
 }
+
 /// Widgets and their parts.
 #[derive(Clone)]
 pub struct Widgets {
     client: crate::Client,
 }
+
 impl std::fmt::Debug for Widgets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Widgets").finish_non_exhaustive()
     }
 }
+
 impl Widgets {
     /// The client this resource sends through, so hand-written helpers (such as
     /// `Events::ingest`) can build on the generated operations.
@@ -31,47 +36,28 @@ impl Widgets {
     /// List widgets
     ///
     /// Widgets in creation order.
-    pub fn list(&self) -> ListWidgets {
-        ListWidgets::new(self.client.clone(), String::from("/widgets"))
+    pub fn list(&self,) -> ListWidgets {
+        ListWidgets::new(self.client.clone(), String::from("/widgets"),)
     }
     /// Create a widget
     pub fn create(&self, body: &crate::models::NewWidget) -> CreateWidget {
-        CreateWidget::new(
-            self.client.clone(),
-            String::from("/widgets"),
-            Some(crate::codec::encode_body(body)),
-        )
+        CreateWidget::new(self.client.clone(), String::from("/widgets"), Some(crate::codec::encode_body(body)),)
     }
     /// Update a widget
-    pub fn update(
-        &self,
-        widget_id: &crate::models::WidgetId,
-        body: &crate::models::WidgetPatch,
-    ) -> UpdateWidget {
-        UpdateWidget::new(
-            self.client.clone(),
-            format!("/widgets/{}", crate ::codec::path_segment(widget_id)),
-            Some(crate::codec::encode_body(body)),
-        )
+    pub fn update(&self, widget_id: &crate::models::WidgetId, body: &crate::models::WidgetPatch) -> UpdateWidget {
+        UpdateWidget::new(self.client.clone(), format!("/widgets/{}", crate::codec::path_segment(widget_id)), Some(crate::codec::encode_body(body)),)
     }
     /// Delete a widget
-    #[deprecated(
-        note = "deprecated by the API; see the operation docs for its replacement"
-    )]
+    #[deprecated(note = "deprecated by the API; see the operation docs for its replacement")]
     pub fn delete(&self, widget_id: &crate::models::WidgetId) -> DeleteWidget {
-        DeleteWidget::new(
-            self.client.clone(),
-            format!("/widgets/{}", crate ::codec::path_segment(widget_id)),
-        )
+        DeleteWidget::new(self.client.clone(), format!("/widgets/{}", crate::codec::path_segment(widget_id)),)
     }
     /// Polish a widget
     pub fn polish(&self, widget_id: &crate::models::WidgetId) -> PolishWidget {
-        PolishWidget::new(
-            self.client.clone(),
-            format!("/widgets/{}/polish", crate ::codec::path_segment(widget_id)),
-        )
+        PolishWidget::new(self.client.clone(), format!("/widgets/{}/polish", crate::codec::path_segment(widget_id)),)
     }
 }
+
 static OP_LIST_WIDGETS: crate::transport::OperationInfo = crate::transport::OperationInfo {
     id: "listWidgets",
     method: http::Method::GET,
@@ -80,6 +66,7 @@ static OP_LIST_WIDGETS: crate::transport::OperationInfo = crate::transport::Oper
     success_status: 200u16,
     idempotency_key: false,
 };
+
 /// Request builder for `GET /widgets` (`listWidgets`).
 ///
 /// List widgets
@@ -98,16 +85,15 @@ pub struct ListWidgets {
     limit: Option<i32>,
     options: crate::request::RequestOptions,
 }
+
 impl std::fmt::Debug for ListWidgets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListWidgets")
-            .field("path", &self.path)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("ListWidgets").field("path", &self.path).field("options", &self.options).finish_non_exhaustive()
     }
 }
+
 impl ListWidgets {
-    fn new(client: crate::Client, path: String) -> Self {
+    fn new(client: crate::Client, path: String,) -> Self {
         Self {
             client,
             path,
@@ -149,40 +135,20 @@ impl ListWidgets {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
-            4usize,
-        );
+        let mut query: crate::codec::Pairs = Vec::with_capacity(4usize);
         if let Some(value) = &self.color {
-            query
-                .push((
-                    std::borrow::Cow::Borrowed("color"),
-                    crate::codec::QueryValue::to_query_value(value),
-                ));
+            query.push((std::borrow::Cow::Borrowed("color"), crate::codec::QueryValue::to_query_value(value)));
         }
         if let Some(value) = &self.created_after {
-            query
-                .push((
-                    std::borrow::Cow::Borrowed("created_after"),
-                    crate::codec::QueryValue::to_query_value(value),
-                ));
+            query.push((std::borrow::Cow::Borrowed("created_after"), crate::codec::QueryValue::to_query_value(value)));
         }
         if let Some(value) = &self.cursor {
-            query
-                .push((
-                    std::borrow::Cow::Borrowed("cursor"),
-                    crate::codec::QueryValue::to_query_value(value),
-                ));
+            query.push((std::borrow::Cow::Borrowed("cursor"), crate::codec::QueryValue::to_query_value(value)));
         }
         if let Some(value) = &self.limit {
-            query
-                .push((
-                    std::borrow::Cow::Borrowed("limit"),
-                    crate::codec::QueryValue::to_query_value(value),
-                ));
+            query.push((std::borrow::Cow::Borrowed("limit"), crate::codec::QueryValue::to_query_value(value)));
         }
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_LIST_WIDGETS,
             path: self.path,
@@ -194,7 +160,8 @@ impl ListWidgets {
         (self.client, request)
     }
     /// Sends the request and returns one page.
-    pub async fn send(self) -> Result<crate::Page<crate::models::Widget>, crate::Error> {
+    pub async fn send(self) -> Result<crate::Page<crate::models::Widget>,
+    crate::Error > {
         let (client, request) = self.into_request();
         client.execute_page::<crate::models::Widget>(request).await
     }
@@ -208,6 +175,7 @@ impl ListWidgets {
         self.pages().items()
     }
 }
+
 static OP_CREATE_WIDGET: crate::transport::OperationInfo = crate::transport::OperationInfo {
     id: "createWidget",
     method: http::Method::POST,
@@ -216,6 +184,7 @@ static OP_CREATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     success_status: 201u16,
     idempotency_key: true,
 };
+
 /// Request builder for `POST /widgets` (`createWidget`).
 ///
 /// Create a widget
@@ -229,20 +198,15 @@ pub struct CreateWidget {
     body: Option<crate::codec::EncodedBody>,
     options: crate::request::RequestOptions,
 }
+
 impl std::fmt::Debug for CreateWidget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreateWidget")
-            .field("path", &self.path)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("CreateWidget").field("path", &self.path).field("options", &self.options).finish_non_exhaustive()
     }
 }
+
 impl CreateWidget {
-    fn new(
-        client: crate::Client,
-        path: String,
-        body: Option<crate::codec::EncodedBody>,
-    ) -> Self {
+    fn new(client: crate::Client, path: String, body: Option<crate::codec::EncodedBody>,) -> Self {
         Self {
             client,
             path,
@@ -268,12 +232,8 @@ impl CreateWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
-            0usize,
-        );
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_CREATE_WIDGET,
             path: self.path,
@@ -285,18 +245,19 @@ impl CreateWidget {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<crate::models::Widget, crate::Error> {
+    pub async fn send(self) -> Result<crate::models::Widget,
+    crate::Error > {
         let (client, request) = self.into_request();
-        client.execute_single::<crate::models::Widget>(request).await.map(|r| r.data)
+        client.execute_single::<crate::models::Widget>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(
-        self,
-    ) -> Result<crate::Response<crate::models::Widget>, crate::Error> {
+    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>,
+    crate::Error > {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await
     }
 }
+
 static OP_UPDATE_WIDGET: crate::transport::OperationInfo = crate::transport::OperationInfo {
     id: "updateWidget",
     method: http::Method::PATCH,
@@ -305,6 +266,7 @@ static OP_UPDATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     success_status: 200u16,
     idempotency_key: false,
 };
+
 /// Request builder for `PATCH /widgets/{widget_id}` (`updateWidget`).
 ///
 /// Update a widget
@@ -318,20 +280,15 @@ pub struct UpdateWidget {
     body: Option<crate::codec::EncodedBody>,
     options: crate::request::RequestOptions,
 }
+
 impl std::fmt::Debug for UpdateWidget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpdateWidget")
-            .field("path", &self.path)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("UpdateWidget").field("path", &self.path).field("options", &self.options).finish_non_exhaustive()
     }
 }
+
 impl UpdateWidget {
-    fn new(
-        client: crate::Client,
-        path: String,
-        body: Option<crate::codec::EncodedBody>,
-    ) -> Self {
+    fn new(client: crate::Client, path: String, body: Option<crate::codec::EncodedBody>,) -> Self {
         Self {
             client,
             path,
@@ -350,12 +307,8 @@ impl UpdateWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
-            0usize,
-        );
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_UPDATE_WIDGET,
             path: self.path,
@@ -367,18 +320,19 @@ impl UpdateWidget {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<crate::models::Widget, crate::Error> {
+    pub async fn send(self) -> Result<crate::models::Widget,
+    crate::Error > {
         let (client, request) = self.into_request();
-        client.execute_single::<crate::models::Widget>(request).await.map(|r| r.data)
+        client.execute_single::<crate::models::Widget>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(
-        self,
-    ) -> Result<crate::Response<crate::models::Widget>, crate::Error> {
+    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>,
+    crate::Error > {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await
     }
 }
+
 static OP_DELETE_WIDGET: crate::transport::OperationInfo = crate::transport::OperationInfo {
     id: "deleteWidget",
     method: http::Method::DELETE,
@@ -387,6 +341,7 @@ static OP_DELETE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     success_status: 204u16,
     idempotency_key: false,
 };
+
 /// Request builder for `DELETE /widgets/{widget_id}` (`deleteWidget`).
 ///
 /// Delete a widget
@@ -399,16 +354,15 @@ pub struct DeleteWidget {
     path: String,
     options: crate::request::RequestOptions,
 }
+
 impl std::fmt::Debug for DeleteWidget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeleteWidget")
-            .field("path", &self.path)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("DeleteWidget").field("path", &self.path).field("options", &self.options).finish_non_exhaustive()
     }
 }
+
 impl DeleteWidget {
-    fn new(client: crate::Client, path: String) -> Self {
+    fn new(client: crate::Client, path: String,) -> Self {
         Self {
             client,
             path,
@@ -426,12 +380,8 @@ impl DeleteWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
-            0usize,
-        );
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_DELETE_WIDGET,
             path: self.path,
@@ -443,16 +393,19 @@ impl DeleteWidget {
         (self.client, request)
     }
     /// Sends the request.
-    pub async fn send(self) -> Result<(), crate::Error> {
+    pub async fn send(self) -> Result<(),
+    crate::Error > {
         let (client, request) = self.into_request();
-        client.execute_empty(request).await.map(|_| ())
+        client.execute_empty(request).await.map(| _ | ())
     }
     /// Sends the request and returns the response metadata (request id, headers).
-    pub async fn send_with_meta(self) -> Result<crate::Response<()>, crate::Error> {
+    pub async fn send_with_meta(self) -> Result<crate::Response<()>,
+    crate::Error > {
         let (client, request) = self.into_request();
         client.execute_empty(request).await
     }
 }
+
 static OP_POLISH_WIDGET: crate::transport::OperationInfo = crate::transport::OperationInfo {
     id: "polishWidget",
     method: http::Method::POST,
@@ -461,6 +414,7 @@ static OP_POLISH_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     success_status: 200u16,
     idempotency_key: false,
 };
+
 /// Request builder for `POST /widgets/{widget_id}/polish` (`polishWidget`).
 ///
 /// Polish a widget
@@ -473,16 +427,15 @@ pub struct PolishWidget {
     path: String,
     options: crate::request::RequestOptions,
 }
+
 impl std::fmt::Debug for PolishWidget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PolishWidget")
-            .field("path", &self.path)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("PolishWidget").field("path", &self.path).field("options", &self.options).finish_non_exhaustive()
     }
 }
+
 impl PolishWidget {
-    fn new(client: crate::Client, path: String) -> Self {
+    fn new(client: crate::Client, path: String,) -> Self {
         Self {
             client,
             path,
@@ -500,12 +453,8 @@ impl PolishWidget {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
-            0usize,
-        );
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_POLISH_WIDGET,
             path: self.path,
@@ -517,31 +466,32 @@ impl PolishWidget {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<crate::models::Widget, crate::Error> {
+    pub async fn send(self) -> Result<crate::models::Widget,
+    crate::Error > {
         let (client, request) = self.into_request();
-        client.execute_single::<crate::models::Widget>(request).await.map(|r| r.data)
+        client.execute_single::<crate::models::Widget>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(
-        self,
-    ) -> Result<crate::Response<crate::models::Widget>, crate::Error> {
+    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>,
+    crate::Error > {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await
     }
 }
+
 /// Operations on widgets / parts.
 #[derive(Clone)]
 pub struct Parts {
     client: crate::Client,
     widget_id: String,
 }
+
 impl std::fmt::Debug for Parts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Parts")
-            .field("widget_id", &self.widget_id)
-            .finish_non_exhaustive()
+        f.debug_struct("Parts").field("widget_id", &self.widget_id).finish_non_exhaustive()
     }
 }
+
 impl Parts {
     /// The client this resource sends through, so hand-written helpers (such as
     /// `Events::ingest`) can build on the generated operations.
@@ -550,13 +500,11 @@ impl Parts {
         &self.client
     }
     /// List the parts of a widget
-    pub fn list(&self) -> ListWidgetParts {
-        ListWidgetParts::new(
-            self.client.clone(),
-            format!("/widgets/{}/parts", self.widget_id),
-        )
+    pub fn list(&self,) -> ListWidgetParts {
+        ListWidgetParts::new(self.client.clone(), format!("/widgets/{}/parts", self.widget_id),)
     }
 }
+
 static OP_LIST_WIDGET_PARTS: crate::transport::OperationInfo = crate::transport::OperationInfo {
     id: "listWidgetParts",
     method: http::Method::GET,
@@ -565,6 +513,7 @@ static OP_LIST_WIDGET_PARTS: crate::transport::OperationInfo = crate::transport:
     success_status: 200u16,
     idempotency_key: false,
 };
+
 /// Request builder for `GET /widgets/{widget_id}/parts` (`listWidgetParts`).
 ///
 /// List the parts of a widget
@@ -577,16 +526,15 @@ pub struct ListWidgetParts {
     path: String,
     options: crate::request::RequestOptions,
 }
+
 impl std::fmt::Debug for ListWidgetParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListWidgetParts")
-            .field("path", &self.path)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("ListWidgetParts").field("path", &self.path).field("options", &self.options).finish_non_exhaustive()
     }
 }
+
 impl ListWidgetParts {
-    fn new(client: crate::Client, path: String) -> Self {
+    fn new(client: crate::Client, path: String,) -> Self {
         Self {
             client,
             path,
@@ -604,12 +552,8 @@ impl ListWidgetParts {
         self
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
-        #[allow(unused_mut)]
-        let mut query: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::with_capacity(
-            0usize,
-        );
-        #[allow(unused_mut)]
-        let mut headers: Vec<(std::borrow::Cow<'static, str>, String)> = Vec::new();
+        let query: crate::codec::Pairs = Vec::new();
+        let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_LIST_WIDGET_PARTS,
             path: self.path,
@@ -621,14 +565,14 @@ impl ListWidgetParts {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<Vec<crate::models::Part>, crate::Error> {
+    pub async fn send(self) -> Result<Vec<crate::models::Part>,
+    crate::Error > {
         let (client, request) = self.into_request();
-        client.execute_single::<Vec<crate::models::Part>>(request).await.map(|r| r.data)
+        client.execute_single::<Vec<crate::models::Part>>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(
-        self,
-    ) -> Result<crate::Response<Vec<crate::models::Part>>, crate::Error> {
+    pub async fn send_with_meta(self) -> Result<crate::Response<Vec<crate::models::Part>>,
+    crate::Error > {
         let (client, request) = self.into_request();
         client.execute_single::<Vec<crate::models::Part>>(request).await
     }

@@ -8,19 +8,10 @@
 ///
 /// A distinct type per kind of identifier, so an ad id cannot be passed where a
 /// campaign id is expected.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct WidgetId(String);
+
 impl WidgetId {
     /// Wraps an identifier received from the API or stored earlier.
     pub fn new(id: impl Into<String>) -> Self {
@@ -35,31 +26,38 @@ impl WidgetId {
         self.0
     }
 }
+
 impl std::fmt::Display for WidgetId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
+
 impl From<String> for WidgetId {
     fn from(id: String) -> Self {
         Self(id)
     }
 }
+
 impl From<&str> for WidgetId {
     fn from(id: &str) -> Self {
         Self(id.to_owned())
     }
 }
+
 impl AsRef<str> for WidgetId {
     fn as_ref(&self) -> &str {
         &self.0
     }
 }
+
+#[cfg(feature = "client")]
 impl crate::codec::QueryValue for WidgetId {
     fn to_query_value(&self) -> String {
         self.0.clone()
     }
 }
+
 /// A widget's color.
 ///
 /// # Example
@@ -80,9 +78,10 @@ pub enum WidgetColor {
     /// A value added to the API after this version of the SDK; holds the wire value.
     Unknown(String),
 }
+
 impl WidgetColor {
     /// Every value this version of the SDK knows.
-    pub const KNOWN: &'static [WidgetColor] = &[Self::Red, Self::DarkBlue];
+    pub const KNOWN: &'static[WidgetColor] = &[Self::Red, Self::DarkBlue];
     /// The value as sent on the wire.
     pub fn as_str(&self) -> &str {
         match self {
@@ -100,38 +99,46 @@ impl WidgetColor {
         }
     }
 }
+
 impl std::fmt::Display for WidgetColor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl From<&str> for WidgetColor {
     fn from(value: &str) -> Self {
         Self::from_wire(value)
     }
 }
+
 impl AsRef<str> for WidgetColor {
     fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
+
 impl serde::Serialize for WidgetColor {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok,
+    S::Error > {
         serializer.serialize_str(self.as_str())
     }
 }
+
 impl<'de> serde::Deserialize<'de> for WidgetColor {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self,
+    D::Error > {
         deserializer.deserialize_str(crate::codec::WireStrVisitor(Self::from_wire))
     }
 }
+
+#[cfg(feature = "client")]
 impl crate::codec::QueryValue for WidgetColor {
     fn to_query_value(&self) -> String {
         self.as_str().to_owned()
     }
 }
+
 /// A widget.
 ///
 /// # Example
@@ -165,20 +172,16 @@ pub struct Widget {
     pub tags: Option<Vec<String>>,
     /// Anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    pub attributes: Option<serde_json::Map<String,
+    serde_json::Value > >,
     /// When it was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
+
 impl Widget {
     /// Creates a value from its required fields (`id`, `name`, `color`, `owner_email`, `created_at`); set the others with the `with_*` methods.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: impl Into<crate::models::WidgetId>,
-        name: impl Into<String>,
-        color: crate::models::WidgetColor,
-        owner_email: impl Into<String>,
-        created_at: chrono::DateTime<chrono::Utc>,
-    ) -> Self {
+    pub fn new(id: impl Into<crate::models::WidgetId>, name: impl Into<String>, color: crate::models::WidgetColor, owner_email: impl Into<String>, created_at: chrono::DateTime<chrono::Utc>) -> Self {
         Self {
             id: id.into(),
             name: name.into(),
@@ -201,28 +204,18 @@ impl Widget {
         self
     }
     /// Sets `attributes`.
-    pub fn with_attributes(
-        mut self,
-        value: serde_json::Map<String, serde_json::Value>,
-    ) -> Self {
+    pub fn with_attributes(mut self, value: serde_json::Map<String, serde_json::Value>) -> Self {
         self.attributes = Some(value);
         self
     }
 }
+
 impl std::fmt::Debug for Widget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Widget")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("color", &self.color)
-            .field("owner_email", &crate::codec::Redacted)
-            .field("retired_at", &self.retired_at)
-            .field("tags", &self.tags)
-            .field("attributes", &self.attributes)
-            .field("created_at", &self.created_at)
-            .finish()
+        f.debug_struct("Widget").field("id", &self.id).field("name", &self.name).field("color", &self.color).field("owner_email", &crate::codec::Redacted).field("retired_at", &self.retired_at).field("tags", &self.tags).field("attributes", &self.attributes).field("created_at", &self.created_at).finish()
     }
 }
+
 /// A widget to create.
 ///
 /// # Example
@@ -244,6 +237,7 @@ pub struct NewWidget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_grams: Option<i64>,
 }
+
 impl NewWidget {
     /// Creates a value from its required fields (`name`, `color`); set the others with the `with_*` methods.
     #[allow(clippy::too_many_arguments)]
@@ -260,15 +254,13 @@ impl NewWidget {
         self
     }
 }
+
 impl std::fmt::Debug for NewWidget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewWidget")
-            .field("name", &self.name)
-            .field("color", &self.color)
-            .field("weight_grams", &self.weight_grams)
-            .finish()
+        f.debug_struct("NewWidget").field("name", &self.name).field("color", &self.color).field("weight_grams", &self.weight_grams).finish()
     }
 }
+
 /// Changes to a widget.
 ///
 /// # Example
@@ -288,6 +280,7 @@ pub struct WidgetPatch {
     #[serde(default, skip_serializing_if = "crate::Patch::is_absent")]
     pub retired_at: crate::Patch<chrono::DateTime<chrono::Utc>>,
 }
+
 impl WidgetPatch {
     /// Creates a value with every field unset.
     #[allow(clippy::too_many_arguments)]
@@ -313,17 +306,16 @@ impl WidgetPatch {
         self
     }
 }
+
 impl Default for WidgetPatch {
     fn default() -> Self {
         Self::new()
     }
 }
+
 impl std::fmt::Debug for WidgetPatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WidgetPatch")
-            .field("name", &self.name)
-            .field("retired_at", &self.retired_at)
-            .finish()
+        f.debug_struct("WidgetPatch").field("name", &self.name).field("retired_at", &self.retired_at).finish()
     }
 }
 
@@ -348,13 +340,11 @@ pub struct Part {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spare: Option<Box<crate::models::Part>>,
 }
+
 impl Part {
     /// Creates a value from its required fields (`id`, `widget_id`); set the others with the `with_*` methods.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: impl Into<String>,
-        widget_id: impl Into<crate::models::WidgetId>,
-    ) -> Self {
+    pub fn new(id: impl Into<String>, widget_id: impl Into<crate::models::WidgetId>) -> Self {
         Self {
             id: id.into(),
             widget_id: widget_id.into(),
@@ -367,15 +357,13 @@ impl Part {
         self
     }
 }
+
 impl std::fmt::Debug for Part {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Part")
-            .field("id", &self.id)
-            .field("widget_id", &self.widget_id)
-            .field("spare", &self.spare)
-            .finish()
+        f.debug_struct("Part").field("id", &self.id).field("widget_id", &self.widget_id).field("spare", &self.spare).finish()
     }
 }
+
 /// Sent when a widget is created.
 ///
 /// # Example
@@ -407,15 +395,11 @@ pub struct WidgetCreatedEvent {
     /// The widget.
     pub data: crate::models::Widget,
 }
+
 impl WidgetCreatedEvent {
     /// Creates a value from its required fields (`id`, `type`, `created_at`, `data`); set the others with the `with_*` methods.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: impl Into<String>,
-        r#type: impl Into<String>,
-        created_at: chrono::DateTime<chrono::Utc>,
-        data: crate::models::Widget,
-    ) -> Self {
+    pub fn new(id: impl Into<String>, r#type: impl Into<String>, created_at: chrono::DateTime<chrono::Utc>, data: crate::models::Widget) -> Self {
         Self {
             id: id.into(),
             r#type: r#type.into(),
@@ -424,16 +408,13 @@ impl WidgetCreatedEvent {
         }
     }
 }
+
 impl std::fmt::Debug for WidgetCreatedEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WidgetCreatedEvent")
-            .field("id", &self.id)
-            .field("type", &self.r#type)
-            .field("created_at", &self.created_at)
-            .field("data", &self.data)
-            .finish()
+        f.debug_struct("WidgetCreatedEvent").field("id", &self.id).field("type", &self.r#type).field("created_at", &self.created_at).field("data", &self.data).finish()
     }
 }
+
 /// Response metadata.
 ///
 /// # Example
@@ -449,6 +430,7 @@ pub struct ResponseMeta {
     /// The request id.
     pub request_id: String,
 }
+
 impl ResponseMeta {
     /// Creates a value from its required fields (`request_id`); set the others with the `with_*` methods.
     #[allow(clippy::too_many_arguments)]
@@ -458,11 +440,13 @@ impl ResponseMeta {
         }
     }
 }
+
 impl std::fmt::Debug for ResponseMeta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseMeta").field("request_id", &self.request_id).finish()
     }
 }
+
 /// List metadata.
 ///
 /// # Example
@@ -485,6 +469,7 @@ pub struct ListMeta {
     /// Whether more follow.
     pub has_more: bool,
 }
+
 impl ListMeta {
     /// Creates a value from its required fields (`request_id`, `has_more`); set the others with the `with_*` methods.
     #[allow(clippy::too_many_arguments)]
@@ -501,40 +486,26 @@ impl ListMeta {
         self
     }
 }
+
 impl std::fmt::Debug for ListMeta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListMeta")
-            .field("request_id", &self.request_id)
-            .field("next_cursor", &self.next_cursor)
-            .field("has_more", &self.has_more)
-            .finish()
+        f.debug_struct("ListMeta").field("request_id", &self.request_id).field("next_cursor", &self.next_cursor).field("has_more", &self.has_more).finish()
     }
 }
+
 /// Every component schema that has a generated model type, by schema name.
 #[cfg(feature = "testing")]
 #[doc(hidden)]
-pub const __MODEL_NAMES: &[&str] = &[
-    "WidgetId",
-    "WidgetColor",
-    "Widget",
-    "NewWidget",
-    "WidgetPatch",
-    "Part",
-    "WidgetCreatedEvent",
-    "ResponseMeta",
-    "ListMeta",
-];
+pub const __MODEL_NAMES: &[&str] = &["WidgetId", "WidgetColor", "Widget", "NewWidget", "WidgetPatch", "Part", "WidgetCreatedEvent", "ResponseMeta", "ListMeta"];
+
 /// Decodes `json` into the model type of component schema `schema` and encodes it
 /// back; `None` when no generated type comes from that schema.
 #[cfg(feature = "testing")]
 #[doc(hidden)]
-pub fn __roundtrip_example(
-    schema: &str,
-    json: serde_json::Value,
-) -> Option<Result<serde_json::Value, serde_json::Error>> {
-    fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
-        json: serde_json::Value,
-    ) -> Result<serde_json::Value, serde_json::Error> {
+pub fn __roundtrip_example(schema: &str, json: serde_json::Value,) -> Option<Result<serde_json::Value,
+serde_json::Error >> {
+    fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(json: serde_json::Value,) -> Result<serde_json::Value,
+    serde_json::Error > {
         let typed: T = serde_json::from_value(json)?;
         serde_json::to_value(&typed)
     }

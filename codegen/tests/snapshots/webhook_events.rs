@@ -1,4 +1,5 @@
 pub use crate::models::WidgetCreatedEvent;
+
 /// A webhook event, typed by its `type`.
 ///
 /// Event types added to the API after this version of the SDK still verify and arrive as
@@ -11,30 +12,19 @@ pub enum Event {
     /// An event type this version of the SDK does not know.
     Unknown(crate::webhooks::UnknownEvent),
 }
+
 impl Event {
     /// Every event type this version of the SDK knows.
-    pub const KNOWN_TYPES: &'static [&'static str] = &["widget.created"];
+    pub const KNOWN_TYPES: &'static[&'static str] = &["widget.created"];
     /// Parses an event body (already verified) into its typed form.
-    pub fn from_slice(body: &[u8]) -> Result<Event, crate::webhooks::PayloadError> {
+    pub fn from_slice(body: &[u8]) -> Result<Event,
+    crate::webhooks::PayloadError > {
         use crate::webhooks::PayloadError;
-        let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body)
-            .map_err(PayloadError::new)?;
-        Ok(
-            match peek.event_type.as_ref() {
-                "widget.created" => {
-                    Event::WidgetCreated(
-                        serde_json::from_slice(body).map_err(PayloadError::new)?,
-                    )
-                }
-                _ => {
-                    Event::Unknown(
-                        crate::webhooks::UnknownEvent::from_value(
-                            serde_json::from_slice(body).map_err(PayloadError::new)?,
-                        )?,
-                    )
-                }
-            },
-        )
+        let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body).map_err(PayloadError::new)?;
+        Ok(match peek.event_type.as_ref() {
+            "widget.created" => Event::WidgetCreated(serde_json::from_slice(body).map_err(PayloadError::new)?),
+            _ => Event::Unknown(crate::webhooks::UnknownEvent::from_value(serde_json::from_slice(body).map_err(PayloadError::new)?,)?),
+        })
     }
     /// The event type, e.g. `contact.created`.
     pub fn event_type(&self) -> &str {
