@@ -35,6 +35,7 @@ mod client;
 pub mod clock;
 mod codec;
 mod error;
+pub mod fleet;
 #[cfg(marketing_api_bundled_spec)]
 pub mod ingest;
 pub mod multipart;

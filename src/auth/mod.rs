@@ -73,7 +73,10 @@ pub use oauth::{DEFAULT_REFRESH_SKEW, OAuth2};
 pub use provider::{Credential, CredentialProvider, CredentialReason, CredentialRequest};
 pub use secret::Secret;
 pub use static_credentials::{API_KEY_HEADER, ApiKey, BearerToken};
-pub use token_store::{InMemoryTokenStore, TokenSet, TokenStore, TokenStoreError};
+pub use token_store::{
+    InMemoryTokenStore, Renewal, RenewalLease, RenewalRequest, SaveOutcome, TokenSet, TokenStore,
+    TokenStoreError,
+};
 
 /// How the client authenticates its requests: built from an [`ApiKey`], a [`BearerToken`] or an
 /// [`OAuth2`] configuration (`.into()`), or [`Auth::none`].

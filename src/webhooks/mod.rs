@@ -57,7 +57,7 @@ pub mod axum;
 pub use error::{PayloadError, WebhookError};
 pub use events::Event;
 pub use headers::{HeaderFn, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, WebhookHeaders};
-pub use replay::{DEFAULT_REPLAY_TTL, InMemoryReplayGuard, ReplayGuard};
+pub use replay::{DEFAULT_REPLAY_TTL, InMemoryReplayGuard, ReplayGuard, ReplayGuardError};
 pub use secret::WebhookSecret;
 pub use sign::{SignedHeaders, Signer};
 pub use unknown::UnknownEvent;
