@@ -34,44 +34,66 @@ fn main() {
 
         let guard = fleet.replay_guard("bench");
         let mut i = 0u64;
-        report("replay guard: SET NX PX (new id)", measure(|| {
-            i += 1;
-            let id = format!("msg_{i}");
-            let guard = &guard;
-            async move {
-                assert!(guard.check_and_remember(&id, SystemTime::now()).await.unwrap());
-            }
-        }).await);
+        report(
+            "replay guard: SET NX PX (new id)",
+            measure(|| {
+                i += 1;
+                let id = format!("msg_{i}");
+                let guard = &guard;
+                async move {
+                    assert!(
+                        guard
+                            .check_and_remember(&id, SystemTime::now())
+                            .await
+                            .unwrap()
+                    );
+                }
+            })
+            .await,
+        );
 
         let gate = fleet.rate_gate("bench-open");
-        report("rate gate: open (closed-until read)", measure(|| {
-            let gate = &gate;
-            async move {
-                assert_eq!(gate.delay_before_send(SystemTime::now()).await, None);
-            }
-        }).await);
+        report(
+            "rate gate: open (closed-until read)",
+            measure(|| {
+                let gate = &gate;
+                async move {
+                    assert_eq!(gate.delay_before_send(SystemTime::now()).await, None);
+                }
+            })
+            .await,
+        );
 
         // A rate no single task reaches, so every call takes the limiter's path without waiting.
         let limited = fleet
             .rate_gate("bench-gcra")
             .limit(GcraLimit::new(1_000_000, Duration::from_secs(1)).burst(1_000));
-        report("rate gate + GCRA limiter (slot reserved)", measure(|| {
-            let gate = &limited;
-            async move {
-                assert_eq!(gate.delay_before_send(SystemTime::now()).await, None);
-            }
-        }).await);
+        report(
+            "rate gate + GCRA limiter (slot reserved)",
+            measure(|| {
+                let gate = &limited;
+                async move {
+                    assert_eq!(gate.delay_before_send(SystemTime::now()).await, None);
+                }
+            })
+            .await,
+        );
 
         let store = fleet.token_store("bench");
-        let fresh = TokenSet::new("at_new").with_expires_at(SystemTime::now() + Duration::from_secs(3600));
+        let fresh =
+            TokenSet::new("at_new").with_expires_at(SystemTime::now() + Duration::from_secs(3600));
         store.save(&fresh).await.unwrap();
-        report("token store: renewal answered by stored tokens", measure(|| {
-            let store = &store;
-            async move {
-                let request = RenewalRequest::new(SystemTime::now(), Some("at_old".into()));
-                store.begin_renewal(request).await.unwrap();
-            }
-        }).await);
+        report(
+            "token store: renewal answered by stored tokens",
+            measure(|| {
+                let store = &store;
+                async move {
+                    let request = RenewalRequest::new(SystemTime::now(), Some("at_old".into()));
+                    store.begin_renewal(request).await.unwrap();
+                }
+            })
+            .await,
+        );
     });
 }
 

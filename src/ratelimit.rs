@@ -958,4 +958,57 @@ mod tests {
         );
         assert_eq!(gate.delay_before_send(before_epoch), None);
     }
+
+    /// A fleet gate that records what it is told and answers a fixed wait.
+    #[derive(Debug, Default)]
+    struct RecordingFleetGate {
+        wait: Option<Duration>,
+        closed: std::sync::Mutex<Vec<SystemTime>>,
+    }
+
+    impl SharedRateGate for RecordingFleetGate {
+        fn delay_before_send(
+            &self,
+            _now: SystemTime,
+        ) -> futures::future::BoxFuture<'_, Option<Duration>> {
+            Box::pin(std::future::ready(self.wait))
+        }
+
+        fn close_until(&self, until: SystemTime) {
+            self.closed.lock().unwrap().push(until);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_gate_is_told_each_later_reset_once_and_its_wait_is_capped() {
+        let fleet = Arc::new(RecordingFleetGate {
+            wait: Some(Duration::from_secs(600)),
+            ..RecordingFleetGate::default()
+        });
+        let gate = RateLimitGate::new(Duration::from_secs(60)).with_shared(Some(fleet.clone()));
+        // The fleet's wait wins over an open local gate, capped like the local one.
+        assert_eq!(
+            gate.wait_before_send(now()).await,
+            Some(Duration::from_secs(60))
+        );
+        let spent = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "2")]);
+        gate.observe(StatusCode::OK, &spent, now());
+        gate.observe(StatusCode::OK, &spent, now());
+        let earlier = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")]);
+        gate.observe(StatusCode::OK, &earlier, now());
+        assert_eq!(
+            *fleet.closed.lock().unwrap(),
+            [now() + Duration::from_secs(2)],
+            "only a reset later than the known one is reported"
+        );
+
+        let open_fleet = Arc::new(RecordingFleetGate::default());
+        let gate = RateLimitGate::new(Duration::from_secs(60)).with_shared(Some(open_fleet));
+        gate.observe(StatusCode::OK, &spent, now());
+        assert_eq!(
+            gate.wait_before_send(now()).await,
+            Some(Duration::from_secs(2)),
+            "the local gate's wait wins over an open fleet"
+        );
+    }
 }

@@ -60,6 +60,8 @@ mod token_endpoint;
 mod token_store;
 
 #[cfg(test)]
+mod lease_tests;
+#[cfg(test)]
 mod tests;
 
 pub use authenticator::DEFAULT_AUTH_COOLDOWN;

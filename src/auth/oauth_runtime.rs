@@ -146,8 +146,7 @@ impl OAuthProvider {
                 Ok(Renewal::Obtain { lease, latest }) => {
                     // The store's refresh token is the fleet's newest: another process may have
                     // rotated the one this process knows.
-                    if let Some(refresh_token) = latest.as_ref().and_then(TokenSet::refresh_token)
-                    {
+                    if let Some(refresh_token) = latest.as_ref().and_then(TokenSet::refresh_token) {
                         state.refresh_token = Some(refresh_token.clone());
                     }
                     lease

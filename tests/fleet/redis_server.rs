@@ -30,7 +30,11 @@ impl RedisServer {
                  (`apt-get install -y redis-server`)"
             );
             assert!(std::env::var_os("CI").is_none(), "{message}");
-            eprintln!("\n{}\n!!! SKIPPED: {message}\n{}\n", "!".repeat(78), "!".repeat(78));
+            eprintln!(
+                "\n{}\n!!! SKIPPED: {message}\n{}\n",
+                "!".repeat(78),
+                "!".repeat(78)
+            );
             return None;
         }
         let port = free_port();
@@ -74,7 +78,10 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not answer PING within 10 s", self.port);
+        panic!(
+            "redis-server on port {} did not answer PING within 10 s",
+            self.port
+        );
     }
 }
 

@@ -116,8 +116,10 @@ async fn campaigns(State(server): State<TokenServer>, headers: HeaderMap) -> Res
         ledger.api_unauthorized += 1;
         (
             StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"error": {"type": "authentication_error", "code": "token_expired",
-                "message": "expired", "request_id": "req_1"}})),
+            axum::Json(
+                json!({"error": {"type": "authentication_error", "code": "token_expired",
+                "message": "expired", "request_id": "req_1"}}),
+            ),
         )
             .into_response()
     }
@@ -185,8 +187,10 @@ async fn limited(State(server): State<QuotaServer>) -> Response {
         (
             StatusCode::TOO_MANY_REQUESTS,
             headers,
-            axum::Json(json!({"error": {"type": "rate_limit_error", "code": "rate_limited",
-                "message": "slow down", "request_id": "req_1"}})),
+            axum::Json(
+                json!({"error": {"type": "rate_limit_error", "code": "rate_limited",
+                "message": "slow down", "request_id": "req_1"}}),
+            ),
         )
             .into_response()
     }

@@ -1,8 +1,8 @@
 //! The rate gate over Redis: a shared "closed until" instant, and optionally a GCRA limiter.
 
 use std::fmt;
-use std::sync::{Arc, LazyLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
@@ -140,7 +140,10 @@ impl SharedRateGate for RedisRateGate {
         Box::pin(async move {
             let (interval, tolerance) = self.limit.map_or((0, 0), |limit| {
                 let interval = limit.interval_us();
-                (interval, interval.saturating_mul(u64::from(limit.burst - 1)))
+                (
+                    interval,
+                    interval.saturating_mul(u64::from(limit.burst - 1)),
+                )
             });
             let keys = [self.closed_key.clone(), self.tat_key.clone()];
             let outcome = self

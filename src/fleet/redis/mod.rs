@@ -402,7 +402,11 @@ impl RedisFleet {
 
     /// Runs `command` on a pooled connection within the command timeout, and records the
     /// outcome (the degraded flag, the counters, the log line when the mode changes).
-    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, command: F) -> Result<T, FleetError>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        what: &'static str,
+        command: F,
+    ) -> Result<T, FleetError>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, ::redis::RedisError>>,
@@ -423,7 +427,10 @@ impl RedisFleet {
             Ok(_) => {
                 bump(&self.inner.counters.redis_ok);
                 if self.inner.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(command = what, "Redis answers again; fleet state is shared again");
+                    tracing::warn!(
+                        command = what,
+                        "Redis answers again; fleet state is shared again"
+                    );
                 }
             }
             Err(error) => {

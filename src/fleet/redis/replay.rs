@@ -76,7 +76,9 @@ impl ReplayGuard for RedisReplayGuard {
     ) -> BoxFuture<'a, Result<bool, ReplayGuardError>> {
         Box::pin(async move {
             let key = format!("{}:{id}", self.prefix);
-            let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let ttl_ms = u64::try_from(self.ttl.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1);
             let outcome = self
                 .fleet
                 .run("replay SET NX", |mut connection| async move {

@@ -175,7 +175,11 @@ impl RedisTokenStore {
         let outcome = self
             .fleet
             .run("token lease release", |mut connection| async move {
-                let _: i64 = RELEASE.key(key).arg(fence).invoke_async(&mut connection).await?;
+                let _: i64 = RELEASE
+                    .key(key)
+                    .arg(fence)
+                    .invoke_async(&mut connection)
+                    .await?;
                 Ok(())
             })
             .await;
@@ -256,9 +260,8 @@ impl TokenStore for RedisTokenStore {
         Box::pin(async move {
             // Bounded by polls, not by a clock: a holder's lease ends within `lease`, after
             // which the next poll takes it.
-            let max_polls = (self.lease.as_millis() / self.poll.as_millis()).saturating_add(
-                Duration::from_secs(1).as_millis() / self.poll.as_millis(),
-            );
+            let max_polls = (self.lease.as_millis() / self.poll.as_millis())
+                .saturating_add(Duration::from_secs(1).as_millis() / self.poll.as_millis());
             let mut polls = 0u128;
             loop {
                 let (fence, stored) = match self.acquire().await {
