@@ -5,6 +5,8 @@
 //!
 //! Needs `redis-server` on the `PATH` (skipped with a loud message otherwise, like the tests).
 
+// Shared with the tests, which also restart the server; the benchmark does not.
+#[allow(dead_code)]
 #[path = "../tests/fleet/redis_server.rs"]
 mod redis_server;
 

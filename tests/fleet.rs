@@ -26,13 +26,16 @@ use redis_server::RedisServer;
 
 const CHILD_ROLE: &str = "FLEET_CHILD";
 
+/// One scenario, run by the parent against a freshly restarted (empty) Redis.
+type Scenario = fn(&mut RedisServer);
+
 fn main() {
     if let Ok(role) = std::env::var(CHILD_ROLE) {
         child(&role);
         return;
     }
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    let scenarios: [(&str, fn(&mut RedisServer)); 6] = [
+    let scenarios: [(&str, Scenario); 6] = [
         ("token_one_request_per_expiry", token_one_request_per_expiry),
         ("webhook_ids_accepted_once", webhook_ids_accepted_once),
         (
@@ -248,7 +251,7 @@ const RECEIVERS: u64 = 8;
 /// The receivers message `i` is delivered to: two, and a third for every third message.
 fn receivers_of(i: u64) -> Vec<u64> {
     let mut to = vec![i % RECEIVERS, (i + 3) % RECEIVERS];
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         to.push((i + 5) % RECEIVERS);
     }
     to

@@ -189,6 +189,9 @@ struct FleetInner {
     counters: Counters,
     /// Set when a call failed, cleared (and logged) by the next call that succeeds.
     degraded: AtomicBool,
+    /// Until when (Unix nanoseconds by the fleet's clock) calls fail at once after a failure:
+    /// a Redis that times out would otherwise cost every request a full command timeout.
+    skip_until_nanos: AtomicU64,
 }
 
 /// One pooled connection, opened on demand.
@@ -266,8 +269,8 @@ impl RedisFleetBuilder {
         self
     }
 
-    /// How long a pool slot waits after a failed connection attempt before the next one
-    /// (default 1 s); calls meanwhile fail at once.
+    /// How long calls fail at once after a failed call (or a pool slot after a failed connection
+    /// attempt) before Redis is tried again (default 1 s).
     pub fn reconnect_pause(mut self, pause: Duration) -> Self {
         self.reconnect_pause = pause;
         self
@@ -313,6 +316,7 @@ impl RedisFleetBuilder {
                 next_slot: AtomicUsize::new(0),
                 counters: Counters::default(),
                 degraded: AtomicBool::new(false),
+                skip_until_nanos: AtomicU64::new(0),
             }),
         })
     }
@@ -412,6 +416,12 @@ impl RedisFleet {
         Fut: Future<Output = Result<T, ::redis::RedisError>>,
     {
         let timeout = self.inner.command_timeout;
+        if nanos(self.now()) < self.inner.skip_until_nanos.load(Ordering::Relaxed) {
+            bump(&self.inner.counters.redis_errors);
+            return Err(FleetError {
+                kind: FleetErrorKind::Unavailable,
+            });
+        }
         let outcome = match tokio::time::timeout(timeout, async {
             let connection = self.connection().await?;
             command(connection).await.map_err(FleetError::from)
@@ -435,6 +445,8 @@ impl RedisFleet {
             }
             Err(error) => {
                 bump(&self.inner.counters.redis_errors);
+                let pause = nanos(self.now() + self.inner.reconnect_pause);
+                self.inner.skip_until_nanos.store(pause, Ordering::Relaxed);
                 if !self.inner.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         command = what,
