@@ -333,7 +333,8 @@ const QUOTA_RUN: Duration = Duration::from_secs(5);
 fn quota_run(redis: &RedisServer, mode: &str) -> (f64, f64, u64) {
     let runtime = runtime();
     let (addr, ledger) = runtime.block_on(servers::quota_server(QUOTA));
-    let start = unix_ms(SystemTime::now()) + 1_500;
+    // On a whole second, so the run spans exactly as many of the server's windows as seconds.
+    let start = (unix_ms(SystemTime::now()) / 1_000 + 2) * 1_000;
     // What the server counted during the run itself: calls still waiting for a slot when the
     // workers stop are answered after it and do not count.
     let snapshot = {

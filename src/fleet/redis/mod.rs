@@ -355,7 +355,16 @@ impl RedisFleet {
         RedisReplayGuard::new(self.clone(), name)
     }
 
-    /// What the components did so far.
+    /// What the components did so far, e.g. to export as metrics.
+    ///
+    /// ```
+    /// use marketing_api::fleet::redis::RedisFleet;
+    /// let fleet = RedisFleet::builder("redis://127.0.0.1:6379").build()?;
+    /// let stats = fleet.stats();
+    /// assert_eq!((stats.redis_ok, stats.fallbacks), (0, 0)); // nothing asked yet
+    /// assert!(!fleet.is_degraded());
+    /// # Ok::<(), marketing_api::fleet::redis::FleetError>(())
+    /// ```
     pub fn stats(&self) -> FleetStats {
         let c = &self.inner.counters;
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
