@@ -35,7 +35,7 @@ fn main() {
         return;
     }
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("token_one_request_per_expiry", token_one_request_per_expiry),
         ("webhook_ids_accepted_once", webhook_ids_accepted_once),
         (
@@ -45,6 +45,10 @@ fn main() {
         ("redis_killed_mid_run", redis_killed_mid_run),
         ("redis_down_never_hangs", redis_down_never_hangs),
         ("stalled_holder_is_fenced_out", stalled_holder_is_fenced_out),
+        (
+            "empty_redis_keeps_the_rotated_refresh_token",
+            empty_redis_keeps_the_rotated_refresh_token,
+        ),
     ];
     let Some(mut redis) = RedisServer::start_or_skip("fleet") else {
         return;
@@ -662,5 +666,94 @@ fn stalled_holder_is_fenced_out(redis: &mut RedisServer) {
             panic!("newer stored tokens are reused");
         };
         assert_eq!(reused.refresh_token().unwrap().expose_secret(), "rt_new");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failover to an empty Redis: the refresh token rotated before it is not lost; the process that
+// holds it renews with it and writes it back.
+
+fn empty_redis_keeps_the_rotated_refresh_token(redis: &mut RedisServer) {
+    use marketing_api::auth::{Renewal, SaveOutcome, TokenSet};
+    let runtime = runtime();
+    let fleet = RedisFleet::builder(redis.url())
+        .reconnect_pause(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let store = fleet.token_store("cli");
+    let now = SystemTime::now();
+    runtime.block_on(async {
+        let Renewal::Obtain { lease, .. } = store
+            .begin_renewal(RenewalRequest::new(now, None))
+            .await
+            .unwrap()
+        else {
+            panic!("an empty store grants the lease");
+        };
+        let rotated = TokenSet::new("at_1").with_refresh_token("rt_1");
+        assert_eq!(
+            store.save_renewed(&rotated, &lease).await.unwrap(),
+            SaveOutcome::Saved
+        );
+        store.end_renewal(lease).await;
+    });
+    redis.restart();
+    runtime.block_on(async {
+        // The first call may meet the dropped connection (then served locally), the next ones
+        // the new, empty Redis: either way the rotated refresh token is the one offered.
+        let restarted = Instant::now();
+        loop {
+            let loaded = store.load().await.unwrap().expect("tokens survive");
+            assert_eq!(loaded.refresh_token().unwrap().expose_secret(), "rt_1");
+            if !fleet.is_degraded() {
+                break;
+            }
+            assert!(
+                restarted.elapsed() < Duration::from_secs(5),
+                "Redis used again"
+            );
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+        eprintln!("  shared again {:?} after the restart", restarted.elapsed());
+        // Each pooled connection that predates the restart fails its first command (served
+        // locally, the lease then being this process's own); that failure makes the other
+        // connections probe first, so the next renewal gets a real lease.
+        let mut attempts = 0;
+        let lease = loop {
+            attempts += 1;
+            let Renewal::Obtain { lease, latest } = store
+                .begin_renewal(RenewalRequest::new(now, Some("at_1".into())))
+                .await
+                .unwrap()
+            else {
+                panic!("nothing newer anywhere: this process renews");
+            };
+            let latest = latest.expect("the rotated tokens are offered");
+            assert_eq!(latest.refresh_token().unwrap().expose_secret(), "rt_1");
+            if lease.fence() > 0 {
+                break lease;
+            }
+            assert!(
+                attempts < 2,
+                "Redis grants a real lease by the second renewal"
+            );
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        };
+        let renewed = TokenSet::new("at_2").with_refresh_token("rt_2");
+        assert_eq!(
+            store.save_renewed(&renewed, &lease).await.unwrap(),
+            SaveOutcome::Saved
+        );
+        store.end_renewal(lease).await;
+        // Back in Redis for the other processes.
+        let other = fleet.token_store("cli");
+        let Renewal::Reuse(shared) = other
+            .begin_renewal(RenewalRequest::new(now, Some("at_1".into())))
+            .await
+            .unwrap()
+        else {
+            panic!("the refilled Redis answers");
+        };
+        assert_eq!(shared.refresh_token().unwrap().expose_secret(), "rt_2");
     });
 }

@@ -197,6 +197,9 @@ struct FleetInner {
 /// One pooled connection, opened on demand.
 struct Slot {
     connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// Another slot's connection dropped (Redis restarted or failed over), so this one most
+    /// likely did too: probe it before the next command.
+    suspect: AtomicBool,
     /// Until when (Unix nanoseconds by the fleet's clock) no new connection is attempted.
     retry_at_nanos: AtomicU64,
 }
@@ -299,6 +302,7 @@ impl RedisFleetBuilder {
         let slots = (0..self.pool_size)
             .map(|_| Slot {
                 connection: tokio::sync::Mutex::new(None),
+                suspect: AtomicBool::new(false),
                 retry_at_nanos: AtomicU64::new(0),
             })
             .collect();
@@ -432,8 +436,24 @@ impl RedisFleet {
             });
         }
         let outcome = match tokio::time::timeout(timeout, async {
-            let connection = self.connection().await?;
-            command(connection).await.map_err(FleetError::from)
+            let (slot, connection) = self.connection().await?;
+            if slot.suspect.swap(false, Ordering::Relaxed) {
+                // Unlike the command (a script that takes a lease, a SET NX), a PING can be
+                // repeated safely: the first finds a dropped connection and makes the manager
+                // reconnect, the second waits for the new connection.
+                if ping(connection.clone()).await.is_err() {
+                    ping(connection.clone()).await?;
+                }
+            }
+            let outcome = command(connection).await;
+            if let Err(error) = &outcome
+                && (error.is_connection_dropped() || error.is_io_error())
+            {
+                for slot in &self.inner.slots {
+                    slot.suspect.store(true, Ordering::Relaxed);
+                }
+            }
+            outcome.map_err(FleetError::from)
         })
         .await
         {
@@ -484,13 +504,13 @@ impl RedisFleet {
         }
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, FleetError> {
+    async fn connection(&self) -> Result<(&Slot, ConnectionManager), FleetError> {
         let index = self.inner.next_slot.fetch_add(1, Ordering::Relaxed) % self.inner.slots.len();
         let slot = &self.inner.slots[index];
         let mut connection = slot.connection.lock().await;
         if let Some(existing) = &*connection {
             // The manager reconnects by itself after a dropped connection.
-            return Ok(existing.clone());
+            return Ok((slot, existing.clone()));
         }
         let now = nanos(self.now());
         if now < slot.retry_at_nanos.load(Ordering::Relaxed) {
@@ -508,7 +528,9 @@ impl RedisFleet {
         match ConnectionManager::new_with_config(self.inner.client.clone(), config).await {
             Ok(manager) => {
                 *connection = Some(manager.clone());
-                Ok(manager)
+                // A new connection has nothing to probe.
+                slot.suspect.store(false, Ordering::Relaxed);
+                Ok((slot, manager))
             }
             Err(error) => {
                 let pause = nanos(self.now() + self.inner.reconnect_pause);
@@ -517,6 +539,10 @@ impl RedisFleet {
             }
         }
     }
+}
+
+async fn ping(mut connection: ConnectionManager) -> Result<(), ::redis::RedisError> {
+    ::redis::cmd("PING").query_async(&mut connection).await
 }
 
 fn nanos(at: SystemTime) -> u64 {
