@@ -87,7 +87,19 @@ async fn receive(
     // Deduplicate after verifying, so a forged request cannot burn a real event's id. A
     // duplicate still gets a 2xx: the sender retries until it does.
     let now = state.verifier.clock().now();
-    if !state.guard.check_and_remember(webhook.id(), now) {
+    let first_time = match state.guard.check_and_remember(webhook.id(), now).await {
+        Ok(first_time) => first_time,
+        // A shared guard that cannot reach its store: a 5xx makes the sender retry later
+        // instead of the event being processed twice.
+        Err(error) => {
+            tracing::error!(error = %error, "replay guard unavailable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "retry later" })),
+            );
+        }
+    };
+    if !first_time {
         return (
             StatusCode::OK,
             Json(json!({ "status": "duplicate", "id": webhook.id() })),

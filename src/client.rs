@@ -110,6 +110,7 @@ pub struct ClientBuilder {
     random: Arc<dyn RandomSource>,
     max_response_bytes: usize,
     tls: TlsSettings,
+    shared_rate_gate: Option<Arc<dyn crate::fleet::SharedRateGate>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -138,6 +139,7 @@ impl fmt::Debug for ClientBuilder {
                 &(self.tls.pins.len() + self.tls.pin_texts.len()),
             )
             .field("extra_root_certificates", &self.tls.extra_roots.len())
+            .field("shared_rate_gate", &self.shared_rate_gate)
             .finish_non_exhaustive()
     }
 }
@@ -162,7 +164,18 @@ impl ClientBuilder {
             random: Arc::new(ThreadRandom),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             tls: TlsSettings::default(),
+            shared_rate_gate: None,
         }
+    }
+
+    /// A rate gate shared with the other processes of a fleet (with the `redis` feature,
+    /// `RedisFleet::rate_gate`): each request also waits while any process has learned that the
+    /// quota is spent, and what this client learns is reported to it. Its waits are capped like
+    /// the client's own, at the retry policy's `Retry-After` cap. Default: none, the client's
+    /// gate serves this client and its clones only.
+    pub fn shared_rate_gate(mut self, gate: Arc<dyn crate::fleet::SharedRateGate>) -> Self {
+        self.shared_rate_gate = Some(gate);
+        self
     }
 
     /// How requests authenticate: an [`ApiKey`](crate::auth::ApiKey), a
@@ -376,7 +389,8 @@ impl ClientBuilder {
             inner: Arc::new(ClientInner {
                 base_url,
                 base,
-                gate: RateLimitGate::new(self.retry.retry_after_cap()),
+                gate: RateLimitGate::new(self.retry.retry_after_cap())
+                    .with_shared(self.shared_rate_gate),
                 retry: self.retry,
                 budget,
                 http,

@@ -53,6 +53,9 @@ pub mod clock;
 mod codec;
 #[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod fleet;
 #[cfg(all(feature = "client", marketing_api_bundled_spec))]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod ingest;

@@ -23,6 +23,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::fleet::SharedRateGate;
+
 /// A reset value above this many seconds (about 31 years, September 2001 as a Unix time) is an
 /// absolute Unix timestamp, not a delay: no server asks a client to wait three decades.
 pub(crate) const EPOCH_RESET_THRESHOLD: u64 = 1_000_000_000;
@@ -329,6 +331,8 @@ pub(crate) struct RateLimitGate {
     /// Nanoseconds since the Unix epoch until which new requests wait; 0 when open.
     closed_until_nanos: Arc<AtomicU64>,
     max_wait: Duration,
+    /// The fleet's gate, told what this one learns and asked before each request.
+    shared: Option<Arc<dyn SharedRateGate>>,
 }
 
 impl Default for RateLimitGate {
@@ -343,7 +347,25 @@ impl RateLimitGate {
         Self {
             closed_until_nanos: Arc::new(AtomicU64::new(0)),
             max_wait,
+            shared: None,
         }
+    }
+
+    /// Also consults, and reports to, a gate shared by a fleet of processes.
+    pub(crate) fn with_shared(mut self, shared: Option<Arc<dyn SharedRateGate>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// How long a request about to be sent must wait: the longer of this gate's wait and the
+    /// fleet's (whose I/O is bounded by the shared gate itself), capped like this gate's.
+    pub(crate) async fn wait_before_send(&self, now: SystemTime) -> Option<Duration> {
+        let local = self.delay_before_send(now);
+        let Some(shared) = &self.shared else {
+            return local;
+        };
+        let fleet = shared.delay_before_send(now).await;
+        local.max(fleet.map(|wait| wait.min(self.max_wait)))
     }
 
     /// Records what a response said: a spent quota closes the gate until its reset, and a `429`
@@ -384,7 +406,12 @@ impl RateLimitGate {
             .and_then(|d| u64::try_from(d.as_nanos()).ok())
             .unwrap_or(0);
         if nanos > 0 {
-            self.closed_until_nanos.fetch_max(nanos, Ordering::AcqRel);
+            let previous = self.closed_until_nanos.fetch_max(nanos, Ordering::AcqRel);
+            if let Some(shared) = &self.shared
+                && previous < nanos
+            {
+                shared.close_until(capped);
+            }
         }
     }
 }
@@ -930,5 +957,58 @@ mod tests {
             before_epoch,
         );
         assert_eq!(gate.delay_before_send(before_epoch), None);
+    }
+
+    /// A fleet gate that records what it is told and answers a fixed wait.
+    #[derive(Debug, Default)]
+    struct RecordingFleetGate {
+        wait: Option<Duration>,
+        closed: std::sync::Mutex<Vec<SystemTime>>,
+    }
+
+    impl SharedRateGate for RecordingFleetGate {
+        fn delay_before_send(
+            &self,
+            _now: SystemTime,
+        ) -> futures::future::BoxFuture<'_, Option<Duration>> {
+            Box::pin(std::future::ready(self.wait))
+        }
+
+        fn close_until(&self, until: SystemTime) {
+            self.closed.lock().unwrap().push(until);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_gate_is_told_each_later_reset_once_and_its_wait_is_capped() {
+        let fleet = Arc::new(RecordingFleetGate {
+            wait: Some(Duration::from_secs(600)),
+            ..RecordingFleetGate::default()
+        });
+        let gate = RateLimitGate::new(Duration::from_secs(60)).with_shared(Some(fleet.clone()));
+        // The fleet's wait wins over an open local gate, capped like the local one.
+        assert_eq!(
+            gate.wait_before_send(now()).await,
+            Some(Duration::from_secs(60))
+        );
+        let spent = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "2")]);
+        gate.observe(StatusCode::OK, &spent, now());
+        gate.observe(StatusCode::OK, &spent, now());
+        let earlier = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")]);
+        gate.observe(StatusCode::OK, &earlier, now());
+        assert_eq!(
+            *fleet.closed.lock().unwrap(),
+            [now() + Duration::from_secs(2)],
+            "only a reset later than the known one is reported"
+        );
+
+        let open_fleet = Arc::new(RecordingFleetGate::default());
+        let gate = RateLimitGate::new(Duration::from_secs(60)).with_shared(Some(open_fleet));
+        gate.observe(StatusCode::OK, &spent, now());
+        assert_eq!(
+            gate.wait_before_send(now()).await,
+            Some(Duration::from_secs(2)),
+            "the local gate's wait wins over an open fleet"
+        );
     }
 }

@@ -383,7 +383,12 @@ impl Client {
         if !policy.waits_for_rate_limits() {
             return;
         }
-        if let Some(wait) = self.inner.gate.delay_before_send(self.inner.clock.now()) {
+        if let Some(wait) = self
+            .inner
+            .gate
+            .wait_before_send(self.inner.clock.now())
+            .await
+        {
             tracing::debug!(
                 wait_ms = wait.as_millis() as u64,
                 "rate limit spent; waiting for the reset"

@@ -658,6 +658,17 @@ fn replay_guard_drops_duplicates_until_the_ttl_passes() {
     assert!(!guard.check_and_remember("msg_a", clock.now()));
 }
 
+#[tokio::test]
+async fn replay_guard_as_a_trait_object_shares_the_memory_of_the_concrete_guard() {
+    let concrete = Arc::new(InMemoryReplayGuard::new(100, Duration::from_secs(600)));
+    let shared: Arc<dyn ReplayGuard> = concrete.clone();
+    let now = at(NOW);
+    assert!(shared.check_and_remember("msg_a", now).await.unwrap());
+    assert!(!concrete.check_and_remember("msg_a", now));
+    assert!(concrete.check_and_remember("msg_b", now));
+    assert!(!shared.check_and_remember("msg_b", now).await.unwrap());
+}
+
 #[test]
 fn replay_guard_forgets_the_oldest_beyond_its_capacity() {
     let guard = InMemoryReplayGuard::new(3, Duration::from_secs(600));

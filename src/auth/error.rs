@@ -64,6 +64,8 @@ pub enum StoreOperation {
     Save,
     /// [`TokenStore::load`](super::TokenStore::load).
     Load,
+    /// [`TokenStore::begin_renewal`](super::TokenStore::begin_renewal): the renewal lease.
+    Lease,
 }
 
 impl fmt::Display for StoreOperation {
@@ -71,6 +73,7 @@ impl fmt::Display for StoreOperation {
         f.write_str(match self {
             Self::Save => "save",
             Self::Load => "load",
+            Self::Lease => "coordinate the renewal of",
         })
     }
 }
@@ -285,6 +288,7 @@ pub enum AuthError {
     #[error("the token store could not {operation} tokens; {}", match operation {
         StoreOperation::Save => "the new tokens are held back and saving is retried on the next request",
         StoreOperation::Load => "fix the store; loading is retried on the next request",
+        StoreOperation::Lease => "no token request was made; the renewal is retried",
     })]
     TokenStore {
         /// What the store was asked to do.

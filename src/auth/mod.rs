@@ -60,6 +60,8 @@ mod token_endpoint;
 mod token_store;
 
 #[cfg(test)]
+mod lease_tests;
+#[cfg(test)]
 mod tests;
 
 pub use authenticator::DEFAULT_AUTH_COOLDOWN;
@@ -73,7 +75,10 @@ pub use oauth::{DEFAULT_REFRESH_SKEW, OAuth2};
 pub use provider::{Credential, CredentialProvider, CredentialReason, CredentialRequest};
 pub use secret::Secret;
 pub use static_credentials::{API_KEY_HEADER, ApiKey, BearerToken};
-pub use token_store::{InMemoryTokenStore, TokenSet, TokenStore, TokenStoreError};
+pub use token_store::{
+    InMemoryTokenStore, Renewal, RenewalLease, RenewalRequest, SaveOutcome, TokenSet, TokenStore,
+    TokenStoreError,
+};
 
 /// How the client authenticates its requests: built from an [`ApiKey`], a [`BearerToken`] or an
 /// [`OAuth2`] configuration (`.into()`), or [`Auth::none`].

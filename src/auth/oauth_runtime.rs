@@ -11,7 +11,12 @@ use super::error::{AuthError, StoreOperation};
 use super::oauth::{OAuth2, OAuth2Grant};
 use super::provider::{Credential, CredentialProvider, CredentialReason, CredentialRequest};
 use super::token_endpoint::{Grant, TokenEndpoint, request_token};
+use super::token_store::{Renewal, RenewalRequest, SaveOutcome};
 use super::{Secret, TokenSet, TokenStore};
+
+/// How many times a renewal starts over after its save was refused by fencing (the lease passed
+/// to another process, whose tokens are then reused) before the attempt fails.
+const MAX_SUPERSEDED_ROUNDS: u32 = 3;
 
 /// How new access tokens are obtained once the first ones are used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,8 @@ struct RenewalState {
     /// else (the refresh token that bought them may be void already), so saving them is the
     /// first thing the next call tries.
     held_back: Option<TokenSet>,
+    /// The access token returned last: a shared store's tokens are newer only if they differ.
+    last_access: Option<Secret>,
 }
 
 enum Initial {
@@ -70,6 +77,7 @@ impl CredentialProvider for OAuthProvider {
         Box::pin(async move {
             let mut state = self.state.lock().await;
             let tokens = self.next_tokens(&mut state, request).await?;
+            state.last_access = Some(tokens.access_token().clone());
             credential_from(&tokens)
         })
     }
@@ -103,6 +111,7 @@ impl OAuthProvider {
                 initial: Some(initial),
                 refresh_token,
                 held_back: None,
+                last_access: None,
             }),
         })
     }
@@ -117,7 +126,79 @@ impl OAuthProvider {
         if let Some(tokens) = self.known_tokens(state, request).await? {
             return Ok(tokens);
         }
-        let tokens = match self.grant {
+        let mut superseded = 0;
+        loop {
+            let renewal = RenewalRequest::new(request.now(), state.last_access.clone());
+            let lease = match self.store.begin_renewal(renewal).await {
+                Err(source) => {
+                    return Err(AuthError::TokenStore {
+                        operation: StoreOperation::Lease,
+                        source,
+                    });
+                }
+                Ok(Renewal::Reuse(tokens)) => {
+                    // Another process renewed: its refresh token is the current one.
+                    if let Some(refresh_token) = tokens.refresh_token() {
+                        state.refresh_token = Some(refresh_token.clone());
+                    }
+                    return Ok(tokens);
+                }
+                Ok(Renewal::Obtain { lease, latest }) => {
+                    // The store's refresh token is the fleet's newest: another process may have
+                    // rotated the one this process knows.
+                    if let Some(refresh_token) = latest.as_ref().and_then(TokenSet::refresh_token) {
+                        state.refresh_token = Some(refresh_token.clone());
+                    }
+                    lease
+                }
+            };
+            let tokens = match self.request_tokens(state, request).await {
+                Ok(tokens) => tokens,
+                Err(error) => {
+                    self.store.end_renewal(lease).await;
+                    return Err(error);
+                }
+            };
+            state.refresh_token = tokens.refresh_token().cloned();
+            let saved = self.store.save_renewed(&tokens, &lease).await;
+            self.store.end_renewal(lease).await;
+            match saved {
+                Ok(SaveOutcome::Saved) => return Ok(tokens),
+                Ok(SaveOutcome::Superseded) => {
+                    superseded += 1;
+                    tracing::warn!(
+                        "the renewal lease passed to another process before the new tokens were \
+                         saved; using that process's tokens instead"
+                    );
+                    if superseded >= MAX_SUPERSEDED_ROUNDS {
+                        return Err(AuthError::TokenStore {
+                            operation: StoreOperation::Save,
+                            source: super::TokenStoreError::new(
+                                "the renewal lease kept passing to other processes",
+                            ),
+                        });
+                    }
+                }
+                Err(source) => {
+                    tracing::warn!(error = %source, "token store failed to save tokens; holding them back");
+                    state.held_back = Some(tokens);
+                    return Err(AuthError::TokenStore {
+                        operation: StoreOperation::Save,
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    /// One token request with the configured grant (client credentials, or the refresh token
+    /// known now, which is then spent).
+    async fn request_tokens(
+        &self,
+        state: &mut RenewalState,
+        request: CredentialRequest,
+    ) -> Result<TokenSet, AuthError> {
+        Ok(match self.grant {
             RenewalGrant::ClientCredentials => {
                 let grant = Grant::ClientCredentials {
                     scopes: &self.scopes,
@@ -155,9 +236,7 @@ impl OAuthProvider {
                     None => tokens.with_refresh_token(refresh_token),
                 }
             }
-        };
-        state.refresh_token = tokens.refresh_token().cloned();
-        self.save(state, tokens).await
+        })
     }
 
     /// Tokens obtained without a token request: held back after a failed save, given at start

@@ -141,6 +141,17 @@ impl StdError for TokenStoreError {
 ///
 /// Calls never overlap: the SDK serialises them behind its refresh lock.
 ///
+/// A store shared by several processes can also coordinate their renewals, so a fleet makes one
+/// token request per expiry instead of one per process: before a token request the SDK calls
+/// [`begin_renewal`](TokenStore::begin_renewal), which either hands back tokens another process
+/// obtained meanwhile ([`Renewal::Reuse`]) or grants this process a [`RenewalLease`]
+/// ([`Renewal::Obtain`]) with the latest stored tokens, whose refresh token is the one to use;
+/// the new tokens are then saved with [`save_renewed`](TokenStore::save_renewed), which a
+/// store refuses ([`SaveOutcome::Superseded`]) when the lease has passed to another process
+/// meanwhile, so a stalled holder never overwrites newer tokens; and the lease ends with
+/// [`end_renewal`](TokenStore::end_renewal). The defaults grant every renewal at once and save
+/// with [`save`](TokenStore::save): right for a store that only one process uses.
+///
 /// ```
 /// use futures::future::{BoxFuture, FutureExt};
 /// use marketing_api::auth::{TokenSet, TokenStore, TokenStoreError};
@@ -175,6 +186,128 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// The tokens stored last, or `None` if nothing was stored yet.
     fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, TokenStoreError>>;
+
+    /// Called before a token request: either tokens newer than the ones being replaced, obtained
+    /// by another process ([`Renewal::Reuse`]), or the lease to make the request
+    /// ([`Renewal::Obtain`]). A shared store waits here while another process holds the lease,
+    /// for a bounded time. The default grants a lease at once.
+    fn begin_renewal(
+        &self,
+        request: RenewalRequest,
+    ) -> BoxFuture<'_, Result<Renewal, TokenStoreError>> {
+        let _ = request;
+        Box::pin(std::future::ready(Ok(Renewal::Obtain {
+            lease: RenewalLease::new(0),
+            latest: None,
+        })))
+    }
+
+    /// Saves the tokens obtained under `lease`, unless the lease has passed to another process
+    /// ([`SaveOutcome::Superseded`]: the tokens are then not used, and the SDK asks
+    /// [`begin_renewal`](TokenStore::begin_renewal) again). The default is
+    /// [`save`](TokenStore::save).
+    fn save_renewed<'a>(
+        &'a self,
+        tokens: &'a TokenSet,
+        lease: &'a RenewalLease,
+    ) -> BoxFuture<'a, Result<SaveOutcome, TokenStoreError>> {
+        let _ = lease;
+        Box::pin(async move { self.save(tokens).await.map(|()| SaveOutcome::Saved) })
+    }
+
+    /// Ends `lease`, saved or not, so waiting processes need not wait for it to expire. Errors
+    /// are the store's to log: the lease expires anyway. The default does nothing.
+    fn end_renewal(&self, lease: RenewalLease) -> BoxFuture<'_, ()> {
+        let _ = lease;
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// What [`TokenStore::begin_renewal`] is asked: the time, and the access token the caller wants
+/// replaced (tokens with that access token are not newer).
+#[derive(Debug, Clone)]
+pub struct RenewalRequest {
+    now: SystemTime,
+    replacing: Option<Secret>,
+}
+
+impl RenewalRequest {
+    /// A request at `now` to replace `replacing` (`None`: the caller has no token yet).
+    pub fn new(now: SystemTime, replacing: Option<Secret>) -> Self {
+        Self { now, replacing }
+    }
+
+    /// The current time by the client's clock.
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// The access token to replace.
+    pub fn replacing(&self) -> Option<&Secret> {
+        self.replacing.as_ref()
+    }
+
+    /// Whether `tokens` can answer this request instead of a token request: a different access
+    /// token than the one being replaced, not expired at [`now`](Self::now).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use marketing_api::auth::{RenewalRequest, TokenSet};
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let request = RenewalRequest::new(now, Some("at_old".into()));
+    /// assert!(!request.is_answered_by(&TokenSet::new("at_old")));
+    /// assert!(request.is_answered_by(&TokenSet::new("at_new").with_expires_at(now + Duration::from_secs(60))));
+    /// assert!(!request.is_answered_by(&TokenSet::new("at_new").with_expires_at(now)));
+    /// ```
+    pub fn is_answered_by(&self, tokens: &TokenSet) -> bool {
+        self.replacing.as_ref() != Some(tokens.access_token())
+            && tokens.expires_at().is_none_or(|at| self.now < at)
+    }
+}
+
+/// The answer of [`TokenStore::begin_renewal`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Renewal {
+    /// Another process obtained these tokens meanwhile: use them, make no token request.
+    Reuse(TokenSet),
+    /// This process makes the token request under `lease`. `latest` is what the store holds now
+    /// (its refresh token is the one to use: another process may have rotated it).
+    Obtain {
+        /// The lease to hand to [`TokenStore::save_renewed`] and [`TokenStore::end_renewal`].
+        lease: RenewalLease,
+        /// The tokens the store holds, if any.
+        latest: Option<TokenSet>,
+    },
+}
+
+/// The right to renew tokens for a while, identified by a fencing number that grows with every
+/// lease granted, so a store can refuse a save from a holder whose lease has passed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalLease {
+    fence: u64,
+}
+
+impl RenewalLease {
+    /// A lease with fencing number `fence` (0: a store that does not fence).
+    pub fn new(fence: u64) -> Self {
+        Self { fence }
+    }
+
+    /// The fencing number.
+    pub fn fence(&self) -> u64 {
+        self.fence
+    }
+}
+
+/// The answer of [`TokenStore::save_renewed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SaveOutcome {
+    /// Saved: the tokens may be used.
+    Saved,
+    /// Refused: the lease passed to another process, whose tokens are (or will be) newer.
+    Superseded,
 }
 
 /// The default [`TokenStore`]: keeps the latest tokens in memory only.

@@ -16,7 +16,7 @@
 //! added to the API after this SDK was built still verify and arrive as [`Event::Unknown`].
 //!
 //! ```
-//! use marketing_api::webhooks::{Event, InMemoryReplayGuard, ReplayGuard, Signer, Verifier};
+//! use marketing_api::webhooks::{Event, InMemoryReplayGuard, Signer, Verifier};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 //! # let body = br#"{"id":"msg_1","type":"loyalty.tier_changed","data":{}}"#;
@@ -57,7 +57,7 @@ pub mod axum;
 pub use error::{PayloadError, WebhookError};
 pub use events::Event;
 pub use headers::{HeaderFn, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, WebhookHeaders};
-pub use replay::{DEFAULT_REPLAY_TTL, InMemoryReplayGuard, ReplayGuard};
+pub use replay::{DEFAULT_REPLAY_TTL, InMemoryReplayGuard, ReplayGuard, ReplayGuardError};
 pub use secret::WebhookSecret;
 pub use sign::{SignedHeaders, Signer};
 pub use unknown::UnknownEvent;

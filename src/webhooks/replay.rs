@@ -1,9 +1,13 @@
 //! Remembering recent message ids so a receiver processes each event once.
 
 use std::collections::{HashMap, VecDeque};
+use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
+
+/// `futures::future::BoxFuture`, spelled out: a webhook-only build has no `futures` crate.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Decides whether a verified message is seen for the first time.
 ///
@@ -12,13 +16,64 @@ use std::time::{Duration, SystemTime};
 /// verifying (never before: an unverified id must not be remembered) and acknowledges a
 /// duplicate without processing it again.
 ///
-/// [`InMemoryReplayGuard`] serves one process; implement this trait over a shared store
-/// (Redis `SET NX EX`, a database unique key) when several processes receive the same
-/// endpoint.
+/// The answer is a future because a guard shared by several receivers asks a store (with the
+/// `redis` feature, `marketing_api::fleet::redis::RedisReplayGuard` does `SET NX` with a TTL);
+/// [`InMemoryReplayGuard`] serves one process and also answers synchronously through its own
+/// [`check_and_remember`](InMemoryReplayGuard::check_and_remember).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use marketing_api::webhooks::{InMemoryReplayGuard, ReplayGuard};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), marketing_api::webhooks::ReplayGuardError> {
+/// let guard: Arc<dyn ReplayGuard> = Arc::new(InMemoryReplayGuard::with_capacity(1_000));
+/// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// assert!(guard.check_and_remember("msg_1", now).await?);
+/// assert!(!guard.check_and_remember("msg_1", now).await?);
+/// # Ok(()) }
+/// ```
 pub trait ReplayGuard: Send + Sync {
     /// Records `id` as seen at `now`; `true` when it had not been seen (within the guard's
     /// memory), `false` for a duplicate.
-    fn check_and_remember(&self, id: &str, now: SystemTime) -> bool;
+    ///
+    /// # Errors
+    /// A guard that cannot tell (its store is down and it is configured to fail closed) says
+    /// so: answer the sender with a 5xx so it retries later, rather than risk processing the
+    /// message twice.
+    fn check_and_remember<'a>(
+        &'a self,
+        id: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, ReplayGuardError>>;
+}
+
+/// A [`ReplayGuard`] could not tell whether a message id was seen before.
+#[derive(Debug)]
+pub struct ReplayGuardError {
+    source: Box<dyn StdError + Send + Sync>,
+}
+
+impl ReplayGuardError {
+    /// Wraps the store's error.
+    pub fn new(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self {
+            source: source.into(),
+        }
+    }
+}
+
+impl fmt::Display for ReplayGuardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The store's own message is the `source()`, printed by chain reporters.
+        f.write_str("the replay guard could not tell whether the message was seen before")
+    }
+}
+
+impl StdError for ReplayGuardError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.source)
+    }
 }
 
 /// A bounded, time-limited [`ReplayGuard`] in memory.
@@ -97,7 +152,21 @@ impl InMemoryReplayGuard {
 }
 
 impl ReplayGuard for InMemoryReplayGuard {
-    fn check_and_remember(&self, id: &str, now: SystemTime) -> bool {
+    fn check_and_remember<'a>(
+        &'a self,
+        id: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, ReplayGuardError>> {
+        let first = InMemoryReplayGuard::check_and_remember(self, id, now);
+        Box::pin(std::future::ready(Ok(first)))
+    }
+}
+
+impl InMemoryReplayGuard {
+    /// Records `id` as seen at `now`; `true` when it had not been seen within `ttl` (and not
+    /// evicted for capacity since), `false` for a duplicate. The synchronous form of
+    /// [`ReplayGuard::check_and_remember`], which never fails for this guard.
+    pub fn check_and_remember(&self, id: &str, now: SystemTime) -> bool {
         let mut seen = self.lock();
         let Seen { by_id, order } = &mut *seen;
 
