@@ -18,26 +18,15 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+mod support;
+
 fn start() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
 fn campaign_page() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
-        "data": {
-            "id": "cmp_1",
-            "name": "Spring launch",
-            "status": "draft",
-            "objective": "awareness",
-            "budget_cents": 100,
-            "daily_budget_cents": null,
-            "currency": "USD",
-            "start_at": null,
-            "end_at": null,
-            "metrics": {"impressions": 0, "clicks": 0, "conversions": 0, "spend_cents": 0, "ctr": 0.0},
-            "created_at": "2026-03-01T12:00:00Z",
-            "updated_at": "2026-03-01T12:00:00Z"
-        },
+        "data": support::campaign("cmp_1"),
         "meta": {"request_id": "req_1"}
     }))
 }

@@ -74,19 +74,7 @@ impl TokenStore for ScriptedStore {
     }
 }
 
-fn authenticator(oauth: OAuth2, clock: &ManualClock) -> Authenticator {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = AuthRuntime {
-        http: reqwest::Client::new(),
-        clock: Arc::new(clock.clone()),
-        sleeper: Arc::new(clock.sleeper()),
-        random: Arc::new(crate::clock::FixedRandom(0.5)),
-        budget: crate::retry::RetryBudget::default(),
-        retry: crate::retry::RetryPolicy::never(),
-        cooldown: Duration::ZERO,
-    };
-    Authenticator::new(oauth.into(), runtime).expect("valid configuration")
-}
+use super::tests::authenticator;
 
 async fn bearer(auth: &Authenticator) -> String {
     let credential = auth.credential().await.expect("credential").expect("some");

@@ -222,26 +222,23 @@ impl<P: CredentialProvider + ?Sized> CredentialProvider for Arc<P> {
 
 impl CredentialProvider for ApiKey {
     fn credential(&self, _: CredentialRequest) -> BoxFuture<'_, Result<Credential, AuthError>> {
-        let (name, value) = self.header();
-        Box::pin(async move {
-            Ok(Credential {
-                name,
-                value,
-                expires_at: None,
-            })
-        })
+        unchanging(self.header())
     }
 }
 
 impl CredentialProvider for BearerToken {
     fn credential(&self, _: CredentialRequest) -> BoxFuture<'_, Result<Credential, AuthError>> {
-        let (name, value) = self.header();
-        Box::pin(async move {
-            Ok(Credential {
-                name,
-                value,
-                expires_at: None,
-            })
-        })
+        unchanging(self.header())
     }
+}
+
+/// A credential that never expires, ready at once.
+fn unchanging<'a>(
+    (name, value): (HeaderName, HeaderValue),
+) -> BoxFuture<'a, Result<Credential, AuthError>> {
+    Box::pin(std::future::ready(Ok(Credential {
+        name,
+        value,
+        expires_at: None,
+    })))
 }

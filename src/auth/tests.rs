@@ -46,7 +46,7 @@ fn form(request: &Request) -> HashMap<String, String> {
 /// The client's side of the authenticator, on a manual clock. One token attempt and no
 /// cooldown, so each test sees exactly the token requests it makes; the tests of retries and
 /// of the negative cache set their own.
-fn runtime(clock: &ManualClock) -> AuthRuntime {
+pub(super) fn runtime(clock: &ManualClock) -> AuthRuntime {
     AuthRuntime {
         http: http(),
         clock: Arc::new(clock.clone()),
@@ -58,7 +58,7 @@ fn runtime(clock: &ManualClock) -> AuthRuntime {
     }
 }
 
-fn authenticator(auth: impl Into<Auth>, clock: &ManualClock) -> Authenticator {
+pub(super) fn authenticator(auth: impl Into<Auth>, clock: &ManualClock) -> Authenticator {
     Authenticator::new(auth.into(), runtime(clock)).expect("valid configuration")
 }
 
