@@ -53,6 +53,17 @@ impl Respond for IssuingTokenEndpoint {
     }
 }
 
+/// A server whose token endpoint gives `answer`; tests mount their API routes on it.
+async fn token_server(answer: impl Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
 async fn token_requests(server: &MockServer) -> usize {
     server
         .received_requests()
@@ -160,18 +171,12 @@ async fn a_thousand_concurrent_calls_share_the_retried_token_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_wrong_secret_costs_one_token_request_for_a_hundred_concurrent_calls() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(
-                    json!({"error": "invalid_client", "error_description": "bad secret"}),
-                )
-                .set_delay(Duration::from_millis(100)),
-        )
-        .mount(&server)
-        .await;
+    let server = token_server(
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"error": "invalid_client", "error_description": "bad secret"}))
+            .set_delay(Duration::from_millis(100)),
+    )
+    .await;
     mount_api(&server).await;
     let clock = ManualClock::new(start());
     let client = builder(&server, &clock, "wrong-secret")
@@ -243,12 +248,8 @@ async fn an_api_that_rejects_every_token_costs_two_token_requests_per_cooldown()
 
 #[tokio::test]
 async fn a_token_endpoint_that_stays_down_is_a_retryable_error_naming_the_attempts() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("<h1>Bad Gateway</h1>"))
-        .mount(&server)
-        .await;
+    let server =
+        token_server(ResponseTemplate::new(502).set_body_string("<h1>Bad Gateway</h1>")).await;
     mount_api(&server).await;
     let clock = ManualClock::new(start());
     let client = builder(&server, &clock, "secret")
@@ -275,12 +276,7 @@ async fn a_token_endpoint_that_stays_down_is_a_retryable_error_naming_the_attemp
 
 #[tokio::test]
 async fn token_retries_are_paid_from_the_shared_retry_budget() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
+    let server = token_server(ResponseTemplate::new(503)).await;
     let clock = ManualClock::new(start());
     // Room for exactly one retry.
     let client = builder(&server, &clock, "secret")
@@ -457,12 +453,7 @@ async fn a_definitive_provider_failure_is_remembered_for_the_cooldown() {
 /// every message exactly once.
 #[tokio::test]
 async fn a_chain_reporter_prints_each_message_once() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("<h1>down</h1>"))
-        .mount(&server)
-        .await;
+    let server = token_server(ResponseTemplate::new(503).set_body_string("<h1>down</h1>")).await;
     let clock = ManualClock::new(start());
     let client = builder(&server, &clock, "secret").build().expect("client");
     let error = get(&client).await.expect_err("down");
