@@ -41,7 +41,10 @@ fn events(count: u64) -> impl Stream<Item = NewInteractionEvent> + Send + 'stati
             1 => InteractionEventType::EmailOpen,
             _ => InteractionEventType::AdClick,
         };
-        NewInteractionEvent::new(kind, at + chrono::Duration::milliseconds(i as i64))
+        NewInteractionEvent::builder()
+            .type_(kind)
+            .occurred_at(at + chrono::Duration::milliseconds(i as i64))
+            .build()
     })
 }
 
@@ -160,7 +163,9 @@ fn main() {
         let started = Instant::now();
         let accepted: i64 = events(single)
             .map(|event| {
-                let request = client.events().send_batch(&EventBatch::new(vec![event]));
+                let request = client
+                    .events()
+                    .send_batch(&EventBatch::builder().events(vec![event]).build());
                 async move { request.send().await.map(|r| r.accepted).unwrap_or(0) }
             })
             .buffer_unordered(CONCURRENCY)

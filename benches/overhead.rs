@@ -377,8 +377,12 @@ async fn measure_all(base_url: &str, options: &Options) {
     let clients = Arc::new(Clients {
         sdk,
         hand: Hand::new(base_url),
-        campaign_id: CampaignId::from(CAMPAIGN_ID),
-        new_campaign: NewCampaign::new("Winter sale", 500_000).with_currency("EUR"),
+        campaign_id: CampaignId::new(CAMPAIGN_ID),
+        new_campaign: NewCampaign::builder()
+            .name("Winter sale")
+            .budget_cents(500_000)
+            .build()
+            .with_currency("EUR"),
     });
 
     println!(

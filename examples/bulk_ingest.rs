@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::{StreamExt, stream};
 use marketing_api::Client;
 use marketing_api::auth::ApiKey;
-use marketing_api::models::{InteractionEventType, NewContact, NewInteractionEvent};
+use marketing_api::models::{ContactId, InteractionEventType, NewContact, NewInteractionEvent};
 use marketing_api_sandbox::{RateTier, Sandbox};
 
 #[tokio::main]
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let contact = client
         .contacts()
-        .create(&NewContact::new("launch@example.com"))
+        .create(&NewContact::builder().email("launch@example.com").build())
         .send()
         .await?;
 
@@ -51,9 +51,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => InteractionEventType::EmailOpen,
         };
         let at = started_at + chrono::Duration::milliseconds(i as i64);
-        let event = NewInteractionEvent::new(kind, at);
+        let event = NewInteractionEvent::builder()
+            .type_(kind)
+            .occurred_at(at)
+            .build();
         if i % 10_000 == 9_999 {
-            event.with_contact_id("ctc_unknown")
+            event.with_contact_id(ContactId::new("ctc_unknown"))
         } else {
             event.with_contact_id(contact.id.clone())
         }

@@ -99,7 +99,13 @@ async fn check_with_sandbox() -> Result<(), BoxError> {
     // overspent, so seed one active campaign with no budget and check nothing is paused yet.
     let created = client
         .campaigns()
-        .create(&NewCampaign::new("Always on", 0).with_status(CampaignStatus::Scheduled))
+        .create(
+            &NewCampaign::builder()
+                .name("Always on")
+                .budget_cents(0)
+                .build()
+                .with_status(CampaignStatus::Scheduled),
+        )
         .send()
         .await?;
     client

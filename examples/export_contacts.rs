@@ -286,7 +286,9 @@ async fn seed(client: &Client, count: usize) -> Result<(), marketing_api::Error>
                 } else {
                     ContactStatus::Subscribed
                 };
-                let contact = NewContact::new(format!("person{i:05}@example.com"))
+                let contact = NewContact::builder()
+                    .email(format!("person{i:05}@example.com"))
+                    .build()
                     .with_first_name(format!("Person {i}"))
                     .with_status(status);
                 client.contacts().create(&contact).send().await.map(drop)

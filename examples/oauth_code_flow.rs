@@ -102,7 +102,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     for round in 1..=3 {
         let campaign = client
             .campaigns()
-            .create(&NewCampaign::new(format!("Spring sale #{round}"), 100_000))
+            .create(
+                &NewCampaign::builder()
+                    .name(format!("Spring sale #{round}"))
+                    .budget_cents(100_000)
+                    .build(),
+            )
             .send()
             .await?;
         let listed = client.campaigns().list().send().await?;

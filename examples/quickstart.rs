@@ -29,7 +29,7 @@ use marketing_api::models::{
 use marketing_api::webhooks::{Event, Verifier};
 use marketing_api::{Client, models::EventBatch};
 use marketing_api_sandbox::Sandbox;
-use serde_json::{Map, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 /// How many contacts step 3 imports; every fifth one is unsubscribed.
@@ -75,7 +75,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let campaign = client
         .campaigns()
         .create(
-            &NewCampaign::new("Black Friday", 500_000)
+            &NewCampaign::builder()
+                .name("Black Friday")
+                .budget_cents(500_000)
+                .build()
                 .with_objective(CampaignObjective::Sales)
                 .with_currency("USD")
                 .with_daily_budget_cents(25_000),
@@ -93,11 +96,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let ad = client
         .campaigns()
         .ads(&campaign.id)
-        .create(&NewAd::new(
-            "Hero banner A",
-            "Up to 40% off everything this weekend",
-            "https://shop.example.com/black-friday",
-        ))
+        .create(
+            &NewAd::builder()
+                .name("Hero banner A")
+                .headline("Up to 40% off everything this weekend")
+                .destination_url("https://shop.example.com/black-friday")
+                .build(),
+        )
         .send()
         .await?;
     println!("   ad       {} \"{}\" ({})", ad.id, ad.headline, ad.status);
@@ -106,7 +111,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .ads(&campaign.id)
         .creatives(&ad.id)
         .create(
-            &NewCreative::new(CreativeKind::Image)
+            &NewCreative::builder()
+                .kind(CreativeKind::Image)
+                .build()
                 .with_asset_url("https://cdn.example.com/bf-hero-1200x628.png")
                 .with_width(1200)
                 .with_height(628),
@@ -132,15 +139,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 } else {
                     ContactStatus::Subscribed
                 };
-                let mut attributes = Map::new();
-                attributes.insert(
-                    "plan".into(),
-                    json!(if i % 3 == 0 { "pro" } else { "free" }),
-                );
-                let new = NewContact::new(format!("customer{i:03}@example.com"))
+                let plan = if i % 3 == 0 { "pro" } else { "free" };
+                let new = NewContact::builder()
+                    .email(format!("customer{i:03}@example.com"))
+                    .build()
                     .with_first_name(format!("Customer {i}"))
                     .with_status(status)
-                    .with_attributes(attributes);
+                    .with_attributes(json!({ "plan": plan }))?;
                 client.contacts().create(&new).send().await.map(|c| c.id)
             }
         })
@@ -160,14 +165,23 @@ async fn main() -> Result<(), Box<dyn Error>> {
     step(4, "Build an audience");
     let audience = client
         .audiences()
-        .create(&NewAudience::new("Newsletter").with_description("Black Friday mailing"))
+        .create(
+            &NewAudience::builder()
+                .name("Newsletter")
+                .build()
+                .with_description("Black Friday mailing"),
+        )
         .send()
         .await?;
     let members = contacts[..AUDIENCE_MEMBERS].to_vec();
     let added = client
         .audiences()
         .contacts(&audience.id)
-        .add(&AudienceMembershipChange::new(members))
+        .add(
+            &AudienceMembershipChange::builder()
+                .contact_ids(members)
+                .build(),
+        )
         .send()
         .await?;
     println!(
@@ -220,28 +234,32 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 1 => InteractionEventType::AdClick,
                 _ => InteractionEventType::Purchase,
             };
-            let mut event = NewInteractionEvent::new(kind.clone(), now)
+            let mut event = NewInteractionEvent::builder()
+                .type_(kind.clone())
+                .occurred_at(now)
+                .build()
                 .with_contact_id(contact.clone())
                 .with_campaign_id(campaign.id.clone());
             if kind == InteractionEventType::Purchase {
-                let mut properties = Map::new();
-                properties.insert("currency".into(), json!("USD"));
                 event = event
                     .with_value_cents(4_999 + 1_000 * i as i64)
-                    .with_properties(properties);
+                    .with_properties(json!({ "currency": "USD" }))?;
             }
-            event
+            Ok(event)
         })
-        .collect();
+        .collect::<Result<_, marketing_api::NotAJsonObject>>()?;
     // One event names a contact that does not exist: the batch still succeeds, and the answer
     // says which event was rejected and why.
     events.push(
-        NewInteractionEvent::new(InteractionEventType::EmailOpen, now)
+        NewInteractionEvent::builder()
+            .type_(InteractionEventType::EmailOpen)
+            .occurred_at(now)
+            .build()
             .with_contact_id(ContactId::new("ctc_doesnotexist")),
     );
     let batch = client
         .events()
-        .send_batch(&EventBatch::new(events))
+        .send_batch(&EventBatch::builder().events(events).build())
         .send()
         .await?;
     println!(
@@ -264,7 +282,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let endpoint = client
         .webhook_endpoints()
         .create(
-            &NewWebhookEndpoint::new(&receiver.url, vec![WebhookEventType::ContactCreated])
+            &NewWebhookEndpoint::builder()
+                .url(&receiver.url)
+                .event_types(vec![WebhookEventType::ContactCreated])
+                .build()
                 .with_description("quickstart receiver"),
         )
         .send()
@@ -282,7 +303,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     let grace = client
         .contacts()
-        .create(&NewContact::new("grace.hopper@example.com").with_first_name("Grace"))
+        .create(
+            &NewContact::builder()
+                .email("grace.hopper@example.com")
+                .build()
+                .with_first_name("Grace"),
+        )
         .send()
         .await?;
     println!("   created contact {}; waiting for the event...", grace.id);
@@ -290,7 +316,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     match &received {
         Event::ContactCreated(created) => println!(
             "   verified {} {}: contact {} <{}> is {}",
-            created.r#type, created.id, created.data.id, created.data.email, created.data.status
+            created.type_, created.id, created.data.id, created.data.email, created.data.status
         ),
         other => println!("   verified {} (not expected here)", other.event_type()),
     }
@@ -313,7 +339,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
             println!(
                 "   is_not_found(): {} code={} request_id={}",
                 e.status().map_or(0, |s| s.as_u16()),
-                api.and_then(|a| a.code.as_deref()).unwrap_or("-"),
+                api.and_then(|a| a.code.as_ref().map(|c| c.as_str()))
+                    .unwrap_or("-"),
                 e.request_id().unwrap_or("-")
             );
         }
@@ -321,7 +348,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     match client
         .campaigns()
-        .create(&NewCampaign::new("Negative budget", -1))
+        .create(
+            &NewCampaign::builder()
+                .name("Negative budget")
+                .budget_cents(-1)
+                .build(),
+        )
         .send()
         .await
     {
@@ -331,7 +363,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
             println!(
                 "   is_invalid_request(): {} code={} param={} request_id={}",
                 e.status().map_or(0, |s| s.as_u16()),
-                api.and_then(|a| a.code.as_deref()).unwrap_or("-"),
+                api.and_then(|a| a.code.as_ref().map(|c| c.as_str()))
+                    .unwrap_or("-"),
                 api.and_then(|a| a.param.as_deref()).unwrap_or("-"),
                 e.request_id().unwrap_or("-")
             );

@@ -127,7 +127,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     while started.elapsed() < Duration::from_secs(7) {
         let campaign = client
             .campaigns()
-            .create(&NewCampaign::new(format!("Sidecar #{calls}"), 10_000))
+            .create(
+                &NewCampaign::builder()
+                    .name(format!("Sidecar #{calls}"))
+                    .budget_cents(10_000)
+                    .build(),
+            )
             .send()
             .await?;
         calls += 1;

@@ -15,31 +15,44 @@ use http::StatusCode;
 
 use crate::auth::AuthError;
 #[cfg(marketing_api_bundled_spec)]
-use crate::models::ErrorType;
+use crate::models::{ErrorCode, ErrorType};
 use crate::retry::AttemptFailure;
 
-/// The class of an API error (`error.type`), as the API names it.
-///
-/// The bundled contract lists its error types as a generated enum (`models::ErrorType`); an SDK
-/// generated from another spec keeps the wire value.
+/// A string newtype standing in for a generated enum when the SDK is generated from a spec
+/// that does not define it (the bundled contract defines both `ErrorType` and `ErrorCode`).
 #[cfg(not(marketing_api_bundled_spec))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize)]
-#[serde(transparent)]
-pub struct ErrorType(String);
+macro_rules! wire_string {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-#[cfg(not(marketing_api_bundled_spec))]
-impl ErrorType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl $name {
+            /// The value as sent on the wire.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
 #[cfg(not(marketing_api_bundled_spec))]
-impl std::fmt::Display for ErrorType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+wire_string! {
+    /// The class of an API error (`error.type`), as the API names it.
+    ErrorType
+}
+
+#[cfg(not(marketing_api_bundled_spec))]
+wire_string! {
+    /// The machine-readable code of an API error (`error.code`), as the API names it.
+    ErrorCode
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -118,8 +131,9 @@ pub struct ApiError {
     /// Error class (`invalid_request_error`, `rate_limit_error`, …); `None` when the body was
     /// not the API's error envelope (e.g. an HTML page from a proxy).
     pub error_type: Option<ErrorType>,
-    /// Machine-readable code, e.g. `resource_missing`.
-    pub code: Option<String>,
+    /// Machine-readable code (`resource_missing`, …) as an enum of the codes the contract
+    /// lists; a code newer than this SDK arrives as `ErrorCode::Unknown`.
+    pub code: Option<ErrorCode>,
     /// Human-readable explanation.
     pub message: String,
     /// The offending field or query parameter, when there is one.
@@ -509,6 +523,14 @@ impl std::error::Error for Error {
             .source
             .as_deref()
             .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A value refused by a JSON object field's setter, as an [`ErrorKind::Encode`] error, so `?`
+/// works in code that returns the SDK's error.
+impl From<crate::NotAJsonObject> for Error {
+    fn from(e: crate::NotAJsonObject) -> Self {
+        Error::encode(Arc::new(e))
     }
 }
 

@@ -100,7 +100,7 @@ impl Events {
     /// # async fn run(client: Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let now = chrono::Utc::now();
     /// let events = stream::iter(0..100_000)
-    ///     .map(move |_| NewInteractionEvent::new(InteractionEventType::PageView, now));
+    ///     .map(move |_| NewInteractionEvent::builder().type_(InteractionEventType::PageView).occurred_at(now).build());
     /// let ingest = client.events().ingest(events).concurrency(8);
     /// let mut progress = ingest.progress();
     /// tokio::spawn(async move {
@@ -674,7 +674,10 @@ fn local_rejection(
     RejectedEvent {
         position,
         event,
-        reason: EventRejection::new(code, message),
+        reason: EventRejection::builder()
+            .code(code)
+            .message(message)
+            .build(),
         local: true,
     }
 }
@@ -714,7 +717,7 @@ fn send(
         events: batch_events,
         positions,
     } = batch;
-    let body = EventBatch::new(batch_events);
+    let body = EventBatch::builder().events(batch_events).build();
     let mut request = events
         .send_batch(&body)
         .idempotency_key(idempotency_key.clone());
@@ -818,7 +821,10 @@ impl Ledger {
                     position,
                     event,
                     reason: error.unwrap_or_else(|| {
-                        EventRejection::new("rejected", "The server rejected the event without a reason.")
+                        EventRejection::builder()
+                            .code("rejected")
+                            .message("The server rejected the event without a reason.")
+                            .build()
                     }),
                     local: false,
                 },

@@ -16,7 +16,7 @@
 //!     )
 //!     .build()?;
 //!
-//! let campaign = client.campaigns().create(&NewCampaign::new("Black Friday", 500_000)).send().await?;
+//! let campaign = client.campaigns().create(&NewCampaign::builder().name("Black Friday").budget_cents(500_000).build()).send().await?;
 //! let ads = client.campaigns().ads(&campaign.id).list().send().await?;
 //! println!("{} has {} ads", campaign.name, ads.items.len());
 //!
@@ -59,6 +59,7 @@ pub mod fleet;
 #[cfg(all(feature = "client", marketing_api_bundled_spec))]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod ingest;
+mod json_object;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod multipart;
@@ -114,12 +115,13 @@ pub use url;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
-#[cfg(all(feature = "client", not(marketing_api_bundled_spec)))]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub use error::ErrorType;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use error::{ApiError, Error, ErrorKind};
+#[cfg(all(feature = "client", not(marketing_api_bundled_spec)))]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use error::{ErrorCode, ErrorType};
+pub use json_object::NotAJsonObject;
 pub use patch::Patch;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
@@ -129,6 +131,38 @@ pub use response::{ByteStream, Page, Response};
 pub use tls::{SpkiPin, TlsVersion};
 
 /// Every schema of the API contract: entities, request bodies, enums and typed ids.
+///
+/// A type with required fields is made with its builder, which names each field and refuses to
+/// `build()` until all are set; optional fields follow with `with_*`:
+///
+/// ```
+/// use marketing_api::models::{AdStatus, NewAd};
+///
+/// let ad = NewAd::builder()
+///     .name("Hero banner A")
+///     .headline("Up to 40% off")
+///     .destination_url("https://shop.example.com/sale")
+///     .build()
+///     .with_status(AdStatus::Paused);
+/// assert_eq!(ad.headline, "Up to 40% off");
+/// ```
+///
+/// Leaving one out does not compile (the error names the type `unset::Headline`):
+///
+/// ```compile_fail
+/// use marketing_api::models::NewAd;
+///
+/// let ad = NewAd::builder().name("Hero banner A").destination_url("https://shop.example.com").build();
+/// ```
+///
+/// Ids are their own types: a parameter taking a `CampaignId` takes the id or a reference to it,
+/// never a plain string.
+///
+/// ```compile_fail
+/// # async fn f(client: marketing_api::Client) -> Result<(), marketing_api::Error> {
+/// client.campaigns().get("cmp_1").send().await?;
+/// # Ok(()) }
+/// ```
 pub mod models {
     include!(concat!(env!("OUT_DIR"), "/models.rs"));
 }

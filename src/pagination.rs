@@ -192,7 +192,7 @@ fn sequential_pages<T: DeserializeOwned + Send + 'static>(
         let op = request.operation.id;
         loop {
             let page = match client.execute_page::<T>(request.clone()).await {
-                Ok(page) => page,
+                Ok(response) => response.data,
                 Err(e) => {
                     yield Err(e);
                     return;
@@ -225,7 +225,8 @@ fn prefetching_pages<T: DeserializeOwned + Send + 'static>(
         let fetch = |client: Client, request: Request| {
             // In the caller's span, so the prefetched page is traced like any other.
             PrefetchTask(tokio::spawn(
-                async move { client.execute_page::<T>(request).await }.in_current_span(),
+                async move { client.execute_page::<T>(request).await.map(|r| r.data) }
+                    .in_current_span(),
             ))
         };
         let mut in_flight = Some(fetch(client.clone(), request.clone()));

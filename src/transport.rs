@@ -24,11 +24,11 @@ use crate::auth::AppliedCredential;
 use crate::client::Client;
 use crate::clock::RandomSource;
 use crate::codec::{self, EncodedBody, Envelope};
-#[cfg(not(marketing_api_bundled_spec))]
-use crate::error::ErrorType;
 use crate::error::{ApiError, Error};
+#[cfg(not(marketing_api_bundled_spec))]
+use crate::error::{ErrorCode, ErrorType};
 #[cfg(marketing_api_bundled_spec)]
-use crate::models::ErrorType;
+use crate::models::{ErrorCode, ErrorType};
 use crate::ratelimit::parse_retry_after;
 use crate::request::RequestOptions;
 use crate::response::{ByteStream, Page, Response};
@@ -48,9 +48,6 @@ pub(crate) struct OperationInfo {
     pub(crate) path_template: &'static str,
     /// Marked `deprecated` in the spec.
     pub(crate) deprecated: bool,
-    /// The success status the spec states.
-    #[allow(dead_code)]
-    pub(crate) success_status: u16,
     /// The operation declares an `Idempotency-Key` header: a POST gets one per logical
     /// request and is then safe to retry.
     pub(crate) idempotency_key: bool,
@@ -176,15 +173,21 @@ impl Client {
         })
     }
 
-    /// Sends a list request and returns the page.
+    /// Sends a list request and returns the page with the response metadata.
     pub(crate) async fn execute_page<T: DeserializeOwned>(
         &self,
         request: Request,
-    ) -> Result<Page<T>, Error> {
+    ) -> Result<Response<Page<T>>, Error> {
         let op = request.operation.id;
         let cursor = request.query_value("cursor").map(str::to_owned);
         let raw = self.execute(request).await?;
-        decode_page(&raw, cursor).map_err(|e| raw.decode_failure(e, op))
+        let page = decode_page(&raw, cursor).map_err(|e| raw.decode_failure(e, op))?;
+        Ok(Response {
+            request_id: page.request_id.clone(),
+            data: page,
+            status: raw.status,
+            headers: raw.headers,
+        })
     }
 
     /// Sends a request whose success body is plain JSON (no envelope).
@@ -795,7 +798,7 @@ struct ErrorBody {
     #[serde(rename = "type", default)]
     error_type: Option<ErrorType>,
     #[serde(default)]
-    code: Option<String>,
+    code: Option<ErrorCode>,
     #[serde(default)]
     message: Option<String>,
     #[serde(default)]
@@ -876,7 +879,6 @@ mod tests {
         method: Method::GET,
         path_template: "/exports/{id}",
         deprecated: false,
-        success_status: 200,
         idempotency_key: false,
     };
 
@@ -967,7 +969,9 @@ mod tests {
             .unwrap_or_else(|| panic!("a 404 is an error"));
         assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
         assert_eq!(
-            error.api_error().and_then(|a| a.code.as_deref()),
+            error
+                .api_error()
+                .and_then(|a| a.code.as_ref().map(|c| c.as_str())),
             Some("resource_missing")
         );
     }
@@ -993,7 +997,6 @@ mod step_tests {
         method: Method::GET,
         path_template: "/campaigns/{id}",
         deprecated: false,
-        success_status: 200,
         idempotency_key: false,
     };
     static CREATE_CAMPAIGN: OperationInfo = OperationInfo {
@@ -1001,7 +1004,6 @@ mod step_tests {
         method: Method::POST,
         path_template: "/campaigns",
         deprecated: false,
-        success_status: 201,
         idempotency_key: true,
     };
 

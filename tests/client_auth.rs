@@ -240,7 +240,8 @@ async fn a_second_401_surfaces_as_an_auth_error() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(err.request_id(), Some("req_401"));
     assert_eq!(
-        err.api_error().and_then(|a| a.code.as_deref()),
+        err.api_error()
+            .and_then(|a| a.code.as_ref().map(|c| c.as_str())),
         Some("invalid_token")
     );
     let api_requests = received(&server, "/v1").await;

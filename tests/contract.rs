@@ -168,7 +168,10 @@ fn steps() -> Vec<Step> {
         }),
         // ---- campaigns -------------------------------------------------------------------
         step("createCampaign", |ctx| async move {
-            let body = NewCampaign::new("Black Friday 2026", 500_000)
+            let body = NewCampaign::builder()
+                .name("Black Friday 2026")
+                .budget_cents(500_000)
+                .build()
                 .with_objective(CampaignObjective::Sales)
                 .with_currency("EUR")
                 .with_daily_budget_cents(25_000)
@@ -179,7 +182,12 @@ fn steps() -> Vec<Step> {
             // A second one, so listing pages.
             ctx.client
                 .campaigns()
-                .create(&NewCampaign::new("Evergreen", 1_000))
+                .create(
+                    &NewCampaign::builder()
+                        .name("Evergreen")
+                        .budget_cents(1_000)
+                        .build(),
+                )
                 .idempotency_key("contract-evergreen")
                 .send()
                 .await?;
@@ -219,11 +227,15 @@ fn steps() -> Vec<Step> {
         }),
         step("replaceCampaign", |ctx| async move {
             let id = need(&ctx.ids().campaign, "campaign")?;
-            let body =
-                CampaignReplace::new("Black Friday", 600_000, CampaignObjective::Leads, "USD")
-                    .with_daily_budget_cents(30_000)
-                    .with_start_at(ts(21))
-                    .with_end_at(ts(29));
+            let body = CampaignReplace::builder()
+                .name("Black Friday")
+                .budget_cents(600_000)
+                .objective(CampaignObjective::Leads)
+                .currency("USD")
+                .build()
+                .with_daily_budget_cents(30_000)
+                .with_start_at(ts(21))
+                .with_end_at(ts(29));
             ctx.client.campaigns().replace(&id, &body).send().await?;
             Ok(())
         }),
@@ -249,7 +261,11 @@ fn steps() -> Vec<Step> {
         // ---- ads and creatives -------------------------------------------------------------
         step("createAd", |ctx| async move {
             let campaign = need(&ctx.ids().campaign, "campaign")?;
-            let body = NewAd::new("Hero", "Everything 50% off", "https://shop.example.com/bf")
+            let body = NewAd::builder()
+                .name("Hero")
+                .headline("Everything 50% off")
+                .destination_url("https://shop.example.com/bf")
+                .build()
                 .with_status(AdStatus::Active);
             let ad = ctx
                 .client
@@ -311,7 +327,9 @@ fn steps() -> Vec<Step> {
                 let ids = ctx.ids();
                 (need(&ids.campaign, "campaign")?, need(&ids.ad, "ad")?)
             };
-            let body = NewCreative::new(CreativeKind::Image)
+            let body = NewCreative::builder()
+                .kind(CreativeKind::Image)
+                .build()
                 .with_asset_url("https://cdn.example.com/hero.png")
                 .with_width(1200)
                 .with_height(628);
@@ -327,7 +345,12 @@ fn steps() -> Vec<Step> {
                 .campaigns()
                 .ads(&campaign)
                 .creatives(&ad)
-                .create(&NewCreative::new(CreativeKind::Text).with_body("Hurry!"))
+                .create(
+                    &NewCreative::builder()
+                        .kind(CreativeKind::Text)
+                        .build()
+                        .with_body("Hurry!"),
+                )
                 .send()
                 .await?;
             ctx.ids().creative = Some(creative.id);
@@ -370,15 +393,14 @@ fn steps() -> Vec<Step> {
         }),
         // ---- contacts and audiences -----------------------------------------------------------
         step("createContact", |ctx| async move {
-            let mut attributes = serde_json::Map::new();
-            attributes.insert("plan".into(), json!("pro"));
-            attributes.insert("seats".into(), json!(12));
-            let body = NewContact::new("ada@example.com")
+            let body = NewContact::builder()
+                .email("ada@example.com")
+                .build()
                 .with_first_name("Ada")
                 .with_last_name("Lovelace")
                 .with_phone("+442071234567")
                 .with_status(ContactStatus::Subscribed)
-                .with_attributes(attributes);
+                .with_attributes(json!({ "plan": "pro", "seats": 12 }))?;
             let contact = ctx.client.contacts().create(&body).send().await?;
             ctx.ids().contact = Some(contact.id);
             Ok(())
@@ -399,7 +421,10 @@ fn steps() -> Vec<Step> {
             Ok(())
         }),
         step("createAudience", |ctx| async move {
-            let body = NewAudience::new("VIP").with_description("Top customers");
+            let body = NewAudience::builder()
+                .name("VIP")
+                .build()
+                .with_description("Top customers");
             let audience = ctx.client.audiences().create(&body).send().await?;
             ctx.ids().audience = Some(audience.id);
             Ok(())
@@ -429,7 +454,11 @@ fn steps() -> Vec<Step> {
                 .client
                 .audiences()
                 .contacts(&audience)
-                .add(&AudienceMembershipChange::new(vec![contact]))
+                .add(
+                    &AudienceMembershipChange::builder()
+                        .contact_ids(vec![contact])
+                        .build(),
+                )
                 .send()
                 .await?;
             assert_eq!(result.added, 1);
@@ -502,17 +531,23 @@ fn steps() -> Vec<Step> {
                     need(&ids.campaign, "campaign")?,
                 )
             };
-            let mut properties = serde_json::Map::new();
-            properties.insert("sku".into(), json!("SKU-1"));
-            let batch = EventBatch::new(vec![
-                NewInteractionEvent::new(InteractionEventType::Purchase, ts(3))
-                    .with_contact_id(contact.clone())
-                    .with_campaign_id(campaign)
-                    .with_value_cents(4_999)
-                    .with_properties(properties),
-                NewInteractionEvent::new(InteractionEventType::PageView, ts(4))
-                    .with_contact_id(contact),
-            ]);
+            let batch = EventBatch::builder()
+                .events(vec![
+                    NewInteractionEvent::builder()
+                        .type_(InteractionEventType::Purchase)
+                        .occurred_at(ts(3))
+                        .build()
+                        .with_contact_id(contact.clone())
+                        .with_campaign_id(campaign)
+                        .with_value_cents(4_999)
+                        .with_properties(json!({ "sku": "SKU-1" }))?,
+                    NewInteractionEvent::builder()
+                        .type_(InteractionEventType::PageView)
+                        .occurred_at(ts(4))
+                        .build()
+                        .with_contact_id(contact),
+                ])
+                .build();
             let result = ctx.client.events().send_batch(&batch).send().await?;
             assert_eq!(result.accepted, 2);
             Ok(())
@@ -529,7 +564,7 @@ fn steps() -> Vec<Step> {
                 .client
                 .events()
                 .list()
-                .r#type(InteractionEventType::Purchase)
+                .type_(InteractionEventType::Purchase)
                 .contact_id(contact)
                 .campaign_id(campaign)
                 .occurred_after(ts(1))
@@ -542,16 +577,16 @@ fn steps() -> Vec<Step> {
         }),
         // ---- webhooks ---------------------------------------------------------------------------
         step("createWebhookEndpoint", |ctx| async move {
-            let body = NewWebhookEndpoint::new(
-                ctx.receiver_url.clone(),
-                vec![
+            let body = NewWebhookEndpoint::builder()
+                .url(ctx.receiver_url.clone())
+                .event_types(vec![
                     WebhookEventType::CampaignUpdated,
                     WebhookEventType::ContactUpdated,
                     WebhookEventType::CampaignDeleted,
-                ],
-            )
-            .with_description("contract suite")
-            .with_enabled(true);
+                ])
+                .build()
+                .with_description("contract suite")
+                .with_enabled(true);
             let endpoint = ctx.client.webhook_endpoints().create(&body).send().await?;
             let mut ids = ctx.ids();
             ids.endpoint_secret = endpoint.secret.clone();

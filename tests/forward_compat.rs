@@ -15,7 +15,7 @@ use marketing_api::auth::ApiKey;
 use marketing_api::clock::ManualClock;
 use marketing_api::models::{
     CampaignId, CampaignObjective, CampaignStatus, ContactStatus, DeliveryStatus, ErrorType,
-    WebhookEventType,
+    WebhookDeliveryId, WebhookEventType,
 };
 use marketing_api::retry::RetryPolicy;
 use marketing_api::webhooks::{Event, Signer, Verifier, WebhookSecret};
@@ -158,7 +158,7 @@ async fn new_enum_values_in_every_position_decode_and_re_encode_unchanged() {
     let delivery = client(&server)
         .await
         .webhook_deliveries()
-        .get(&"whd_1".into())
+        .get(WebhookDeliveryId::new("whd_1"))
         .send()
         .await
         .expect("new enum values decode");
@@ -207,7 +207,7 @@ async fn errors_with_a_new_type_and_extra_fields_keep_their_details() {
         api.error_type,
         Some(ErrorType::Unknown("budget_lock_error".into()))
     );
-    assert_eq!(api.code.as_deref(), Some("budget_locked"));
+    assert_eq!(api.code.as_ref().map(|c| c.as_str()), Some("budget_locked"));
     assert_eq!(api.request_id.as_deref(), Some("req_9"));
 }
 
@@ -286,12 +286,16 @@ fn a_delivery_failure_decodes_by_its_reason_and_an_unknown_reason_is_kept_as_it_
         serde_json::from_value(json!({"reason": "connection", "stage": "tls"})).expect("decodes");
     assert_eq!(
         known,
-        WebhookDeliveryFailure::Connection(ConnectionFailure::new(ConnectionFailureStage::Tls))
+        WebhookDeliveryFailure::Connection(
+            ConnectionFailure::builder()
+                .stage(ConnectionFailureStage::Tls)
+                .build()
+        )
     );
     // The tag is written from the variant, whatever the caller built.
-    let encoded = serde_json::to_value(WebhookDeliveryFailure::HttpStatus(HttpStatusFailure::new(
-        503,
-    )))
+    let encoded = serde_json::to_value(WebhookDeliveryFailure::HttpStatus(
+        HttpStatusFailure::builder().status(503).build(),
+    ))
     .expect("encodes");
     assert_eq!(encoded, json!({"reason": "http_status", "status": 503}));
     // A reason added to the API later: kept whole, and sent back unchanged.

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt, stream};
 use marketing_api::auth::ApiKey;
 use marketing_api::ingest::{IngestError, IngestProgress, local_codes};
-use marketing_api::models::{InteractionEventType, NewContact, NewInteractionEvent};
+use marketing_api::models::{ContactId, InteractionEventType, NewContact, NewInteractionEvent};
 use marketing_api::retry::RetryBudgetConfig;
 use marketing_api::{Client, ErrorKind};
 use marketing_api_sandbox::{FaultSettings, Sandbox};
@@ -65,7 +65,10 @@ fn generated(count: u64) -> impl Stream<Item = NewInteractionEvent> + Send + 'st
             1 => InteractionEventType::EmailOpen,
             _ => InteractionEventType::AdClick,
         };
-        NewInteractionEvent::new(kind, at + chrono::Duration::milliseconds(i as i64))
+        NewInteractionEvent::builder()
+            .type_(kind)
+            .occurred_at(at + chrono::Duration::milliseconds(i as i64))
+            .build()
     })
 }
 
@@ -217,15 +220,18 @@ async fn rejected_events_come_back_with_the_servers_reason() {
     let client = client(&sandbox.base_url(), sandbox.premium_api_key());
     let contact = client
         .contacts()
-        .create(&NewContact::new("ada@example.com"))
+        .create(&NewContact::builder().email("ada@example.com").build())
         .send()
         .await
         .expect("contact created");
     let at = occurred_at();
     let events = stream::iter(0..1_200u64).map(move |i| {
-        let event = NewInteractionEvent::new(InteractionEventType::PageView, at);
+        let event = NewInteractionEvent::builder()
+            .type_(InteractionEventType::PageView)
+            .occurred_at(at)
+            .build();
         if i % 7 == 3 {
-            event.with_contact_id("ctc_missing")
+            event.with_contact_id(ContactId::new("ctc_missing"))
         } else {
             event.with_contact_id(contact.id.clone())
         }
@@ -323,7 +329,10 @@ async fn a_failing_stream_stops_reading_and_flushes_what_it_read() {
         if i == 730 {
             Err(std::io::Error::other("the export file is truncated"))
         } else {
-            Ok(NewInteractionEvent::new(InteractionEventType::PageView, at))
+            Ok(NewInteractionEvent::builder()
+                .type_(InteractionEventType::PageView)
+                .occurred_at(at)
+                .build())
         }
     });
 
@@ -376,10 +385,12 @@ async fn the_end_of_the_stream_and_the_linger_time_send_partial_batches() {
             .run(),
     );
     for _ in 0..3 {
-        tx.send(NewInteractionEvent::new(
-            InteractionEventType::Purchase,
-            occurred_at(),
-        ))
+        tx.send(
+            NewInteractionEvent::builder()
+                .type_(InteractionEventType::Purchase)
+                .occurred_at(occurred_at())
+                .build(),
+        )
         .await
         .expect("ingest is reading");
     }
@@ -408,9 +419,12 @@ async fn batches_respect_the_count_and_byte_bounds_and_oversized_events_are_refu
     let client = client(&sandbox.base_url(), sandbox.premium_api_key());
     let at = occurred_at();
     let padded = |bytes: usize| {
-        let mut properties = serde_json::Map::new();
-        properties.insert("note".into(), serde_json::Value::String("x".repeat(bytes)));
-        NewInteractionEvent::new(InteractionEventType::Custom, at).with_properties(properties)
+        NewInteractionEvent::builder()
+            .type_(InteractionEventType::Custom)
+            .occurred_at(at)
+            .build()
+            .with_properties(serde_json::json!({ "note": "x".repeat(bytes) }))
+            .expect("an object")
     };
     // 100 events of ~1,100 bytes: a 10,000-byte bound fits 8 of them per batch.
     let mut events: Vec<NewInteractionEvent> = (0..100).map(|_| padded(1_000)).collect();
@@ -457,7 +471,10 @@ async fn a_fast_producer_is_held_to_concurrency_plus_one_batches() {
     let at = occurred_at();
     let events = stream::iter(0..2_000u64).map(move |_| {
         counter.fetch_add(1, Ordering::Relaxed);
-        NewInteractionEvent::new(InteractionEventType::PageView, at)
+        NewInteractionEvent::builder()
+            .type_(InteractionEventType::PageView)
+            .occurred_at(at)
+            .build()
     });
     let (concurrency, batch) = (2u64, 50u64);
     let worst = Arc::new(AtomicU64::new(0));
@@ -544,7 +561,12 @@ async fn refused_credentials_stop_the_ingest() {
     let at = occurred_at();
     let endless = stream::repeat_with(move || {
         counter.fetch_add(1, Ordering::Relaxed);
-        Ok::<_, Infallible>(NewInteractionEvent::new(InteractionEventType::PageView, at))
+        Ok::<_, Infallible>(
+            NewInteractionEvent::builder()
+                .type_(InteractionEventType::PageView)
+                .occurred_at(at)
+                .build(),
+        )
     });
 
     let error = client

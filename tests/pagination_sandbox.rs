@@ -33,7 +33,11 @@ async fn a_stream_sees_every_original_contact_once_while_contacts_are_inserted()
             async move {
                 client
                     .contacts()
-                    .create(&NewContact::new(format!("original{n}@example.com")))
+                    .create(
+                        &NewContact::builder()
+                            .email(format!("original{n}@example.com"))
+                            .build(),
+                    )
                     .send()
                     .await
                     .map(|c| c.id.into_string())
@@ -55,7 +59,11 @@ async fn a_stream_sees_every_original_contact_once_while_contacts_are_inserted()
             for n in 0..INSERTED {
                 client
                     .contacts()
-                    .create(&NewContact::new(format!("inserted{n}@example.com")))
+                    .create(
+                        &NewContact::builder()
+                            .email(format!("inserted{n}@example.com"))
+                            .build(),
+                    )
                     .send()
                     .await?;
                 inserted.fetch_add(1, Ordering::SeqCst);

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use marketing_api::auth::{ApiKey, Auth, BearerToken, OAuth2, Secret, TokenSet};
 use marketing_api::models::{
-    Contact, ContactStatus, FormSubmission, NewContact, TokenResponse, WebhookEndpoint,
-    WebhookEventType, WebhookSecret as WebhookSecretModel,
+    Contact, ContactId, ContactStatus, EventId, FormSubmission, NewContact, TokenResponse,
+    WebhookEndpoint, WebhookEndpointId, WebhookEventType, WebhookSecret as WebhookSecretModel,
 };
 use marketing_api::webhooks::{Signer, Verifier, WebhookSecret};
 use marketing_api::{Client, SpkiPin};
@@ -56,17 +56,17 @@ fn when() -> chrono::DateTime<Utc> {
 fn contact() -> Contact {
     let mut attributes = Map::new();
     attributes.insert("plan".into(), json!("pro"));
-    Contact::new(
-        "ctc_9Vx4Jm6q",
-        EMAIL,
-        ContactStatus::Subscribed,
-        attributes,
-        when(),
-        when(),
-    )
-    .with_phone(PHONE)
-    .with_first_name(FIRST)
-    .with_last_name(LAST)
+    Contact::builder()
+        .id(ContactId::new("ctc_9Vx4Jm6q"))
+        .email(EMAIL)
+        .status(ContactStatus::Subscribed)
+        .attributes(attributes)
+        .created_at(when())
+        .updated_at(when())
+        .build()
+        .with_phone(PHONE)
+        .with_first_name(FIRST)
+        .with_last_name(LAST)
 }
 
 #[test]
@@ -77,14 +77,21 @@ fn contacts_redact_email_phone_and_names() {
     assert!(shown.contains("plan"), "{shown}");
     assert_eq!(shown.matches("[redacted]").count(), 4, "{shown}");
 
-    let new = NewContact::new(EMAIL)
+    let new = NewContact::builder()
+        .email(EMAIL)
+        .build()
         .with_phone(PHONE)
         .with_first_name(FIRST)
         .with_last_name(LAST);
     assert_redacted(&new, &[EMAIL, PHONE, FIRST, LAST], true);
 
     // Nested: a webhook payload carrying the contact.
-    let form = FormSubmission::new("evt_1", Map::new(), when()).with_contact(contact());
+    let form = FormSubmission::builder()
+        .event_id(EventId::new("evt_1"))
+        .fields(Map::new())
+        .submitted_at(when())
+        .build()
+        .with_contact(contact());
     assert_redacted(&form, &[EMAIL, PHONE, FIRST, LAST], true);
 
     // Decoded from the wire, the same.
@@ -99,15 +106,15 @@ fn contacts_redact_email_phone_and_names() {
 
 #[test]
 fn webhook_endpoint_secrets_are_redacted() {
-    let endpoint = WebhookEndpoint::new(
-        "whe_4Gs1Yt8d",
-        "https://hooks.example.org/marketing",
-        vec![WebhookEventType::ContactCreated],
-        true,
-        when(),
-        when(),
-    )
-    .with_secret(WHSEC);
+    let endpoint = WebhookEndpoint::builder()
+        .id(WebhookEndpointId::new("whe_4Gs1Yt8d"))
+        .url("https://hooks.example.org/marketing")
+        .event_types(vec![WebhookEventType::ContactCreated])
+        .enabled(true)
+        .created_at(when())
+        .updated_at(when())
+        .build()
+        .with_secret(WHSEC);
     let shown = assert_redacted(
         &endpoint,
         &[WHSEC, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
@@ -115,10 +122,19 @@ fn webhook_endpoint_secrets_are_redacted() {
     );
     assert!(shown.contains("hooks.example.org"), "{shown}");
 
-    let rotated = WebhookSecretModel::new("whe_4Gs1Yt8d", WHSEC, when());
+    let rotated = WebhookSecretModel::builder()
+        .endpoint_id(WebhookEndpointId::new("whe_4Gs1Yt8d"))
+        .secret(WHSEC)
+        .previous_secret_expires_at(when())
+        .build();
     assert_redacted(&rotated, &[WHSEC], true);
 
-    let tokens = TokenResponse::new(BEARER, "Bearer", 3600).with_refresh_token(REFRESH);
+    let tokens = TokenResponse::builder()
+        .access_token(BEARER)
+        .token_type("Bearer")
+        .expires_in(3600)
+        .build()
+        .with_refresh_token(REFRESH);
     assert_redacted(&tokens, &[BEARER, REFRESH], true);
 }
 

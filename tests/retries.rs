@@ -282,14 +282,24 @@ async fn generated_idempotency_key_is_the_same_on_every_attempt() {
 
     client
         .campaigns()
-        .create(&NewCampaign::new("Spring launch", 100))
+        .create(
+            &NewCampaign::builder()
+                .name("Spring launch")
+                .budget_cents(100)
+                .build(),
+        )
         .send()
         .await
         .expect("third attempt succeeds");
     // A second logical request gets a key of its own.
     client
         .campaigns()
-        .create(&NewCampaign::new("Summer launch", 100))
+        .create(
+            &NewCampaign::builder()
+                .name("Summer launch")
+                .budget_cents(100)
+                .build(),
+        )
         .send()
         .await
         .expect("succeeds at once");
@@ -318,7 +328,12 @@ async fn user_supplied_idempotency_key_is_sent_verbatim_on_every_attempt() {
 
     client
         .campaigns()
-        .create(&NewCampaign::new("Spring launch", 100))
+        .create(
+            &NewCampaign::builder()
+                .name("Spring launch")
+                .budget_cents(100)
+                .build(),
+        )
         .idempotency_key("order-42/launch")
         .max_attempts(3)
         .send()
@@ -340,7 +355,12 @@ async fn idempotency_keys_outside_the_contract_are_refused_before_sending() {
     for bad in [String::new(), "k".repeat(256)] {
         let err = client
             .campaigns()
-            .create(&NewCampaign::new("Spring launch", 100))
+            .create(
+                &NewCampaign::builder()
+                    .name("Spring launch")
+                    .budget_cents(100)
+                    .build(),
+            )
             .idempotency_key(bad.clone())
             .send()
             .await
@@ -354,7 +374,12 @@ async fn idempotency_keys_outside_the_contract_are_refused_before_sending() {
     let longest = "k".repeat(255);
     client
         .campaigns()
-        .create(&NewCampaign::new("Spring launch", 100))
+        .create(
+            &NewCampaign::builder()
+                .name("Spring launch")
+                .budget_cents(100)
+                .build(),
+        )
         .idempotency_key(longest.clone())
         .send()
         .await
@@ -779,7 +804,12 @@ async fn refused_connections_are_retried_even_for_posts() {
 
     let err = client
         .campaigns()
-        .create(&NewCampaign::new("Spring launch", 100))
+        .create(
+            &NewCampaign::builder()
+                .name("Spring launch")
+                .budget_cents(100)
+                .build(),
+        )
         .send()
         .await
         .expect_err("nothing listens");

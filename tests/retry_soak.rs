@@ -277,9 +277,12 @@ async fn ten_thousand_creates_through_failures_create_nothing_twice() {
                 let client = client.clone();
                 async move {
                     let name = format!("soak-{i}");
-                    let mut call = client
-                        .campaigns()
-                        .create(&NewCampaign::new(name.clone(), 100 + i as i64));
+                    let mut call = client.campaigns().create(
+                        &NewCampaign::builder()
+                            .name(name.clone())
+                            .budget_cents(100 + i as i64)
+                            .build(),
+                    );
                     if i.is_multiple_of(SHORT_EVERY) {
                         call = call.max_attempts(SHORT_ATTEMPTS);
                     }

@@ -118,7 +118,12 @@ async fn campaign_worker(
         let name = format!("soak-{worker}-{n}");
         match client
             .campaigns()
-            .create(&NewCampaign::new(name.clone(), 10_000 + n as i64))
+            .create(
+                &NewCampaign::builder()
+                    .name(name.clone())
+                    .budget_cents(10_000 + n as i64)
+                    .build(),
+            )
             .send()
             .await
         {
@@ -141,7 +146,7 @@ async fn campaign_worker(
             match client
                 .campaigns()
                 .update(
-                    &CampaignId::from(id.as_str()),
+                    &CampaignId::new(id.as_str()),
                     &CampaignPatch::new().with_name(format!("soak-{worker}-{n}-renamed")),
                 )
                 .send()
@@ -159,7 +164,7 @@ async fn campaign_worker(
             Tally::add(&tally.calls, 1);
             match client
                 .campaigns()
-                .delete(&CampaignId::from(id.as_str()))
+                .delete(&CampaignId::new(id.as_str()))
                 .send()
                 .await
             {
@@ -196,7 +201,12 @@ async fn contact_worker(
         let email = format!("soak.{worker}.{n}@example.com");
         match client
             .contacts()
-            .create(&NewContact::new(email).with_first_name("Soak"))
+            .create(
+                &NewContact::builder()
+                    .email(email)
+                    .build()
+                    .with_first_name("Soak"),
+            )
             .send()
             .await
         {
@@ -216,7 +226,7 @@ async fn contact_worker(
             Tally::add(&tally.calls, 1);
             match client
                 .contacts()
-                .delete(&ContactId::from(id.as_str()))
+                .delete(&ContactId::new(id.as_str()))
                 .send()
                 .await
             {
@@ -242,13 +252,16 @@ async fn event_worker(client: Client, until: Instant, tally: Arc<Tally>) {
         Tally::add(&tally.calls, 1);
         let events = (0..EVENTS_PER_BATCH)
             .map(|i| {
-                NewInteractionEvent::new(InteractionEventType::PageView, chrono::Utc::now())
+                NewInteractionEvent::builder()
+                    .type_(InteractionEventType::PageView)
+                    .occurred_at(chrono::Utc::now())
+                    .build()
                     .with_value_cents(i as i64)
             })
             .collect();
         match client
             .events()
-            .send_batch(&EventBatch::new(events))
+            .send_batch(&EventBatch::builder().events(events).build())
             .send()
             .await
         {

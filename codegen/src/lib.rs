@@ -118,6 +118,9 @@ pub struct Generated {
     pub operations_in_spec: usize,
     /// Operations generated.
     pub operations_generated: usize,
+    /// Named types generated (one per schema, plus inline objects, enums and unions named after
+    /// where they appear); builders and markers are not counted.
+    pub types_generated: usize,
 }
 
 /// Generates the client sources from the text of a spec (YAML or JSON), leniently.
@@ -153,6 +156,7 @@ pub fn generate_with(text: &str, options: &Options) -> Result<Generated, Generat
         testing,
         operations_in_spec: api.operations_in_spec,
         operations_generated: api.resources.iter().map(|r| r.operations.len()).sum(),
+        types_generated: api.types.len(),
         warnings: api.warnings,
     })
 }

@@ -6,8 +6,10 @@ use std::collections::BTreeSet;
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
-/// Keywords that can be written as raw identifiers (`r#type`).
-const RAW_KEYWORDS: &[&str] = &[
+/// Keywords that cannot name a field or method as they are: like every keyword they get a
+/// trailing underscore (`type_`), the spelling rustfmt and clippy suggest, rather than the raw
+/// identifier `r#type`, which reads as noise in user code.
+const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if",
     "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
     "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn",
@@ -15,7 +17,7 @@ const RAW_KEYWORDS: &[&str] = &[
     "virtual", "yield", "try", "gen",
 ];
 
-/// Keywords that cannot be raw identifiers: they get a trailing underscore instead.
+/// Keywords that could not even be raw identifiers.
 const NON_RAW_KEYWORDS: &[&str] = &["self", "Self", "super", "crate", "_"];
 
 /// Type names that would shadow the prelude (or be invalid) in the generated modules, which use
@@ -93,7 +95,8 @@ pub fn type_name(text: &str, fallback: &str) -> String {
     name
 }
 
-/// `snake_case` field, parameter or method name for arbitrary text; raw identifier for keywords.
+/// `snake_case` field, parameter or method name for arbitrary text; a keyword gets a trailing
+/// underscore (`type` → `type_`).
 pub fn field_name(text: &str) -> String {
     // Signs carry meaning in enum-like names (`-1`, `+`); elsewhere they are separators.
     let mut name = ascii_words(text).to_snake_case();
@@ -103,10 +106,8 @@ pub fn field_name(text: &str) -> String {
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
     }
-    if NON_RAW_KEYWORDS.contains(&name.as_str()) {
+    if NON_RAW_KEYWORDS.contains(&name.as_str()) || KEYWORDS.contains(&name.as_str()) {
         name.push('_');
-    } else if RAW_KEYWORDS.contains(&name.as_str()) {
-        name.insert_str(0, "r#");
     }
     name
 }
@@ -129,11 +130,6 @@ pub fn variant_name(wire: &str) -> String {
     name
 }
 
-/// The bare form of a name (without `r#`), for building other names from it.
-pub fn bare(name: &str) -> &str {
-    name.strip_prefix("r#").unwrap_or(name)
-}
-
 /// Names already taken in one scope (a module, a struct, an impl); [`Namespace::claim`] hands out
 /// the wanted name or, if taken, the wanted name with the smallest free number appended.
 #[derive(Debug, Default, Clone)]
@@ -145,16 +141,16 @@ impl Namespace {
     /// A namespace with some names already reserved.
     pub fn with_reserved<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         Namespace {
-            taken: names.into_iter().map(|n| bare(n).to_owned()).collect(),
+            taken: names.into_iter().map(str::to_owned).collect(),
         }
     }
 
-    /// Claims `wanted`, or `wanted2`, `wanted3`, … if it is taken. Comparison ignores `r#`.
+    /// Claims `wanted`, or `wanted2`, `wanted3`, … if it is taken.
     pub fn claim(&mut self, wanted: &str) -> String {
-        if self.taken.insert(bare(wanted).to_owned()) {
+        if self.taken.insert(wanted.to_owned()) {
             return wanted.to_owned();
         }
-        let base = bare(wanted);
+        let base = wanted;
         let separator = if base.ends_with(|c: char| c.is_ascii_digit()) {
             "_"
         } else {
@@ -168,7 +164,7 @@ impl Namespace {
 
     /// Whether `name` is taken.
     pub fn contains(&self, name: &str) -> bool {
-        self.taken.contains(bare(name))
+        self.taken.contains(name)
     }
 }
 
@@ -181,9 +177,10 @@ mod tests {
         for (text, expected) in [
             ("self", "self_"),
             ("Self", "self_"),
-            ("type", "r#type"),
-            ("$ref", "r#ref"),
-            ("@type", "r#type"),
+            ("type", "type_"),
+            ("$ref", "ref_"),
+            ("@type", "type_"),
+            ("match", "match_"),
             ("1st_place", "_1st_place"),
             ("123", "_123"),
             ("kebab-case-name", "kebab_case_name"),
@@ -229,7 +226,7 @@ mod tests {
         assert_eq!(ns.claim("Pet"), "Pet2");
         assert_eq!(ns.claim("V1"), "V1");
         assert_eq!(ns.claim("V1"), "V1_2");
-        assert_eq!(ns.claim("r#type"), "r#type");
-        assert_eq!(ns.claim("type"), "type2");
+        assert_eq!(ns.claim("type_"), "type_");
+        assert_eq!(ns.claim("type_"), "type_2");
     }
 }

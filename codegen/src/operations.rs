@@ -375,7 +375,7 @@ fn place_by_tag(op: &RawOp<'_>) -> Placement {
         })
         .unwrap_or_else(|| "default".to_owned());
     Placement {
-        key: vec![names::bare(&names::field_name(&tag)).to_owned()],
+        key: vec![names::field_name(&tag)],
         scope: Vec::new(),
         scope_names: Vec::new(),
         item_param: None,
@@ -1000,10 +1000,7 @@ fn arrange_resources(doc: &Document, mut by_key: BTreeMap<Vec<String>, Resource>
             if text.is_empty() {
                 return None;
             }
-            Some((
-                names::bare(&names::field_name(name)).to_owned(),
-                text.to_owned(),
-            ))
+            Some((names::field_name(name), text.to_owned()))
         })
         .collect();
     let mut client_accessors = Namespace::default();
@@ -1028,7 +1025,7 @@ fn arrange_resources(doc: &Document, mut by_key: BTreeMap<Vec<String>, Resource>
         }
         resource.accessor_params =
             resource.scope_params[inherited.min(resource.scope_params.len())..].to_vec();
-        resource.doc = tag_docs.get(names::bare(last)).cloned().unwrap_or_else(|| {
+        resource.doc = tag_docs.get(last).cloned().unwrap_or_else(|| {
             format!(
                 "Operations on {}.",
                 key.join(" / ").replace(['_', '-'], " ")
@@ -1049,12 +1046,12 @@ fn arrange_resources(doc: &Document, mut by_key: BTreeMap<Vec<String>, Resource>
             .filter(|c| c.key.len() == out[i].key.len() + 1 && c.key.starts_with(&out[i].key))
             .map(|c| c.accessor.clone())
             .collect();
-        let taken: BTreeSet<String> = children.iter().map(|c| names::bare(c).to_owned()).collect();
+        let taken: BTreeSet<String> = children.iter().map(|c| c.to_owned()).collect();
         let mut ns =
             Namespace::with_reserved(children.iter().map(String::as_str).chain(["client"]));
         for op in &mut out[i].operations {
-            if taken.contains(names::bare(&op.method_name)) {
-                op.method_name = ns.claim(&format!("{}_op", names::bare(&op.method_name)));
+            if taken.contains(&op.method_name) {
+                op.method_name = ns.claim(&format!("{}_op", &op.method_name));
             } else {
                 ns.claim(&op.method_name);
             }

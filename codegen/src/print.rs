@@ -133,7 +133,8 @@ impl Printer {
                         self.finish_line();
                     }
                 }
-                TokenTree::Punct(p) if p.as_char() == ',' => {
+                // A comma between generic arguments (`Builder<F0, F1>`) stays on its line.
+                TokenTree::Punct(p) if p.as_char() == ',' && self.generics == 0 => {
                     self.write(",", false);
                     self.finish_line();
                 }

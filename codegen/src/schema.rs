@@ -124,6 +124,44 @@ impl<'a> SchemaView<'a> {
             .map(|values| values.iter().filter(|v| !v.is_null()).collect())
     }
 
+    /// The values of an *open* string enum — these, or any other string — in either spelling
+    /// real specs use: `x-extensible-enum: [..]` on a string, or `anyOf`/`oneOf` of a string
+    /// `enum` and a plain string. (Generated enums keep unknown values either way; this makes
+    /// the second spelling an enum rather than a union of two strings.)
+    pub fn open_enum_values(&self) -> Option<Vec<&'a Value>> {
+        let all_strings =
+            |values: &[&Value]| !values.is_empty() && values.iter().all(|v| v.is_string());
+        if let Some(values) = self.get("x-extensible-enum").and_then(Value::as_array) {
+            let values: Vec<&Value> = values.iter().collect();
+            if all_strings(&values) && matches!(self.types().as_slice(), [] | ["string"]) {
+                return Some(values);
+            }
+        }
+        for key in ["anyOf", "oneOf"] {
+            let Some([a, b]) = self.list(key).map(Vec::as_slice) else {
+                continue;
+            };
+            let (a, b) = (SchemaView::new(a), SchemaView::new(b));
+            let plain_string = |v: &SchemaView| {
+                v.types() == ["string"]
+                    && v.reference().is_none()
+                    && ["enum", "const", "format"]
+                        .iter()
+                        .all(|k| v.get(k).is_none())
+            };
+            for (known, other) in [(&a, &b), (&b, &a)] {
+                if let Some(values) = known.enum_values()
+                    && all_strings(&values)
+                    && matches!(known.types().as_slice(), [] | ["string"])
+                    && plain_string(other)
+                {
+                    return Some(values);
+                }
+            }
+        }
+        None
+    }
+
     /// A boolean flag (`readOnly`, `deprecated`, `x-pii`).
     pub fn flag(&self, key: &str) -> bool {
         self.get(key) == Some(&Value::Bool(true))

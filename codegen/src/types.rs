@@ -6,6 +6,7 @@
 //! | `additionalProperties` beside properties | a flattened `BTreeMap<String, T>` field |
 //! | object with only `additionalProperties` | `BTreeMap<String, T>` |
 //! | string `enum` | enum with an `Unknown(String)` fallback |
+//! | open enum: `x-extensible-enum`, or `anyOf` [string `enum`, string] | the same enum |
 //! | `oneOf` + `discriminator` | enum chosen by the tag, unknown tags kept as JSON |
 //! | `oneOf`/`anyOf` without one | untagged enum tried in a sound order, then raw JSON |
 //! | `allOf` | one struct with the members' properties merged |
@@ -235,6 +236,9 @@ impl<'d> TypeBuilder<'d> {
             let (ty, _) = self.ty(schema, pointer, name);
             return TypeKind::Alias(ty);
         }
+        if let Some(values) = view.open_enum_values() {
+            return self.enumeration(&values, pointer, name);
+        }
         for key in ["oneOf", "anyOf"] {
             if let Some(members) = view.list(key) {
                 return self.union(&view, members, &format!("{pointer}/{key}"), name);
@@ -271,6 +275,11 @@ impl<'d> TypeBuilder<'d> {
     fn inline(&mut self, schema: &Value, pointer: &str, hint: &str) -> (Ty, bool) {
         let view = SchemaView::new(schema);
         let nullable = view.nullable();
+        if view.open_enum_values().is_some() {
+            let name = self.names.claim(hint);
+            let (ty, _) = self.named(schema, pointer, &name);
+            return (ty, nullable);
+        }
         for key in ["oneOf", "anyOf"] {
             if let Some(members) = view.list(key) {
                 let real: Vec<(usize, &Value)> = members

@@ -6,14 +6,16 @@
 //! README's "Build cost" section) or the code moves into the runtime.
 //!
 //! The figures count non-empty, non-comment lines of `api.rs` (resources and operation builders)
-//! per generated operation, and of `models.rs` per named schema.
+//! per generated operation, and of `models.rs` per generated type (a builder counts as part of
+//! its type).
 
 use marketing_api_codegen::generate;
 
 /// Lines of `api.rs` per operation, at most.
 const API_LINES_PER_OPERATION: f64 = 90.0;
-/// Lines of `models.rs` per schema, at most.
-const MODEL_LINES_PER_SCHEMA: f64 = 55.0;
+/// Lines of `models.rs` per schema, at most. Raised from 55 in 0.2 for the typed builders of
+/// required fields (about five lines per required field, see `emit::models::builder`).
+const MODEL_LINES_PER_SCHEMA: f64 = 65.0;
 
 fn code_lines(text: &str) -> usize {
     text.lines()
@@ -25,13 +27,7 @@ fn code_lines(text: &str) -> usize {
 fn check(name: &str, spec: &str) {
     let generated = generate(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
     let operations = generated.operations_generated;
-    let schemas = generated
-        .models
-        .lines()
-        .filter(|l| {
-            l.starts_with("pub struct ") || l.starts_with("pub enum ") || l.starts_with("pub type ")
-        })
-        .count();
+    let schemas = generated.types_generated;
     let api = code_lines(&generated.api) as f64 / operations as f64;
     let models = code_lines(&generated.models) as f64 / schemas as f64;
     println!(

@@ -82,6 +82,33 @@ fn what_is_not_supported_is_a_warning_naming_its_location_and_strict_mode_refuse
     assert!(generate_with(MINI, &Options::default().strict(true)).is_ok());
 }
 
+/// "One of these, or any other string", in both spellings real specs use, is an enum whose
+/// unknown values decode as `Unknown`, not an untagged union of two strings.
+#[test]
+fn open_enums_in_both_spellings_become_enums() {
+    let generated = generate(include_str!("fixtures/everything31.yaml")).expect("generates");
+    for (name, variants) in [
+        (
+            "ValidationProblemErrorsItemCode",
+            ["UnknownColumn", "WrongType"],
+        ),
+        ("ValidationProblemErrorsItemSeverity", ["Error", "Warning"]),
+    ] {
+        let start = generated
+            .models
+            .find(&format!("pub enum {name} {{"))
+            .unwrap_or_else(|| panic!("no enum {name} in:\n{}", generated.models));
+        let body = &generated.models[start..start + generated.models[start..].find("\n}").unwrap()];
+        for variant in variants {
+            assert!(
+                body.contains(&format!("    {variant},")),
+                "{name} lacks {variant}: {body}"
+            );
+        }
+        assert!(body.contains("Unknown(String)"), "{body}");
+    }
+}
+
 #[test]
 fn documents_that_are_not_openapi_3_are_refused_with_a_reason() {
     for (text, reason) in [

@@ -54,7 +54,7 @@ struct Findings {
 ///     .await;
 ///
 /// let client = mock.client();
-/// let created = client.campaigns().create(&NewCampaign::new("Launch", 100_000)).send().await?;
+/// let created = client.campaigns().create(&NewCampaign::builder().name("Launch").budget_cents(100_000).build()).send().await?;
 /// assert_eq!(created.id, campaign.id);
 /// let missing = client.campaigns().get(&CampaignId::new("cmp_missing")).send().await;
 /// assert_eq!(missing.unwrap_err().status().map(|s| s.as_u16()), Some(404));
@@ -514,7 +514,7 @@ mod tests {
         let _ = mock
             .client()
             .campaigns()
-            .create(&NewCampaign::new("x", 1))
+            .create(&NewCampaign::builder().name("x").budget_cents(1).build())
             .send()
             .await;
         mock.verify().await;

@@ -3,19 +3,12 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{arg, docs, ident, param_arg, ty_tokens};
-use crate::model::{
-    Api, BodyKind, Operation, Param, ParamStyle, Resource, ResponseShape, Ty, TypeKind,
-};
+use super::{arg, docs, id_names, ident, path_param, ty_tokens};
+use crate::model::{Api, BodyKind, Operation, Param, ParamStyle, Resource, ResponseShape, Ty};
 
 /// `api.rs`: resource accessors and one builder per operation.
 pub fn api(api: &Api) -> TokenStream {
-    let ids: std::collections::HashSet<&str> = api
-        .types
-        .iter()
-        .filter(|t| matches!(t.kind, TypeKind::Id))
-        .map(|t| t.name.as_str())
-        .collect();
+    let ids = id_names(api);
     let is_id = |name: &str| ids.contains(name);
     let mut out = TokenStream::new();
     let top_level = api.resources.iter().filter(|r| r.key.len() == 1).map(|r| {
@@ -63,14 +56,22 @@ fn resource_tokens(
     });
     let scope_debug = resource.scope_params.iter().map(|p| {
         let field = ident(&p.rust);
-        let label = p.rust.trim_start_matches("r#");
+        let label = &p.rust;
         quote!(.field(#label, &self.#field))
     });
     let name_str = &resource.name;
     let child_accessors = children.iter().map(|child| {
         let child_name = ident(&child.name);
         let accessor = ident(&child.accessor);
-        let args = child.accessor_params.iter().map(param_arg);
+        let (args, own): (Vec<TokenStream>, Vec<TokenStream>) = child
+            .accessor_params
+            .iter()
+            .map(|p| {
+                let field = ident(&p.rust);
+                let (arg, segment) = path_param(p, is_id);
+                (arg, quote!(#field: #segment,))
+            })
+            .unzip();
         let inherited = resource
             .scope_params
             .iter()
@@ -80,10 +81,6 @@ fn resource_tokens(
                 let child_field = ident(&c.rust);
                 quote!(#child_field: self.#field.clone(),)
             });
-        let own = child.accessor_params.iter().map(|p| {
-            let field = ident(&p.rust);
-            quote!(#field: crate::codec::path_segment(#field),)
-        });
         let doc = docs(&child.doc);
         quote! {
             #doc
@@ -102,7 +99,7 @@ fn resource_tokens(
         let doc = docs(&op.doc);
         let mut args = Vec::new();
         for p in op.path_args.iter().chain(&op.item_param) {
-            args.push(param_arg(p));
+            args.push(path_param(p, is_id).0);
         }
         let required: Vec<&Param> = op.query.iter().chain(&op.headers).chain(&op.cookies).filter(|p| p.required).collect();
         for p in &required {
@@ -114,7 +111,7 @@ fn resource_tokens(
         if let Some(body) = body {
             args.push(body_arg(&body.kind));
         }
-        let path = path_expr(op, resource);
+        let path = path_expr(op, resource, is_id);
         let body_value = body.map(|b| {
             let encode = encode_body(&b.kind, &b.content_type);
             quote!(Some(#encode),)
@@ -193,7 +190,7 @@ fn encode_body(kind: &BodyKind, content_type: &str) -> TokenStream {
 }
 
 /// `format!` building the concrete path from the template, whatever its shape.
-fn path_expr(op: &Operation, resource: &Resource) -> TokenStream {
+fn path_expr(op: &Operation, resource: &Resource, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     let mut template = String::new();
     let mut values = Vec::new();
     let mut rest = op.path.as_str();
@@ -211,10 +208,7 @@ fn path_expr(op: &Operation, resource: &Resource) -> TokenStream {
             .find(|p| p.wire == param);
         let scope = resource.scope_params.iter().find(|p| p.wire == param);
         values.push(match (own, scope) {
-            (Some(p), _) => {
-                let field = ident(&p.rust);
-                quote!(crate::codec::path_segment(#field))
-            }
+            (Some(p), _) => path_param(p, is_id).1,
             (None, Some(p)) => {
                 let field = ident(&p.rust);
                 quote!(self.#field)
@@ -265,7 +259,6 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     let method = format_ident!("{}", op.method.as_str());
     let path = &op.path;
     let deprecated = op.deprecated;
-    let status = op.status;
     let idempotent = op.idempotency_key;
     let doc = docs(&format!(
         "Request builder for `{} {}` (`{}`).\n\n{}\n\nCreate it with the resource method, set options, then call `.send()`.",
@@ -402,7 +395,6 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             method: http::Method::#method,
             path_template: #path,
             deprecated: #deprecated,
-            success_status: #status,
             idempotency_key: #idempotent,
         };
 
@@ -591,6 +583,15 @@ fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
                 quote! {
                     /// Sends the request and returns one page.
                     pub async fn send(self) -> Result<crate::Page<#ty>, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_page::<#ty>(request).await.map(|r| r.data)
+                    }
+
+                    /// Sends the request and returns one page with the response metadata
+                    /// (headers: rate limit, deprecation, …).
+                    pub async fn send_with_meta(
+                        self,
+                    ) -> Result<crate::Response<crate::Page<#ty>>, crate::Error> {
                         let (client, request) = self.into_request();
                         client.execute_page::<#ty>(request).await
                     }

@@ -31,7 +31,7 @@ pub fn events(api: &Api) -> TokenStream {
         let var = ident(&e.variant);
         let wire = &e.wire;
         if e.has_type {
-            quote!(Event::#var(e) => AsRef::<str>::as_ref(&e.r#type),)
+            quote!(Event::#var(e) => AsRef::<str>::as_ref(&e.type_),)
         } else {
             quote!(Event::#var(_) => #wire,)
         }

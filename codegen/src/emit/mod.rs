@@ -11,7 +11,9 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use crate::model::{Param, Ty};
+use std::collections::HashSet;
+
+use crate::model::{Api, Param, Ty, TypeKind};
 
 mod api;
 mod events;
@@ -24,10 +26,7 @@ pub use models::models;
 pub use testing::testing;
 
 fn ident(name: &str) -> Ident {
-    match name.strip_prefix("r#") {
-        Some(raw) => Ident::new_raw(raw, Span::call_site()),
-        None => Ident::new(name, Span::call_site()),
-    }
+    Ident::new(name, Span::call_site())
 }
 
 fn docs(text: &str) -> TokenStream {
@@ -122,9 +121,26 @@ fn arg(ty: &Ty, is_id: &dyn Fn(&str) -> bool) -> (TokenStream, bool) {
     }
 }
 
-/// A path parameter as a method argument.
-fn param_arg(p: &Param) -> TokenStream {
+/// The names of the identifier types (`CampaignId`, …), which every parameter takes as
+/// `impl Into<…Id>`: the id itself or a reference to it, never a bare string.
+fn id_names(api: &Api) -> HashSet<&str> {
+    api.types
+        .iter()
+        .filter(|t| matches!(t.kind, TypeKind::Id))
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// A path parameter: the method argument, and the expression for its escaped path segment.
+/// It follows the same rule as every other argument ([`arg`]).
+fn path_param(p: &Param, is_id: &dyn Fn(&str) -> bool) -> (TokenStream, TokenStream) {
     let name = ident(&p.rust);
-    let ty = ty_tokens(&p.ty);
-    quote!(#name: &#ty)
+    let (arg_ty, convert) = arg(&p.ty, is_id);
+    let segment = if convert {
+        let ty = ty_tokens(&p.ty);
+        quote!(crate::codec::path_segment::<#ty>(&#name.into()))
+    } else {
+        quote!(crate::codec::path_segment(&#name))
+    };
+    (quote!(#name: #arg_ty), segment)
 }

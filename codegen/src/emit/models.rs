@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{arg, docs, ident, ty_tokens};
+use super::{arg, docs, id_names, ident, ty_tokens};
 use crate::model::{
     Api, Field, FieldRepr, StructDef, TaggedUnion, Ty, TypeDef, TypeKind, UnionVariant, Variant,
 };
@@ -16,13 +16,10 @@ pub fn models(api: &Api) -> TokenStream {
 /// Part `part` of `parts` consecutive pieces of `models.rs` (the last one holds the example
 /// dispatch), so a large API can be emitted and formatted on several threads.
 pub fn models_part(api: &Api, part: usize, parts: usize) -> TokenStream {
-    let ids: std::collections::HashSet<&str> = api
-        .types
-        .iter()
-        .filter(|t| matches!(t.kind, TypeKind::Id))
-        .map(|t| t.name.as_str())
-        .collect();
+    let ids = id_names(api);
     let is_id = |name: &str| ids.contains(name);
+    let type_names: std::collections::HashSet<&str> =
+        api.types.iter().map(|t| t.name.as_str()).collect();
     let parts = parts.max(1);
     let chunk = api.types.len().div_ceil(parts);
     let start = (part * chunk).min(api.types.len());
@@ -30,7 +27,7 @@ pub fn models_part(api: &Api, part: usize, parts: usize) -> TokenStream {
     let mut out: TokenStream = api.types[start..end]
         .iter()
         .map(|t| match &t.kind {
-            TypeKind::Struct(s) => struct_model(t, s, &is_id),
+            TypeKind::Struct(s) => struct_model(t, s, &type_names, &is_id),
             TypeKind::Enum(variants) => enum_model(t, variants),
             TypeKind::Id => id_model(t),
             TypeKind::Alias(ty) => alias_model(t, ty),
@@ -39,6 +36,7 @@ pub fn models_part(api: &Api, part: usize, parts: usize) -> TokenStream {
         })
         .collect();
     if part + 1 == parts {
+        out.extend(unset_module(api));
         out.extend(roundtrip_dispatch(api));
     }
     out
@@ -56,7 +54,12 @@ fn type_docs(t: &TypeDef) -> TokenStream {
     docs(&text)
 }
 
-fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
+fn struct_model(
+    t: &TypeDef,
+    s: &StructDef,
+    type_names: &std::collections::HashSet<&str>,
+    is_id: &dyn Fn(&str) -> bool,
+) -> TokenStream {
     let name = ident(&t.name);
     let doc = type_docs(t);
     let fields = s.fields.iter().map(|f| {
@@ -64,7 +67,7 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         let wire = &f.wire;
         let doc = docs(&f.doc);
         let ty = field_ty(f);
-        let rename = (f.rust.trim_start_matches("r#") != f.wire).then(|| quote!(rename = #wire,));
+        let rename = (f.rust != f.wire).then(|| quote!(rename = #wire,));
         match f.repr(s.patch) {
             FieldRepr::Plain => {
                 let attr = rename.map(|r| quote!(#[serde(#r)]));
@@ -95,45 +98,16 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
     let plain: Vec<&Field> = s
         .fields
         .iter()
-        .filter(|f| f.repr(s.patch) == FieldRepr::Plain && f.constant.is_none())
+        .filter(|f| supplied_by_caller(f, s.patch))
         .collect();
-    let ctor_args = plain.iter().map(|f| {
-        let field = ident(&f.rust);
-        let (ty, _) = arg(&f.ty, is_id);
-        quote!(#field: #ty)
-    });
-    let ctor_fields = s.fields.iter().map(|f| {
-        let field = ident(&f.rust);
-        match f.repr(s.patch) {
-            FieldRepr::Plain if f.constant.is_some() => {
-                let value = f.constant.as_deref().unwrap_or_default();
-                quote!(#field: String::from(#value))
-            }
-            FieldRepr::Plain => {
-                let (_, convert) = arg(&f.ty, is_id);
-                let value = if convert {
-                    quote!(#field.into())
-                } else {
-                    quote!(#field)
-                };
-                if convert || f.boxed {
-                    let value = boxed(f, value);
-                    quote!(#field: #value)
-                } else {
-                    quote!(#field)
-                }
-            }
-            FieldRepr::NullableRequired | FieldRepr::Optional => quote!(#field: None),
-            FieldRepr::Patch => quote!(#field: crate::Patch::Absent),
-        }
-    });
     let setters = s
         .fields
         .iter()
         .filter(|f| f.repr(s.patch) != FieldRepr::Plain)
         .map(|f| {
             let field = ident(&f.rust);
-            let bare = f.rust.trim_start_matches("r#").trim_start_matches('_');
+            // `_1st` → `with_1st`, `type_` → `with_type`: no field is named after a bare keyword.
+            let bare = f.rust.trim_start_matches('_').trim_end_matches('_');
             let with = format_ident!("with_{}", bare);
             let (ty, convert) = arg(&f.ty, is_id);
             let value = if convert {
@@ -143,6 +117,9 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
             };
             let value = boxed(f, value);
             let set_doc = format!(" Sets `{}`.", f.wire);
+            if f.ty == Ty::JsonMap && !f.boxed {
+                return json_object_setter(f, s.patch, &with, &set_doc);
+            }
             match f.repr(s.patch) {
                 FieldRepr::Patch => {
                     let clear = format_ident!("clear_{}", bare);
@@ -172,7 +149,7 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         });
     let debug_fields = s.fields.iter().map(|f| {
         let field = ident(&f.rust);
-        let wire = f.rust.trim_start_matches("r#");
+        let wire = &f.rust;
         if f.redacted {
             quote!(.field(#wire, &crate::codec::Redacted))
         } else {
@@ -187,11 +164,7 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
                 format!("additional_properties{n}")
             }
         })
-        .find(|candidate| {
-            !s.fields
-                .iter()
-                .any(|f| f.rust.trim_start_matches("r#") == candidate)
-        })
+        .find(|candidate| !s.fields.iter().any(|f| &f.rust == candidate))
         .unwrap_or_default();
     let additional_ident = ident(&additional_name);
     let additional_field = s.additional.as_ref().map(|value| {
@@ -211,26 +184,25 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         .as_ref()
         .map(|_| quote!(.field(#additional_name, &self.#additional_ident)));
     let name_str = t.name.as_str();
-    let default_impl = plain.is_empty().then(|| {
-        quote! {
+    // The constructor goes into the type's `impl` block; what it needs besides goes after it.
+    let (constructor, constructor_items) = if plain.is_empty() {
+        let unset = s.fields.iter().map(|f| unset_field(f, s.patch));
+        let new = quote! {
+            /// Creates a value with every field unset.
+            pub fn new() -> Self {
+                Self { #(#unset,)* #additional_init }
+            }
+        };
+        let default = quote! {
             impl Default for #name {
                 fn default() -> Self {
                     Self::new()
                 }
             }
-        }
-    });
-    let new_doc = if plain.is_empty() {
-        " Creates a value with every field unset.".to_string()
+        };
+        (new, default)
     } else {
-        format!(
-            " Creates a value from its required fields ({}); set the others with the `with_*` methods.",
-            plain
-                .iter()
-                .map(|f| format!("`{}`", f.wire))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        builder(t, s, &plain, additional_init, type_names, is_id)
     };
     quote! {
         #doc
@@ -242,21 +214,252 @@ fn struct_model(t: &TypeDef, s: &StructDef, is_id: &dyn Fn(&str) -> bool) -> Tok
         }
 
         impl #name {
-            #[doc = #new_doc]
-            #[allow(clippy::too_many_arguments)]
-            pub fn new(#(#ctor_args),*) -> Self {
-                Self { #(#ctor_fields,)* #additional_init }
-            }
+            #constructor
             #(#setters)*
         }
 
-        #default_impl
+        #constructor_items
 
         impl std::fmt::Debug for #name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(#name_str) #(#debug_fields)* #additional_debug .finish()
             }
         }
+    }
+}
+
+/// Whether the caller must supply the field: it is required, and not a `const` (which has only
+/// one possible value).
+fn supplied_by_caller(f: &Field, patch: bool) -> bool {
+    f.repr(patch) == FieldRepr::Plain && f.constant.is_none()
+}
+
+/// The initial value of a field the caller does not supply: a constant's one value, or unset.
+fn unset_field(f: &Field, patch: bool) -> TokenStream {
+    let field = ident(&f.rust);
+    match f.repr(patch) {
+        FieldRepr::Plain => {
+            let value = f.constant.as_deref().unwrap_or_default();
+            quote!(#field: String::from(#value))
+        }
+        FieldRepr::NullableRequired | FieldRepr::Optional => quote!(#field: None),
+        FieldRepr::Patch => quote!(#field: crate::Patch::Absent),
+    }
+}
+
+/// `models::unset`: one marker type per required field name, held by builders until the field
+/// is set. Fields of the same name in different types share a marker.
+fn unset_module(api: &Api) -> TokenStream {
+    let names: std::collections::BTreeSet<String> = api
+        .types
+        .iter()
+        .filter_map(|t| match &t.kind {
+            TypeKind::Struct(s) => Some(s),
+            _ => None,
+        })
+        .flat_map(|s| s.fields.iter().filter(|f| supplied_by_caller(f, s.patch)))
+        .map(|f| crate::names::type_name(&f.rust, "Field"))
+        .collect();
+    if names.is_empty() {
+        return TokenStream::new();
+    }
+    let markers = names.iter().map(|name| {
+        let marker = ident(name);
+        quote! {
+            /// A required field of this name, not set yet.
+            #[derive(Debug, Clone, Copy)]
+            pub struct #marker;
+        }
+    });
+    quote! {
+        /// Markers for required fields a builder has not been given yet (see any type's
+        /// `builder()`): a compile error that mentions `unset::Name` means `name` is missing.
+        pub mod unset {
+            #(#markers)*
+        }
+    }
+}
+
+/// The marker type (in `models::unset`) a builder holds for a required field not set yet.
+fn unset_marker(f: &Field) -> TokenStream {
+    let marker = ident(&crate::names::type_name(&f.rust, "Field"));
+    quote!(crate::models::unset::#marker)
+}
+
+/// `Type::builder()` and its builder: one named setter per required field, in any order, and
+/// `build()` only once all are set. The builder's type parameters record which are set, so a
+/// missing field is a compile error that names it (`unset::Headline`), and a required field
+/// added to the spec breaks exactly the calls that do not set it. Each setter moves the other
+/// fields across positionally, so the code grows linearly with the number of required fields.
+fn builder(
+    t: &TypeDef,
+    s: &StructDef,
+    plain: &[&Field],
+    additional_init: Option<TokenStream>,
+    type_names: &std::collections::HashSet<&str>,
+    is_id: &dyn Fn(&str) -> bool,
+) -> (TokenStream, TokenStream) {
+    let name = ident(&t.name);
+    // `PetBuilder`, unless the spec has a schema of that name: then `PetBuilder2`, …
+    let builder = (1..)
+        .map(|n| match n {
+            1 => format!("{}Builder", t.name),
+            n => format!("{}Builder{n}", t.name),
+        })
+        .find(|candidate| !type_names.contains(candidate.as_str()))
+        .map(|name| ident(&name))
+        .unwrap_or_else(|| format_ident!("{}Builder", t.name));
+    let params: Vec<proc_macro2::Ident> =
+        (0..plain.len()).map(|i| format_ident!("F{}", i)).collect();
+    let markers: Vec<TokenStream> = plain.iter().map(|f| unset_marker(f)).collect();
+    // What a set field holds: the argument converted, not yet boxed.
+    let set_types: Vec<TokenStream> = plain.iter().map(|f| ty_tokens(&f.ty)).collect();
+    let setters = plain.iter().enumerate().map(|(i, f)| {
+        let setter = ident(&f.rust);
+        let (arg_ty, convert) = arg(&f.ty, is_id);
+        let value = if convert {
+            quote!(value.into())
+        } else {
+            quote!(value)
+        };
+        let open: Vec<&proc_macro2::Ident> = params
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, p)| p)
+            .collect();
+        let before = params.iter().enumerate().map(|(j, p)| {
+            if j == i {
+                markers[i].clone()
+            } else {
+                quote!(#p)
+            }
+        });
+        let after = params.iter().enumerate().map(|(j, p)| {
+            if j == i {
+                set_types[i].clone()
+            } else {
+                quote!(#p)
+            }
+        });
+        let moved = (0..plain.len()).map(|j| {
+            if j == i {
+                value.clone()
+            } else {
+                let index = proc_macro2::Literal::usize_unsuffixed(j);
+                quote!(self.#index)
+            }
+        });
+        let doc = docs(&format!("Sets `{}` (required).\n\n{}", f.wire, f.doc));
+        quote! {
+            impl<#(#open),*> #builder<#(#before),*> {
+                #doc
+                pub fn #setter(self, value: #arg_ty) -> #builder<#(#after),*> {
+                    #builder(#(#moved),*)
+                }
+            }
+        }
+    });
+    let built = s
+        .fields
+        .iter()
+        .map(|f| match plain.iter().position(|p| p.rust == f.rust) {
+            Some(i) => {
+                let field = ident(&f.rust);
+                let index = proc_macro2::Literal::usize_unsuffixed(i);
+                let value = boxed(f, quote!(self.#index));
+                quote!(#field: #value)
+            }
+            None => unset_field(f, s.patch),
+        });
+    let required = plain
+        .iter()
+        .map(|f| format!("`{}`", f.wire))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let builder_doc = format!(
+        " Starts a [`{}`] from its required fields ({required}): call each one's setter, in any \
+         order, then `build()`. `build` exists only once every required field is set, so a \
+         missing one is a compile error; the others are set afterwards with the `with_*` methods.",
+        t.name
+    );
+    let type_doc = format!(
+        " The builder of a [`{0}`], from [`{0}::builder`]. Its type parameters record which \
+         required fields are set: one still shown as `unset::…` has not been.",
+        t.name
+    );
+    let builder_str = builder.to_string();
+    let constructor = quote! {
+        #[doc = #builder_doc]
+        pub fn builder() -> #builder {
+            #builder(#(#markers),*)
+        }
+    };
+    let items = quote! {
+
+        #[doc = #type_doc]
+        #[derive(Clone)]
+        #[must_use = "a builder does nothing until `build()` is called"]
+        pub struct #builder<#(#params = #markers),*>(#(#params),*);
+
+        /// Field values are left out: a required field may be a secret.
+        impl<#(#params),*> std::fmt::Debug for #builder<#(#params),*> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(#builder_str).finish_non_exhaustive()
+            }
+        }
+
+        #(#setters)*
+
+        impl #builder<#(#set_types),*> {
+            /// The value, with every optional field unset.
+            pub fn build(self) -> #name {
+                #name { #(#built,)* #additional_init }
+            }
+        }
+    };
+    (constructor, items)
+}
+
+/// The setter of a free-form JSON object field: takes anything serializable (a `json!` value, a
+/// map, a struct of the user's) and refuses what does not serialize to an object.
+fn json_object_setter(
+    f: &Field,
+    patch: bool,
+    with: &proc_macro2::Ident,
+    set_doc: &str,
+) -> TokenStream {
+    let field = ident(&f.rust);
+    let wire = &f.wire;
+    let store = match f.repr(patch) {
+        FieldRepr::Patch => quote!(crate::Patch::Value(object)),
+        _ => quote!(Some(object)),
+    };
+    let doc = format!(
+        "{set_doc}\n\nTakes any value that serializes to a JSON object (`json!({{..}})`, a map, a \
+         struct deriving `Serialize`); anything else is a [`crate::NotAJsonObject`] error."
+    );
+    let doc = docs(&doc);
+    let clear = (f.repr(patch) == FieldRepr::Patch).then(|| {
+        let bare = f.rust.trim_start_matches('_').trim_end_matches('_');
+        let clear = format_ident!("clear_{}", bare);
+        let clear_doc = format!(" Sends `{}: null`, clearing it on the server.", f.wire);
+        quote! {
+            #[doc = #clear_doc]
+            pub fn #clear(mut self) -> Self {
+                self.#field = crate::Patch::Null;
+                self
+            }
+        }
+    });
+    quote! {
+        #doc
+        pub fn #with(mut self, value: impl serde::Serialize) -> Result<Self, crate::NotAJsonObject> {
+            let object = crate::json_object::to_json_object(#wire, value)?;
+            self.#field = #store;
+            Ok(self)
+        }
+        #clear
     }
 }
 
@@ -503,15 +706,11 @@ fn id_model(t: &TypeDef) -> TokenStream {
             }
         }
 
-        impl From<String> for #name {
-            fn from(id: String) -> Self {
-                Self(id)
-            }
-        }
-
-        impl From<&str> for #name {
-            fn from(id: &str) -> Self {
-                Self(id.to_owned())
+        /// Every id parameter takes `impl Into<` this type `>`, so an id or a reference to one
+        /// fits; a plain string does not (wrap one read from storage with `new`).
+        impl From<&#name> for #name {
+            fn from(id: &#name) -> Self {
+                id.clone()
             }
         }
 

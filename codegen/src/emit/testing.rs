@@ -3,20 +3,19 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{docs, ident, param_arg, ty_tokens};
+use super::{docs, id_names, ident, path_param, ty_tokens};
 use crate::model::{Api, Resource, ResponseShape};
 
 /// `testing.rs`: one typed mock helper per operation, mirroring the resource accessors, for
 /// `crate::testing::MockApi` (included only with the SDK's `testing` feature).
 pub fn testing(api: &Api) -> TokenStream {
+    let ids = id_names(api);
+    let is_id = |name: &str| ids.contains(name);
     let mut out = TokenStream::new();
     let top_level = api.resources.iter().filter(|r| r.key.len() == 1).map(|r| {
         let mock = format_ident!("{}Mock", r.name);
         let accessor = ident(&r.accessor);
-        let doc = docs(&format!(
-            "Mocks of `client.{}()` operations.",
-            r.accessor.trim_start_matches("r#")
-        ));
+        let doc = docs(&format!("Mocks of `client.{}()` operations.", r.accessor));
         quote! {
             #doc
             pub fn #accessor(&self) -> #mock<'_> {
@@ -35,12 +34,16 @@ pub fn testing(api: &Api) -> TokenStream {
             .iter()
             .filter(|c| c.key.len() == resource.key.len() + 1 && c.key.starts_with(&resource.key))
             .collect();
-        out.extend(mock_resource_tokens(resource, &children));
+        out.extend(mock_resource_tokens(resource, &children, &is_id));
     }
     out
 }
 
-fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStream {
+fn mock_resource_tokens(
+    resource: &Resource,
+    children: &[&Resource],
+    is_id: &dyn Fn(&str) -> bool,
+) -> TokenStream {
     let mock = format_ident!("{}Mock", resource.name);
     let mock_str = format!("{}Mock", resource.name);
     let doc = docs(&format!(
@@ -54,25 +57,26 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
     });
     let scope_debug = resource.scope_params.iter().map(|p| {
         let field = ident(&p.rust);
-        let label = p.rust.trim_start_matches("r#");
+        let label = &p.rust;
         quote!(.field(#label, &self.#field))
     });
     let child_accessors = children.iter().map(|child| {
         let child_mock = format_ident!("{}Mock", child.name);
         let accessor = ident(&child.accessor);
-        let args = child.accessor_params.iter().map(param_arg);
+        let (args, own): (Vec<TokenStream>, Vec<TokenStream>) = child
+            .accessor_params
+            .iter()
+            .map(|p| {
+                let field = ident(&p.rust);
+                let (arg, segment) = path_param(p, is_id);
+                (arg, quote!(#field: #segment,))
+            })
+            .unzip();
         let inherited = resource.scope_params.iter().map(|p| {
             let field = ident(&p.rust);
             quote!(#field: self.#field.clone(),)
         });
-        let own = child.accessor_params.iter().map(|p| {
-            let field = ident(&p.rust);
-            quote!(#field: crate::codec::path_segment(#field),)
-        });
-        let doc = docs(&format!(
-            "Mocks of `.{}(..)` operations.",
-            child.accessor.trim_start_matches("r#")
-        ));
+        let doc = docs(&format!("Mocks of `.{}(..)` operations.", child.accessor));
         quote! {
             #doc
             pub fn #accessor(&self, #(#args),*) -> #child_mock<'a> {
@@ -104,7 +108,8 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
                 }
                 _ => return None,
             };
-            let args = op.item_param.iter().map(param_arg);
+            let item = op.item_param.as_ref().map(|p| path_param(p, is_id));
+            let args = item.iter().map(|(arg, _)| arg);
             let mut template = String::new();
             let mut values = Vec::new();
             for seg in op.path.split('/').filter(|s| !s.is_empty()) {
@@ -114,8 +119,8 @@ fn mock_resource_tokens(resource: &Resource, children: &[&Resource]) -> TokenStr
                         template.push_str("{}");
                         let field = ident(&crate::names::field_name(param));
                         let is_item = op.item_param.as_ref().is_some_and(|p| p.wire == param);
-                        values.push(if is_item {
-                            quote!(crate::codec::path_segment(#field))
+                        values.push(if let (true, Some((_, segment))) = (is_item, &item) {
+                            segment.clone()
                         } else {
                             quote!(self.#field)
                         });

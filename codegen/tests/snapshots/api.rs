@@ -27,10 +27,10 @@ impl Widgets {
         &self.client
     }
     /// Operations on widgets / parts.
-    pub fn parts(&self, widget_id: &crate::models::WidgetId) -> Parts {
+    pub fn parts(&self, widget_id: impl Into<crate::models::WidgetId>) -> Parts {
         Parts {
             client: self.client.clone(),
-            widget_id: crate::codec::path_segment(widget_id),
+            widget_id: crate::codec::path_segment::<crate::models::WidgetId>(&widget_id.into()),
         }
     }
     /// List widgets
@@ -44,17 +44,17 @@ impl Widgets {
         CreateWidget::new(self.client.clone(), String::from("/widgets"), Some(crate::codec::encode_body(body)),)
     }
     /// Update a widget
-    pub fn update(&self, widget_id: &crate::models::WidgetId, body: &crate::models::WidgetPatch) -> UpdateWidget {
-        UpdateWidget::new(self.client.clone(), format!("/widgets/{}", crate::codec::path_segment(widget_id)), Some(crate::codec::encode_body(body)),)
+    pub fn update(&self, widget_id: impl Into<crate::models::WidgetId>, body: &crate::models::WidgetPatch) -> UpdateWidget {
+        UpdateWidget::new(self.client.clone(), format!("/widgets/{}", crate::codec::path_segment::<crate::models::WidgetId>(&widget_id.into())), Some(crate::codec::encode_body(body)),)
     }
     /// Delete a widget
     #[deprecated(note = "deprecated by the API; see the operation docs for its replacement")]
-    pub fn delete(&self, widget_id: &crate::models::WidgetId) -> DeleteWidget {
-        DeleteWidget::new(self.client.clone(), format!("/widgets/{}", crate::codec::path_segment(widget_id)),)
+    pub fn delete(&self, widget_id: impl Into<crate::models::WidgetId>) -> DeleteWidget {
+        DeleteWidget::new(self.client.clone(), format!("/widgets/{}", crate::codec::path_segment::<crate::models::WidgetId>(&widget_id.into())),)
     }
     /// Polish a widget
-    pub fn polish(&self, widget_id: &crate::models::WidgetId) -> PolishWidget {
-        PolishWidget::new(self.client.clone(), format!("/widgets/{}/polish", crate::codec::path_segment(widget_id)),)
+    pub fn polish(&self, widget_id: impl Into<crate::models::WidgetId>) -> PolishWidget {
+        PolishWidget::new(self.client.clone(), format!("/widgets/{}/polish", crate::codec::path_segment::<crate::models::WidgetId>(&widget_id.into())),)
     }
 }
 
@@ -63,7 +63,6 @@ static OP_LIST_WIDGETS: crate::transport::OperationInfo = crate::transport::Oper
     method: http::Method::GET,
     path_template: "/widgets",
     deprecated: false,
-    success_status: 200u16,
     idempotency_key: false,
 };
 
@@ -160,8 +159,13 @@ impl ListWidgets {
         (self.client, request)
     }
     /// Sends the request and returns one page.
-    pub async fn send(self) -> Result<crate::Page<crate::models::Widget>,
-    crate::Error > {
+    pub async fn send(self) -> Result<crate::Page<crate::models::Widget>, crate::Error> {
+        let (client, request) = self.into_request();
+        client.execute_page::<crate::models::Widget>(request).await.map(| r | r.data)
+    }
+    /// Sends the request and returns one page with the response metadata
+    /// (headers: rate limit, deprecation, …).
+    pub async fn send_with_meta(self,) -> Result<crate::Response<crate::Page<crate::models::Widget>>, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_page::<crate::models::Widget>(request).await
     }
@@ -181,7 +185,6 @@ static OP_CREATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     method: http::Method::POST,
     path_template: "/widgets",
     deprecated: false,
-    success_status: 201u16,
     idempotency_key: true,
 };
 
@@ -245,14 +248,12 @@ impl CreateWidget {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<crate::models::Widget,
-    crate::Error > {
+    pub async fn send(self) -> Result<crate::models::Widget, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>,
-    crate::Error > {
+    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await
     }
@@ -263,7 +264,6 @@ static OP_UPDATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     method: http::Method::PATCH,
     path_template: "/widgets/{widget_id}",
     deprecated: false,
-    success_status: 200u16,
     idempotency_key: false,
 };
 
@@ -320,14 +320,12 @@ impl UpdateWidget {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<crate::models::Widget,
-    crate::Error > {
+    pub async fn send(self) -> Result<crate::models::Widget, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>,
-    crate::Error > {
+    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await
     }
@@ -338,7 +336,6 @@ static OP_DELETE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     method: http::Method::DELETE,
     path_template: "/widgets/{widget_id}",
     deprecated: true,
-    success_status: 204u16,
     idempotency_key: false,
 };
 
@@ -393,14 +390,12 @@ impl DeleteWidget {
         (self.client, request)
     }
     /// Sends the request.
-    pub async fn send(self) -> Result<(),
-    crate::Error > {
+    pub async fn send(self) -> Result<(), crate::Error> {
         let (client, request) = self.into_request();
         client.execute_empty(request).await.map(| _ | ())
     }
     /// Sends the request and returns the response metadata (request id, headers).
-    pub async fn send_with_meta(self) -> Result<crate::Response<()>,
-    crate::Error > {
+    pub async fn send_with_meta(self) -> Result<crate::Response<()>, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_empty(request).await
     }
@@ -411,7 +406,6 @@ static OP_POLISH_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     method: http::Method::POST,
     path_template: "/widgets/{widget_id}/polish",
     deprecated: false,
-    success_status: 200u16,
     idempotency_key: false,
 };
 
@@ -466,14 +460,12 @@ impl PolishWidget {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<crate::models::Widget,
-    crate::Error > {
+    pub async fn send(self) -> Result<crate::models::Widget, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>,
-    crate::Error > {
+    pub async fn send_with_meta(self) -> Result<crate::Response<crate::models::Widget>, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<crate::models::Widget>(request).await
     }
@@ -510,7 +502,6 @@ static OP_LIST_WIDGET_PARTS: crate::transport::OperationInfo = crate::transport:
     method: http::Method::GET,
     path_template: "/widgets/{widget_id}/parts",
     deprecated: false,
-    success_status: 200u16,
     idempotency_key: false,
 };
 
@@ -565,14 +556,12 @@ impl ListWidgetParts {
         (self.client, request)
     }
     /// Sends the request and returns the entity.
-    pub async fn send(self) -> Result<Vec<crate::models::Part>,
-    crate::Error > {
+    pub async fn send(self) -> Result<Vec<crate::models::Part>, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<Vec<crate::models::Part>>(request).await.map(| r | r.data)
     }
     /// Sends the request and returns the entity with the response metadata.
-    pub async fn send_with_meta(self) -> Result<crate::Response<Vec<crate::models::Part>>,
-    crate::Error > {
+    pub async fn send_with_meta(self) -> Result<crate::Response<Vec<crate::models::Part>>, crate::Error> {
         let (client, request) = self.into_request();
         client.execute_single::<Vec<crate::models::Part>>(request).await
     }

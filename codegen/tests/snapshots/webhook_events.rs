@@ -17,8 +17,7 @@ impl Event {
     /// Every event type this version of the SDK knows.
     pub const KNOWN_TYPES: &'static[&'static str] = &["widget.created"];
     /// Parses an event body (already verified) into its typed form.
-    pub fn from_slice(body: &[u8]) -> Result<Event,
-    crate::webhooks::PayloadError > {
+    pub fn from_slice(body: &[u8]) -> Result<Event, crate::webhooks::PayloadError> {
         use crate::webhooks::PayloadError;
         let peek: crate::codec::EventTypePeek<'_> = serde_json::from_slice(body).map_err(PayloadError::new)?;
         Ok(match peek.event_type.as_ref() {
@@ -29,7 +28,7 @@ impl Event {
     /// The event type, e.g. `contact.created`.
     pub fn event_type(&self) -> &str {
         match self {
-            Event::WidgetCreated(e) => AsRef::<str>::as_ref(&e.r#type),
+            Event::WidgetCreated(e) => AsRef::<str>::as_ref(&e.type_),
             Event::Unknown(e) => e.event_type(),
         }
     }
