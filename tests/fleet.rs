@@ -36,7 +36,7 @@ fn main() {
         return;
     }
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    let scenarios: [(&str, Scenario); 7] = [
+    let scenarios: [(&str, Scenario); 8] = [
         ("token_one_request_per_expiry", token_one_request_per_expiry),
         ("webhook_ids_accepted_once", webhook_ids_accepted_once),
         (
@@ -49,6 +49,10 @@ fn main() {
         (
             "empty_redis_keeps_the_rotated_refresh_token",
             empty_redis_keeps_the_rotated_refresh_token,
+        ),
+        (
+            "redis_behind_a_process_gets_its_tokens_back",
+            redis_behind_a_process_gets_its_tokens_back,
         ),
     ];
     let Some(mut redis) = RedisServer::start_or_skip("fleet") else {
@@ -811,5 +815,83 @@ fn empty_redis_keeps_the_rotated_refresh_token(redis: &mut RedisServer) {
             panic!("the refilled Redis answers");
         };
         assert_eq!(shared.refresh_token().unwrap().expose_secret(), "rt_2");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis behind a process: it answers with tokens older than the process's own (a failover to a
+// replica that missed the last save; a renewal kept in memory during an outage). The process
+// must not take the older, spent refresh token back; it writes its own tokens back instead.
+
+fn redis_behind_a_process_gets_its_tokens_back(redis: &mut RedisServer) {
+    use marketing_api::auth::{Renewal, SaveOutcome, TokenSet};
+    let runtime = runtime();
+    runtime.block_on(async {
+        let fleet = RedisFleet::builder(redis.url()).build().unwrap();
+        let store = fleet.token_store("cli");
+        let now = SystemTime::now();
+        let minute = Duration::from_secs(60);
+        let first = TokenSet::new("at_1")
+            .with_refresh_token("rt_1")
+            .with_expires_at(now + minute);
+        let second = TokenSet::new("at_2")
+            .with_refresh_token("rt_2")
+            .with_expires_at(now + 2 * minute);
+        for (replacing, tokens) in [(None, &first), (Some("at_1"), &second)] {
+            let Renewal::Obtain { lease, .. } = store
+                .begin_renewal(RenewalRequest::new(now, replacing.map(Into::into)))
+                .await
+                .unwrap()
+            else {
+                panic!("nothing newer is stored: this process renews");
+            };
+            assert_eq!(
+                store.save_renewed(tokens, &lease).await.unwrap(),
+                SaveOutcome::Saved
+            );
+            store.end_renewal(lease).await;
+        }
+        // Another fleet member's view of Redis, which loses the last save (rt_1 is spent).
+        let other = RedisFleet::builder(redis.url())
+            .build()
+            .unwrap()
+            .token_store("cli");
+        let lose_last_save = || async { other.save(&first).await.unwrap() };
+
+        lose_last_save().await;
+        let loaded = store.load().await.unwrap().unwrap();
+        assert_eq!(loaded.refresh_token().unwrap().expose_secret(), "rt_2");
+        let seen = other.load().await.unwrap().unwrap();
+        assert_eq!(
+            seen.refresh_token().unwrap().expose_secret(),
+            "rt_2",
+            "written back for the others"
+        );
+
+        lose_last_save().await;
+        // at_1 has not expired, yet it is older than the at_2 being replaced: not reused, and
+        // the renewal presents rt_2, under a real lease.
+        let Renewal::Obtain { lease, latest } = store
+            .begin_renewal(RenewalRequest::new(now, Some("at_2".into())))
+            .await
+            .unwrap()
+        else {
+            panic!("older stored tokens are not reused");
+        };
+        let latest = latest.expect("the process's tokens are offered");
+        assert_eq!(latest.refresh_token().unwrap().expose_secret(), "rt_2");
+        assert!(lease.fence() > 0);
+        let third = TokenSet::new("at_3")
+            .with_refresh_token("rt_3")
+            .with_expires_at(now + 3 * minute);
+        assert_eq!(
+            store.save_renewed(&third, &lease).await.unwrap(),
+            SaveOutcome::Saved,
+            "the write-back under the lease leaves the holder's own save allowed"
+        );
+        store.end_renewal(lease).await;
+        let seen = other.load().await.unwrap().unwrap();
+        assert_eq!(seen.refresh_token().unwrap().expose_secret(), "rt_3");
+        assert_eq!(fleet.stats().fallbacks, 0);
     });
 }
