@@ -247,7 +247,7 @@ fn push_param(p: &Param, target: &TokenStream, value: TokenStream) -> TokenStrea
     } else if map {
         quote!(crate::codec::push_map(&mut #target, #wire, #style, #value);)
     } else {
-        quote!(#target.push((std::borrow::Cow::Borrowed(#wire), crate::codec::QueryValue::to_query_value(#value)));)
+        quote!(crate::codec::push_value(&mut #target, #wire, Some(#value));)
     }
 }
 
@@ -347,7 +347,17 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
         list.iter()
             .map(|p| {
                 let field = ident(&p.rust);
-                if p.required {
+                let scalar = p.ty != Ty::Json && !matches!(p.ty, Ty::List(_) | Ty::Map(_));
+                if scalar {
+                    // One line per scalar, set or not.
+                    let wire = &p.wire;
+                    let value = if p.required {
+                        quote!(Some(&self.#field))
+                    } else {
+                        quote!(self.#field.as_ref())
+                    };
+                    quote!(crate::codec::push_value(&mut #target, #wire, #value);)
+                } else if p.required {
                     push_param(p, target, quote!(&self.#field))
                 } else {
                     let stmt = push_param(p, target, quote!(value));
