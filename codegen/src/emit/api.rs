@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{arg, docs, id_names, ident, path_param, ty_tokens};
+use super::{accessor_params, arg, children, docs, id_names, ident, path_param, ty_tokens};
 use crate::model::{Api, BodyKind, Operation, Param, ParamStyle, Resource, ResponseShape, Ty};
 
 /// `api.rs`: resource accessors and one builder per operation.
@@ -28,11 +28,7 @@ pub fn api(api: &Api) -> TokenStream {
         }
     });
     for resource in &api.resources {
-        let children: Vec<&Resource> = api
-            .resources
-            .iter()
-            .filter(|c| c.key.len() == resource.key.len() + 1 && c.key.starts_with(&resource.key))
-            .collect();
+        let children = children(api, resource);
         out.extend(resource_tokens(resource, &children, &is_id));
         for op in &resource.operations {
             out.extend(builder_tokens(op, &is_id));
@@ -63,15 +59,7 @@ fn resource_tokens(
     let child_accessors = children.iter().map(|child| {
         let child_name = ident(&child.name);
         let accessor = ident(&child.accessor);
-        let (args, own): (Vec<TokenStream>, Vec<TokenStream>) = child
-            .accessor_params
-            .iter()
-            .map(|p| {
-                let field = ident(&p.rust);
-                let (arg, segment) = path_param(p, is_id);
-                (arg, quote!(#field: #segment,))
-            })
-            .unzip();
+        let (args, own) = accessor_params(child, is_id);
         let inherited = resource
             .scope_params
             .iter()
