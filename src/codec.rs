@@ -138,6 +138,18 @@ pub(crate) enum ParamStyle {
 #[cfg(feature = "client")]
 pub(crate) type Pairs = Vec<(Cow<'static, str>, String)>;
 
+/// Appends a scalar parameter when it is set.
+#[cfg(feature = "client")]
+pub(crate) fn push_value<T: QueryValue + ?Sized>(
+    out: &mut Pairs,
+    name: &'static str,
+    value: Option<&T>,
+) {
+    if let Some(value) = value {
+        out.push((Cow::Borrowed(name), value.to_query_value()));
+    }
+}
+
 /// Appends a list parameter in its style.
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
 #[cfg(feature = "client")]

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{arg, docs, id_names, ident, path_param, ty_tokens};
+use super::{accessor_params, arg, children, docs, id_names, ident, path_param, ty_tokens};
 use crate::model::{Api, BodyKind, Operation, Param, ParamStyle, Resource, ResponseShape, Ty};
 
 /// `api.rs`: resource accessors and one builder per operation.
@@ -28,11 +28,7 @@ pub fn api(api: &Api) -> TokenStream {
         }
     });
     for resource in &api.resources {
-        let children: Vec<&Resource> = api
-            .resources
-            .iter()
-            .filter(|c| c.key.len() == resource.key.len() + 1 && c.key.starts_with(&resource.key))
-            .collect();
+        let children = children(api, resource);
         out.extend(resource_tokens(resource, &children, &is_id));
         for op in &resource.operations {
             out.extend(builder_tokens(op, &is_id));
@@ -63,15 +59,7 @@ fn resource_tokens(
     let child_accessors = children.iter().map(|child| {
         let child_name = ident(&child.name);
         let accessor = ident(&child.accessor);
-        let (args, own): (Vec<TokenStream>, Vec<TokenStream>) = child
-            .accessor_params
-            .iter()
-            .map(|p| {
-                let field = ident(&p.rust);
-                let (arg, segment) = path_param(p, is_id);
-                (arg, quote!(#field: #segment,))
-            })
-            .unzip();
+        let (args, own) = accessor_params(child, is_id);
         let inherited = resource
             .scope_params
             .iter()
@@ -247,7 +235,7 @@ fn push_param(p: &Param, target: &TokenStream, value: TokenStream) -> TokenStrea
     } else if map {
         quote!(crate::codec::push_map(&mut #target, #wire, #style, #value);)
     } else {
-        quote!(#target.push((std::borrow::Cow::Borrowed(#wire), crate::codec::QueryValue::to_query_value(#value)));)
+        quote!(crate::codec::push_value(&mut #target, #wire, Some(#value));)
     }
 }
 
@@ -347,7 +335,17 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
         list.iter()
             .map(|p| {
                 let field = ident(&p.rust);
-                if p.required {
+                let scalar = p.ty != Ty::Json && !matches!(p.ty, Ty::List(_) | Ty::Map(_));
+                if scalar {
+                    // One line per scalar, set or not.
+                    let wire = &p.wire;
+                    let value = if p.required {
+                        quote!(Some(&self.#field))
+                    } else {
+                        quote!(self.#field.as_ref())
+                    };
+                    quote!(crate::codec::push_value(&mut #target, #wire, #value);)
+                } else if p.required {
                     push_param(p, target, quote!(&self.#field))
                 } else {
                     let stmt = push_param(p, target, quote!(value));

@@ -13,7 +13,7 @@ use quote::quote;
 
 use std::collections::HashSet;
 
-use crate::model::{Api, Param, Ty, TypeKind};
+use crate::model::{Api, Param, Resource, Ty, TypeKind};
 
 mod api;
 mod events;
@@ -143,4 +143,29 @@ fn path_param(p: &Param, is_id: &dyn Fn(&str) -> bool) -> (TokenStream, TokenStr
         quote!(crate::codec::path_segment(&#name))
     };
     (quote!(#name: #arg_ty), segment)
+}
+
+/// The resources one level below `resource` (`campaigns` → `campaigns/ads`).
+fn children<'a>(api: &'a Api, resource: &Resource) -> Vec<&'a Resource> {
+    api.resources
+        .iter()
+        .filter(|c| c.key.len() == resource.key.len() + 1 && c.key.starts_with(&resource.key))
+        .collect()
+}
+
+/// A child accessor's path parameters: its arguments, and the fields holding their escaped
+/// segments (`ads(&self, campaign_id: impl Into<CampaignId>)` → `campaign_id: path_segment(..)`).
+fn accessor_params(
+    child: &Resource,
+    is_id: &dyn Fn(&str) -> bool,
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    child
+        .accessor_params
+        .iter()
+        .map(|p| {
+            let field = ident(&p.rust);
+            let (arg, segment) = path_param(p, is_id);
+            (arg, quote!(#field: #segment,))
+        })
+        .unzip()
 }

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{docs, id_names, ident, path_param, ty_tokens};
+use super::{accessor_params, children, docs, id_names, ident, path_param, ty_tokens};
 use crate::model::{Api, Resource, ResponseShape};
 
 /// `testing.rs`: one typed mock helper per operation, mirroring the resource accessors, for
@@ -29,11 +29,7 @@ pub fn testing(api: &Api) -> TokenStream {
         }
     });
     for resource in &api.resources {
-        let children: Vec<&Resource> = api
-            .resources
-            .iter()
-            .filter(|c| c.key.len() == resource.key.len() + 1 && c.key.starts_with(&resource.key))
-            .collect();
+        let children = children(api, resource);
         out.extend(mock_resource_tokens(resource, &children, &is_id));
     }
     out
@@ -63,15 +59,7 @@ fn mock_resource_tokens(
     let child_accessors = children.iter().map(|child| {
         let child_mock = format_ident!("{}Mock", child.name);
         let accessor = ident(&child.accessor);
-        let (args, own): (Vec<TokenStream>, Vec<TokenStream>) = child
-            .accessor_params
-            .iter()
-            .map(|p| {
-                let field = ident(&p.rust);
-                let (arg, segment) = path_param(p, is_id);
-                (arg, quote!(#field: #segment,))
-            })
-            .unzip();
+        let (args, own) = accessor_params(child, is_id);
         let inherited = resource.scope_params.iter().map(|p| {
             let field = ident(&p.rust);
             quote!(#field: self.#field.clone(),)

@@ -135,18 +135,10 @@ impl ListWidgets {
     }
     fn into_request(self) -> (crate::Client, crate::transport::Request) {
         let mut query: crate::codec::Pairs = Vec::with_capacity(4usize);
-        if let Some(value) = &self.color {
-            query.push((std::borrow::Cow::Borrowed("color"), crate::codec::QueryValue::to_query_value(value)));
-        }
-        if let Some(value) = &self.created_after {
-            query.push((std::borrow::Cow::Borrowed("created_after"), crate::codec::QueryValue::to_query_value(value)));
-        }
-        if let Some(value) = &self.cursor {
-            query.push((std::borrow::Cow::Borrowed("cursor"), crate::codec::QueryValue::to_query_value(value)));
-        }
-        if let Some(value) = &self.limit {
-            query.push((std::borrow::Cow::Borrowed("limit"), crate::codec::QueryValue::to_query_value(value)));
-        }
+        crate::codec::push_value(&mut query, "color", self.color.as_ref());
+        crate::codec::push_value(&mut query, "created_after", self.created_after.as_ref());
+        crate::codec::push_value(&mut query, "cursor", self.cursor.as_ref());
+        crate::codec::push_value(&mut query, "limit", self.limit.as_ref());
         let headers: crate::codec::Pairs = Vec::new();
         let request = crate::transport::Request {
             operation: &OP_LIST_WIDGETS,
