@@ -28,7 +28,8 @@ pub mod operations;
 pub mod print;
 pub mod schema;
 pub mod types;
-pub mod yaml;
+/// The YAML reader the spec goes through (from `marketing-api-openapi`).
+pub use marketing_api_openapi::yaml;
 
 use std::path::Path;
 
