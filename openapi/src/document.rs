@@ -106,14 +106,13 @@ impl fmt::Display for ParseError {
         if let Some(file) = self.file() {
             write!(f, "{}: ", file.display())?;
         }
-        let position =
-            |f: &mut fmt::Formatter<'_>, line: &Option<usize>, column: &Option<usize>| match (
-                line, column,
-            ) {
-                (Some(line), Some(column)) => write!(f, " at line {line} column {column}"),
-                (Some(line), None) => write!(f, " at line {line}"),
-                _ => Ok(()),
-            };
+        let position = |f: &mut fmt::Formatter<'_>,
+                        line: &Option<usize>,
+                        column: &Option<usize>| match (line, column) {
+            (Some(line), Some(column)) => write!(f, " at line {line} column {column}"),
+            (Some(line), None) => write!(f, " at line {line}"),
+            _ => Ok(()),
+        };
         match self {
             Self::Syntax {
                 message,

@@ -82,6 +82,19 @@ impl ContractViolation {
         }
     }
 
+    /// `Ok` when nothing was found, else the violation listing `problems`.
+    fn check(
+        operation: &str,
+        part: impl Into<String>,
+        problems: Vec<Problem>,
+    ) -> Result<(), ContractViolation> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::new(operation, part, problems))
+        }
+    }
+
     fn one(
         operation: &str,
         part: impl Into<String>,
@@ -237,6 +250,18 @@ fn media_type_of(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// A problem when the `Content-Type` sent is not the `declared` media type.
+fn content_type_problem(headers: &HeaderMap, declared: &str) -> Option<Problem> {
+    let sent = media_type_of(headers);
+    (sent.as_deref() != Some(declared)).then(|| Problem {
+        field: "header Content-Type".into(),
+        message: format!(
+            "is {}, the spec declares {declared}",
+            sent.as_deref().unwrap_or("absent")
+        ),
+    })
+}
+
 impl Contract {
     /// The bundled `openapi.yaml`, compiled once per process.
     ///
@@ -364,11 +389,7 @@ impl Contract {
             ));
         };
         let problems = schema_problems(validator, value);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(name, "schema", problems))
-        }
+        ContractViolation::check(name, "schema", problems)
     }
 
     /// Validates a webhook body against the schema of its event type (`contact.created`).
@@ -389,11 +410,7 @@ impl Contract {
             ContractViolation::one(event_type, "webhook body", "", format!("not JSON: {e}"))
         })?;
         let problems = schema_problems(validator, &value);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(event_type, "webhook body", problems))
-        }
+        ContractViolation::check(event_type, "webhook body", problems)
     }
 }
 
@@ -694,27 +711,13 @@ impl OperationContract {
                 }
             }
             (Some(contract), false) => {
-                let sent_type = media_type_of(headers);
-                if sent_type.as_deref() != Some(contract.media_type.as_str()) {
-                    problems.push(Problem {
-                        field: "header Content-Type".into(),
-                        message: format!(
-                            "is {}, the spec declares {}",
-                            sent_type.as_deref().unwrap_or("absent"),
-                            contract.media_type
-                        ),
-                    });
-                }
+                problems.extend(content_type_problem(headers, &contract.media_type));
                 if let Err(violation) = self.validate_request_body(body) {
                     problems.extend(violation.problems);
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(&self.id, "request", problems))
-        }
+        ContractViolation::check(&self.id, "request", problems)
     }
 
     /// Validates a request body alone against the operation's request schema. Form bodies
@@ -747,11 +750,7 @@ impl OperationContract {
             .as_ref()
             .map(|v| schema_problems(v, &value))
             .unwrap_or_default();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(&self.id, part, problems))
-        }
+        ContractViolation::check(&self.id, part, problems)
     }
 
     /// Validates a response: the status must be declared, the declared headers present and
@@ -803,16 +802,7 @@ impl OperationContract {
                 message: format!("the body is empty; the spec declares {media}"),
             }),
             (Some(media), false) => {
-                let sent_type = media_type_of(headers);
-                if sent_type.as_deref() != Some(media.as_str()) {
-                    problems.push(Problem {
-                        field: "header Content-Type".into(),
-                        message: format!(
-                            "is {}, the spec declares {media}",
-                            sent_type.as_deref().unwrap_or("absent")
-                        ),
-                    });
-                }
+                problems.extend(content_type_problem(headers, media));
                 if let Some(validator) = &contract.body {
                     match serde_json::from_slice::<Value>(body) {
                         Ok(value) => problems.extend(schema_problems(validator, &value)),
@@ -824,11 +814,7 @@ impl OperationContract {
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(&self.id, part, problems))
-        }
+        ContractViolation::check(&self.id, part, problems)
     }
 
     /// Validates a response body alone (no header checks) against the schema of `status`.
@@ -864,6 +850,51 @@ impl OperationContract {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_content_type_other_than_the_declared_one_is_named() -> Result<(), ContractError> {
+        let op = Contract::bundled()?
+            .operation("createCampaign")
+            .expect("in the spec");
+        let body = br#"{"name": "n", "budget_cents": 1}"#;
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", http::HeaderValue::from_static("k"));
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        let violation = op
+            .validate_request(None, &headers, body)
+            .expect_err("text/plain is not declared");
+        let problem = violation
+            .problems
+            .iter()
+            .find(|p| p.field == "header Content-Type")
+            .expect("the Content-Type is named");
+        assert_eq!(
+            problem.message,
+            "is text/plain, the spec declares application/json"
+        );
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("Application/JSON"),
+        );
+        let violation = op.validate_request(None, &headers, body).err();
+        assert!(
+            !violation.is_some_and(|v| v.names_field("header Content-Type")),
+            "media types compare without case"
+        );
+        headers.remove(http::header::CONTENT_TYPE);
+        let violation = op
+            .validate_response(422, &headers, br#"{"error": {}}"#)
+            .expect_err("no Content-Type on a JSON response");
+        assert!(violation.problems.iter().any(|p| {
+            p.field == "header Content-Type"
+                && p.message
+                    .starts_with("is absent, the spec declares application/")
+        }));
+        Ok(())
+    }
 
     #[test]
     fn routes_prefer_literal_segments() -> Result<(), ContractError> {
