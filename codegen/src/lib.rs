@@ -170,7 +170,11 @@ pub fn generate_files(
         move |source| GenerateError::Io { path, source }
     };
     let text = std::fs::read_to_string(spec_path).map_err(io(spec_path))?;
-    let generated = generate_with(&text, options)?;
+    // A spec that does not parse names its file, as well as the line.
+    let generated = generate_with(&text, options).map_err(|e| match e {
+        GenerateError::Parse(error) => GenerateError::Parse(error.in_file(spec_path)),
+        other => other,
+    })?;
     for (name, text) in [
         ("models.rs", &generated.models),
         ("api.rs", &generated.api),

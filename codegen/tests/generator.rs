@@ -144,3 +144,32 @@ fixture_snapshot!(
     "everything31.yaml",
     "snapshots/fixtures/everything31.rs.txt"
 );
+
+/// A spec file that does not parse is refused with its file name and the line at fault, and
+/// nothing is written.
+#[test]
+fn a_broken_spec_file_is_named_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("codegen-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("broken.yaml");
+    std::fs::write(
+        &spec,
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {a: 1\n",
+    )
+    .expect("write spec");
+    let error = marketing_api_codegen::generate_files(&spec, &dir, &Options::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let written = dir.join("models.rs").exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!written, "models.rs written for a broken spec");
+    assert!(
+        error.starts_with(&format!(
+            "{}: openapi spec does not parse: ",
+            spec.display()
+        )),
+        "{error}"
+    );
+    assert!(error.contains(" at line "), "{error}");
+}
