@@ -3,9 +3,9 @@
 //!
 //! For every operation the sandbox keeps its required scopes, whether it is deprecated, a
 //! JSON Schema validator (Draft 2020-12) per query parameter and one for the request body.
-//! Schemas refer to `#/components/schemas/...`; each validator is compiled from a document
-//! `{"$defs": <all component schemas>, ...the schema}` with those references rewritten to
-//! `#/$defs/...`, so they resolve without any registry.
+//! Reading the spec, following its references and compiling its schemas is
+//! `marketing-api-openapi`'s, shared with the SDK's contract tester; what the sandbox adds is
+//! routing by method, its error bodies and the integer normalization of request bodies.
 
 use crate::errors::ApiError;
 use axum::http::Method;

@@ -1,10 +1,10 @@
 //! The API contract (`openapi.yaml`) turned into validators, so a test can check any request or
 //! response against what the spec states, independently of the generated types.
 //!
-//! Every schema is compiled as JSON Schema 2020-12 with format validation on. Each validator is
-//! built from a document `{"$defs": <all component schemas>, ...the schema}` with
-//! `#/components/schemas/...` references rewritten to `#/$defs/...`, so references resolve
-//! without a registry.
+//! Every schema is compiled as JSON Schema 2020-12 with format validation on, by
+//! `marketing-api-openapi` (the spec reader the generator and the sandbox use too), which also
+//! follows the spec's references; this module turns what the validators find into
+//! [`ContractViolation`]s per message part.
 
 use std::collections::BTreeMap;
 use std::fmt;
