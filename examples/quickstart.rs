@@ -329,7 +329,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     step(8, "Typed errors");
     match client
         .campaigns()
-        .get(&CampaignId::new("cmp_doesnotexist"))
+        .get(CampaignId::new("cmp_doesnotexist"))
         .send()
         .await
     {
