@@ -154,6 +154,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Sensitive<T> {
 /// value is written as `{MARKER: value}` so the encryption pass finds exactly the fields the
 /// contract marks, and their names, without a schema at run time.
 #[cfg(feature = "encryption")]
+#[cfg_attr(not(feature = "client"), allow(dead_code))] // only requests are marked
 pub(crate) mod marking {
     use serde::Serialize;
     use serde::ser::SerializeMap;

@@ -51,6 +51,7 @@ impl DecryptError {
         self
     }
 
+    #[cfg_attr(not(any(feature = "client", feature = "webhooks")), allow(dead_code))]
     pub(crate) fn at(mut self, path: String) -> Self {
         self.path = Some(path);
         self

@@ -21,9 +21,14 @@
 //! - Keys: [`KeyProvider`] does ECDH for a `kid` (plug in a KMS or HSM);
 //!   [`PrivateKeySet`] keeps keys in memory and generates them.
 
+// Without `client` (and `webhooks`) nothing sends or receives bodies: the walkers are unused.
+#![cfg_attr(not(all(feature = "client", feature = "webhooks")), allow(dead_code))]
+
 mod error;
 mod jwe;
 mod keys;
+#[cfg(all(feature = "client", marketing_api_bundled_spec))]
+mod register;
 
 pub use error::{DecryptError, DecryptErrorKind, EncryptError, KeyError};
 pub use jwe::Binding;
