@@ -73,7 +73,9 @@ fn jwcrypto_decrypts_what_the_sdk_encrypts() {
         ("value_cents", Some("evt_9"), json!(48200)),
         ("first_name", Some("ctc_2"), json!("Zoë 🎉")),
     ] {
-        let jwe = public.encrypt(&value, bound(field, object)).expect("encrypts");
+        let jwe = public
+            .encrypt(&value, bound(field, object))
+            .expect("encrypts");
         let answer = jwcrypto(json!({
             "op": "decrypt", "jwk": pair["private"], "jwe": jwe, "field": field, "object": object,
         }));
@@ -177,7 +179,10 @@ async fn the_sandbox_interoperates_with_jwcrypto_both_ways() {
         .expect("body");
     assert!(!raw.contains("ada@example.com"), "{raw}");
     let body: Value = serde_json::from_str(&raw).expect("json");
-    for (field, value) in [("email", json!("ada@example.com")), ("first_name", json!("Ada"))] {
+    for (field, value) in [
+        ("email", json!("ada@example.com")),
+        ("first_name", json!("Ada")),
+    ] {
         let answer = jwcrypto(json!({
             "op": "decrypt", "jwk": pair["private"], "jwe": body["data"][field],
             "field": field, "object": id,

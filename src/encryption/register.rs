@@ -53,7 +53,8 @@ impl PlatformKeys {
     /// [`ClientBuilder::encrypt_writes`](crate::ClientBuilder::encrypt_writes).
     pub async fn fetch(client: &Client) -> Result<Self, Error> {
         let jwks = client.platform_keys().get().send().await?;
-        let jwks = serde_json::to_value(&jwks).map_err(|e| Error::config_from("the platform keys", e))?;
+        let jwks =
+            serde_json::to_value(&jwks).map_err(|e| Error::config_from("the platform keys", e))?;
         Self::from_jwks(&jwks).map_err(|e: KeyError| Error::config_from("the platform keys", e))
     }
 }
