@@ -69,10 +69,21 @@ pub fn jwe_kid(jwe: &str) -> Option<String> {
     jwe::kid(jwe)
 }
 
-/// Decrypts every JWE in a JSON body in place, each checked against the member name it sits
-/// under and the `id` of its object. Returns the new body, or `None` when it held no JWE (the
-/// caller decodes the bytes it has).
-pub(crate) fn decrypt_body(
+/// Decrypts every JWE in a JSON body, each checked against the member name it sits under and
+/// the `id` of its object: what the client does to each response, for bodies kept raw (a queue,
+/// an archive). Returns the new body, or `None` when it held no JWE (use the bytes you have).
+///
+/// ```
+/// use marketing_api::encryption::{Binding, PrivateKeySet, decrypt_body};
+/// let keys = PrivateKeySet::new();
+/// let public = keys.generate("k1")?;
+/// let here = Binding { field: "email", object: Some("ctc_1") };
+/// let body = serde_json::json!({"id": "ctc_1", "email": public.encrypt(&"a@b.example".into(), here)?});
+/// let plain = decrypt_body(body.to_string().as_bytes(), &keys)?.expect("it held a JWE");
+/// assert_eq!(serde_json::from_slice::<serde_json::Value>(&plain)?["email"], "a@b.example");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decrypt_body(
     body: &[u8],
     provider: &dyn KeyProvider,
 ) -> Result<Option<Vec<u8>>, DecryptError> {
