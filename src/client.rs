@@ -59,6 +59,12 @@ pub(crate) struct ClientInner {
     pub(crate) max_response_bytes: usize,
     /// Deprecated operations already warned about, so each warns once.
     pub(crate) deprecation_warned: Mutex<HashSet<&'static str>>,
+    /// Decrypts the JWE-encrypted sensitive fields of responses.
+    #[cfg(feature = "encryption")]
+    pub(crate) key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
+    /// The platform key sensitive fields of request bodies are encrypted to.
+    #[cfg(feature = "encryption")]
+    pub(crate) write_key: Option<crate::encryption::PublicJwk>,
 }
 
 impl Client {
@@ -111,6 +117,10 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     tls: TlsSettings,
     shared_rate_gate: Option<Arc<dyn crate::fleet::SharedRateGate>>,
+    #[cfg(feature = "encryption")]
+    key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
+    #[cfg(feature = "encryption")]
+    write_key: Option<crate::encryption::PublicJwk>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -140,6 +150,8 @@ impl fmt::Debug for ClientBuilder {
             )
             .field("extra_root_certificates", &self.tls.extra_roots.len())
             .field("shared_rate_gate", &self.shared_rate_gate)
+            .field("decrypts_responses", &self.decrypts())
+            .field("encrypts_writes", &self.encrypts_writes())
             .finish_non_exhaustive()
     }
 }
@@ -165,7 +177,48 @@ impl ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             tls: TlsSettings::default(),
             shared_rate_gate: None,
+            #[cfg(feature = "encryption")]
+            key_provider: None,
+            #[cfg(feature = "encryption")]
+            write_key: None,
         }
+    }
+
+    fn decrypts(&self) -> bool {
+        #[cfg(feature = "encryption")]
+        return self.key_provider.is_some();
+        #[cfg(not(feature = "encryption"))]
+        false
+    }
+
+    fn encrypts_writes(&self) -> bool {
+        #[cfg(feature = "encryption")]
+        return self.write_key.is_some();
+        #[cfg(not(feature = "encryption"))]
+        false
+    }
+
+    /// Decrypts the fields the contract marks `x-sensitive`, which the platform sends as JWE
+    /// once the account registered an encryption key, with `provider` (e.g. a
+    /// [`PrivateKeySet`](crate::encryption::PrivateKeySet)), before responses are decoded. A
+    /// value that does not decrypt fails the request with [`ErrorKind::Decrypt`](crate::ErrorKind)
+    /// naming the field and why. Default: none; encrypted values stay sealed and
+    /// [`Sensitive::expose`](crate::Sensitive::expose) says so.
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub fn key_provider(mut self, provider: impl crate::encryption::KeyProvider + 'static) -> Self {
+        self.key_provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// Encrypts the `x-sensitive` fields of request bodies to the platform's key (its JWKS,
+    /// `client.platform_keys().get()`) before they leave the process, each bound to its field
+    /// name. Default: they are sent in plaintext (over TLS).
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub fn encrypt_writes(mut self, platform: &crate::encryption::PlatformKeys) -> Self {
+        self.write_key = Some(platform.current().clone());
+        self
     }
 
     /// A rate gate shared with the other processes of a fleet (with the `redis` feature,
@@ -402,6 +455,10 @@ impl ClientBuilder {
                 operation_timeout: self.operation_timeout,
                 max_response_bytes: self.max_response_bytes,
                 deprecation_warned: Mutex::new(HashSet::new()),
+                #[cfg(feature = "encryption")]
+                key_provider: self.key_provider,
+                #[cfg(feature = "encryption")]
+                write_key: self.write_key,
             }),
         })
     }

@@ -265,6 +265,10 @@ pub(crate) struct EncodedBody {
     /// The failure is kept, not reported here: building a request cannot fail, `.send()` can.
     bytes: Result<Bytes, EncodeFailure>,
     content_type: Cow<'static, str>,
+    /// The body with its sensitive values marked, when it has any: what a client that encrypts
+    /// writes seals before sending (`bytes` holds them in plaintext).
+    #[cfg(feature = "encryption")]
+    pub(crate) marked: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
@@ -275,6 +279,8 @@ impl EncodedBody {
         EncodedBody {
             bytes: Ok(bytes),
             content_type: Cow::Borrowed(content_type),
+            #[cfg(feature = "encryption")]
+            marked: None,
         }
     }
 
@@ -283,11 +289,30 @@ impl EncodedBody {
         EncodedBody {
             bytes: Ok(bytes),
             content_type: Cow::Owned(content_type),
+            #[cfg(feature = "encryption")]
+            marked: None,
         }
     }
 
     pub(crate) fn content_type(&self) -> &str {
         &self.content_type
+    }
+
+    /// With `key`, the body with its sensitive values encrypted to it (when it has any).
+    #[cfg(feature = "encryption")]
+    pub(crate) fn sealed(
+        mut self,
+        key: Option<&crate::encryption::PublicJwk>,
+    ) -> Result<Self, Error> {
+        if let (Some(key), Some(marked)) = (key, self.marked.take()) {
+            let mut value = (*marked).clone();
+            crate::encryption::seal_marked(&mut value, Some(key))
+                .map_err(|e| Error::encode(std::sync::Arc::new(e)))?;
+            let bytes =
+                serde_json::to_vec(&value).map_err(|e| Error::encode(std::sync::Arc::new(e)))?;
+            self.bytes = Ok(Bytes::from(bytes));
+        }
+        Ok(self)
     }
 
     pub(crate) fn bytes(self) -> Result<Bytes, Error> {
@@ -325,6 +350,13 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
             .map(Bytes::from)
             .map_err(EncodeFailure::new),
         content_type: Cow::Borrowed(content_type),
+        // A second pass finds the `Sensitive` values and their member names; the bytes above stay
+        // exactly what the body serializes to.
+        #[cfg(feature = "encryption")]
+        marked: match crate::sensitive::marking::to_marked_value(body) {
+            Ok((value, marked)) if marked > 0 => Some(std::sync::Arc::new(value)),
+            _ => None,
+        },
     }
 }
 
@@ -361,6 +393,8 @@ pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
     EncodedBody {
         bytes: encoded,
         content_type: Cow::Borrowed("application/x-www-form-urlencoded"),
+        #[cfg(feature = "encryption")]
+        marked: None,
     }
 }
 

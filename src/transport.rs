@@ -231,7 +231,36 @@ impl Client {
 
     /// Runs the pipeline for one logical request, within the operation timeout.
     pub(crate) async fn execute(&self, request: Request) -> Result<RawResponse, Error> {
-        self.execute_with(request, false).await.map(|(raw, _)| raw)
+        #[cfg(feature = "encryption")]
+        let op = request.operation.id;
+        #[allow(unused_mut)] // changed only with the `encryption` feature
+        let mut raw = self
+            .execute_with(request, false)
+            .await
+            .map(|(raw, _)| raw)?;
+        #[cfg(feature = "encryption")]
+        if let Some(provider) = &self.inner.key_provider {
+            // Decrypted once, before any decoding, so every kind of answer sees plaintext.
+            match crate::encryption::decrypt_body(&raw.body, &**provider) {
+                Ok(Some(plain)) => raw.body = Bytes::from(plain),
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(Error::decrypt(e)
+                        .with_operation(op)
+                        .with_attempts(raw.attempts));
+                }
+            }
+        }
+        Ok(raw)
+    }
+
+    /// The body as sent: with `encrypt_writes`, its sensitive fields encrypted to the platform
+    /// once per logical request, so every attempt (and the idempotency key) sends the same bytes.
+    fn seal_body(&self, body: EncodedBody) -> Result<EncodedBody, Error> {
+        #[cfg(feature = "encryption")]
+        return body.sealed(self.inner.write_key.as_ref());
+        #[cfg(not(feature = "encryption"))]
+        Ok(body)
     }
 
     /// Sends a request and hands over a success body as a stream, never holding it whole: the
@@ -363,7 +392,13 @@ impl Client {
                 op,
                 url: self.url_for(request)?,
                 parameter_headers: parameter_headers(&request.headers)?,
-                body: request.body.clone().map(encoded_body).transpose()?,
+                body: request
+                    .body
+                    .clone()
+                    .map(|body| self.seal_body(body))
+                    .transpose()?
+                    .map(encoded_body)
+                    .transpose()?,
                 safety: RequestSafety {
                     idempotent_method: op.method.is_idempotent(),
                     has_idempotency_key: idempotency_key.is_some(),

@@ -40,6 +40,7 @@
 
 mod app;
 mod auth;
+mod encryption;
 pub mod errors;
 mod faults;
 mod idempotency;
@@ -256,8 +257,10 @@ impl SandboxBuilder {
             self.redirect_uris,
         );
         let settings = SettingsHandle::new(self.settings);
+        let encryption = encryption::Encryption::new(spec.sensitive_properties());
         let state = Arc::new(AppState {
             spec,
+            encryption,
             store: Mutex::new(store::Store::default()),
             auth,
             settings: settings.clone(),

@@ -284,6 +284,24 @@ impl Spec {
         })
     }
 
+    /// The names of the properties the spec marks `x-sensitive` (in any schema): what is
+    /// encrypted field by field once the account registered a key.
+    pub fn sensitive_properties(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for schema in self.defs.as_object().into_iter().flat_map(|d| d.values()) {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            for (name, property) in properties.into_iter().flatten() {
+                if property
+                    .get("x-sensitive")
+                    .is_some_and(|x| x.is_object() || x == &Value::Bool(true))
+                {
+                    names.insert(name.clone());
+                }
+            }
+        }
+        names
+    }
+
     /// Every OAuth scope the spec declares.
     pub fn scopes(&self) -> &BTreeSet<String> {
         &self.scopes

@@ -24,6 +24,7 @@ pub mod audiences;
 pub mod campaigns;
 pub mod contacts;
 pub mod creatives;
+pub mod encryption_keys;
 pub mod events;
 pub mod oauth;
 pub mod webhooks;
@@ -38,6 +39,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(contacts::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(encryption_keys::routes())
         .merge(oauth::routes())
 }
 
