@@ -101,6 +101,12 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The bytes [`PATH_SEGMENT`] leaves as they are (RFC 3986 unreserved characters).
+#[cfg(feature = "client")]
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
 /// A path parameter, percent-encoded so an id can never change the path's shape.
 #[cfg(feature = "client")]
 pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
@@ -109,11 +115,10 @@ pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
         // `.` and `..` are unreserved but would be resolved as relative path steps.
         "." => "%2E".to_owned(),
         ".." => "%2E%2E".to_owned(),
-        // Ids rarely need escaping: keep the string as it is unless something was escaped.
-        _ => match Cow::from(utf8_percent_encode(&raw, PATH_SEGMENT)) {
-            Cow::Borrowed(_) => raw,
-            Cow::Owned(escaped) => escaped,
-        },
+        // Ids rarely need escaping: one pass over the bytes settles that, cheaper than running
+        // the encoder to find out; only an id with something to escape is encoded.
+        _ if raw.bytes().all(is_unreserved) => raw,
+        _ => utf8_percent_encode(&raw, PATH_SEGMENT).to_string(),
     }
 }
 
@@ -708,6 +713,19 @@ mod tests {
                 serialize_tagged(s, "kind", self.0, &self.1)
             }
         }
+    }
+
+    #[test]
+    fn the_unreserved_check_agrees_with_the_path_encoder() {
+        for byte in 0..=u8::MAX {
+            let text = [byte];
+            let encoded =
+                utf8_percent_encode(std::str::from_utf8(&text).unwrap_or("%"), PATH_SEGMENT)
+                    .to_string();
+            let untouched = byte.is_ascii() && encoded.as_bytes() == [byte];
+            assert_eq!(is_unreserved(byte), untouched, "byte {byte:#04x}");
+        }
+        assert_eq!(path_segment("ünï cødé"), "%C3%BCn%C3%AF%20c%C3%B8d%C3%A9");
     }
 
     #[test]
