@@ -198,6 +198,7 @@ impl Client {
                 data: page,
                 status: raw.status,
                 headers: raw.headers,
+            })
         })
     }
 
