@@ -8,7 +8,7 @@ OpenAPI 3.1 and documents everything. This script fails (exit 1) naming the loca
 - every example (schemas, parameters, headers, media types) validates against its schema (JSON Schema 2020-12,
   with `$ref`s resolved into `components`, formats checked);
 - one way to say each thing: no `nullable` (3.1 `type: [T, "null"]`), no `allOf`, `anyOf` only as
-  `[{$ref}, {type: "null"}]`, `oneOf` only of `$ref`s with a `discriminator` whose `mapping` names every member
+  `[{$ref}, {type: "null"}]` or as an open enum `[{type: string, enum}, {type: string}]`, `oneOf` only of `$ref`s with a `discriminator` whose `mapping` names every member
   (each member's tag property `const`), enums are strings, integers carry int32/int64, numbers carry double;
 - every `$ref` resolves;
 - every operation has operationId (unique), summary, description, exactly one tag;
@@ -107,10 +107,18 @@ class Checker:
             self.check_discriminated(schema, location)
         if "anyOf" in schema:
             branches = schema["anyOf"]
-            ok = (isinstance(branches, list) and len(branches) == 2 and set(branches[0]) == {"$ref"}
-                  and branches[1] == {"type": "null"})
-            if not ok:
-                self.fail(location, "`anyOf` is only allowed as [{$ref: ...}, {type: \"null\"}]")
+            nullable_ref = (isinstance(branches, list) and len(branches) == 2 and set(branches[0]) == {"$ref"}
+                            and branches[1] == {"type": "null"})
+            # An open enum: the listed strings, or any other string (`ErrorCode`); the SDK generator reads it as an
+            # enum with an `Unknown` fallback.
+            open_enum = (isinstance(branches, list) and len(branches) == 2
+                         and all(isinstance(b, dict) for b in branches)
+                         and branches[0].get("type") == "string" and isinstance(branches[0].get("enum"), list)
+                         and set(branches[0]) <= {"type", "enum", "description"}
+                         and branches[1].get("type") == "string" and set(branches[1]) <= {"type", "description"})
+            if not (nullable_ref or open_enum):
+                self.fail(location, "`anyOf` is only allowed as [{$ref: ...}, {type: \"null\"}] or as an open enum "
+                                    "[{type: string, enum: [...]}, {type: string}]")
         types = schema.get("type")
         type_set = set(types) if isinstance(types, list) else {types} if types else set()
         if "enum" in schema and ("string" not in type_set or not type_set <= {"string", "null"}):
