@@ -113,7 +113,9 @@ fn main() {
             let decoded = match args.get(at + 2).map(String::as_str) {
                 Some("plaintext") => serde_json::from_slice::<Envelope>(&plain),
                 Some("decrypted") => {
-                    let body = decrypt_body(&sealed, &keys).expect("decrypts").expect("JWE");
+                    let body = decrypt_body(&sealed, &keys)
+                        .expect("decrypts")
+                        .expect("JWE");
                     serde_json::from_slice::<Envelope>(&body)
                 }
                 _ => panic!("--iterations N plaintext|decrypted"),
