@@ -6,9 +6,13 @@
 //!
 //! ```text
 //! cargo bench --features encryption --bench encryption
+//! benches/encryption-instructions.sh     # the same two cases in instructions (valgrind)
 //! ```
+//!
+//! `--iterations N plaintext|decrypted` runs one case N times without criterion, for counting
+//! instructions, which the machine's load does not change.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use marketing_api::encryption::{Binding, PrivateKeySet, decrypt_body};
 use marketing_api::models::Contact;
 use serde::Deserialize;
@@ -95,4 +99,31 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--iterations") {
+        let count: usize = args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .expect("--iterations N plaintext|decrypted");
+        let keys = PrivateKeySet::new();
+        let (plain, sealed) = page(&keys);
+        for _ in 0..count {
+            let decoded = match args.get(at + 2).map(String::as_str) {
+                Some("plaintext") => serde_json::from_slice::<Envelope>(&plain),
+                Some("decrypted") => {
+                    let body = decrypt_body(&sealed, &keys)
+                        .expect("decrypts")
+                        .expect("JWE");
+                    serde_json::from_slice::<Envelope>(&body)
+                }
+                _ => panic!("--iterations N plaintext|decrypted"),
+            };
+            std::hint::black_box(decoded.expect("decodes"));
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

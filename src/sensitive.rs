@@ -144,9 +144,14 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Sensitive<T> {
         {
             return Ok(Self(State::Sealed(text.clone())));
         }
-        serde_json::from_value(value)
-            .map(Self::new)
-            .map_err(serde::de::Error::custom)
+        // serde's own message would quote the value ("invalid type: string \"…\""): this one
+        // names only what was expected, so no sensitive value reaches an error or a log.
+        serde_json::from_value(value).map(Self::new).map_err(|_| {
+            serde::de::Error::custom(format_args!(
+                "a sensitive value that is not a valid {}",
+                std::any::type_name::<T>()
+            ))
+        })
     }
 }
 
@@ -228,6 +233,15 @@ mod tests {
             assert!(!looks_like_jwe(text), "{text}");
         }
         assert!(looks_like_jwe("eyJhbGc.a-b.c_d..e"));
+    }
+
+    #[test]
+    fn a_mistyped_value_is_not_quoted_in_the_error() {
+        let error = serde_json::from_value::<Sensitive<i64>>("ada@example.com".into())
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("ada"), "{error}");
+        assert!(error.contains("i64"), "{error}");
     }
 
     #[test]

@@ -65,6 +65,7 @@ struct Ids {
     endpoint: Option<WebhookEndpointId>,
     endpoint_secret: Option<String>,
     delivery: Option<WebhookDeliveryId>,
+    encryption_key: Option<EncryptionKeyId>,
 }
 
 struct Ctx {
@@ -730,6 +731,37 @@ fn steps() -> Vec<Step> {
         step("deleteWebhookEndpoint", |ctx| async move {
             let id = need(&ctx.ids().endpoint, "webhook endpoint")?;
             ctx.client.webhook_endpoints().delete(&id).send().await?;
+            Ok(())
+        }),
+        step("getPlatformKeys", |ctx| async move {
+            let jwks = ctx.client.platform_keys().get().send().await?;
+            assert_eq!(jwks.keys.len(), 1);
+            Ok(())
+        }),
+        step("createEncryptionKey", |ctx| async move {
+            // RFC 7518 appendix C's P-256 public key: a real point, so the platform takes it.
+            let body: NewEncryptionKey = serde_json::from_value(json!({"jwk": {
+                "kty": "EC", "crv": "P-256", "kid": "contract-1",
+                "x": "gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0",
+                "y": "SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps",
+            }}))?;
+            let key = ctx.client.encryption_keys().create(&body).send().await?;
+            assert_eq!(key.kid, "contract-1");
+            ctx.ids().encryption_key = Some(key.id);
+            // Sensitive fields now travel as JWE, and the answers still honour the contract.
+            let contacts = ctx.client.contacts().list().limit(5).send().await?;
+            assert!(contacts.items.iter().all(|c| c.email.is_sealed()));
+            Ok(())
+        }),
+        step("listEncryptionKeys", |ctx| async move {
+            let page = ctx.client.encryption_keys().list().send().await?;
+            assert_eq!(page.items.len(), 1);
+            Ok(())
+        }),
+        step("revokeEncryptionKey", |ctx| async move {
+            let id = need(&ctx.ids().encryption_key, "encryption key")?;
+            let key = ctx.client.encryption_keys().revoke(&id).send().await?;
+            assert!(key.revoked_at.is_some());
             Ok(())
         }),
     ]

@@ -3,8 +3,10 @@
 //! The sandbox implements every operation of `openapi.yaml` on its own (it does not use the
 //! SDK): requests are validated against the spec's schemas, data lives in memory, OAuth tokens
 //! are issued and expire, rate limits are enforced per credential, idempotency keys replay
-//! stored answers, webhooks are delivered signed with retries and a dead-letter queue, and
-//! faults (latency, 429/500/503, dropped connections) can be injected on demand.
+//! stored answers, webhooks are delivered signed with retries and a dead-letter queue, fields
+//! marked `x-sensitive` are encrypted (JWE) to the account's registered key in answers and
+//! webhook payloads and accepted encrypted to the platform's key on writes, and faults (latency,
+//! 429/500/503, dropped connections) can be injected on demand.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -13,7 +13,7 @@
 //! - Reading: a [`Client`](crate::Client) built with
 //!   [`key_provider`](crate::ClientBuilder::key_provider) decrypts every JWE in a response before
 //!   decoding it, and the webhook [`Verifier`](crate::webhooks::Verifier) with
-//!   [`with_key_provider`](crate::webhooks::Verifier::with_key_provider) decrypts event payloads
+//!   [`key_provider`](crate::webhooks::VerifierBuilder::key_provider) decrypts event payloads
 //!   after verifying the signature. Without a provider the values stay sealed:
 //!   [`Sensitive::expose`](crate::Sensitive::expose) is an error.
 //! - Writing: with [`encrypt_writes`](crate::ClientBuilder::encrypt_writes), the sensitive

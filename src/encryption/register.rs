@@ -13,7 +13,7 @@ impl PrivateKeySet {
     /// The set is shared by its clones, so the client can be given it before the key exists:
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), marketing_api::Error> {
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use marketing_api::{Client, auth::ApiKey, encryption::PrivateKeySet};
     /// let keys = PrivateKeySet::new();
     /// let client = Client::builder("https://api.example.com/v1")
