@@ -38,7 +38,9 @@
 //! ```
 #![warn(missing_docs)]
 
+mod api_keys;
 mod app;
+mod audit;
 mod auth;
 pub mod errors;
 mod faults;
@@ -265,6 +267,7 @@ impl SandboxBuilder {
             idempotency: idempotency::IdempotencyStore::default(),
             faults: faults::FaultInjector::new(self.seed),
             accepted_events: Default::default(),
+            audit: audit::AuditLog::default(),
             webhook_client: webhook_client(),
             shutdown: shutdown_rx.clone(),
         });

@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 pub mod ads;
 pub mod audiences;
 pub mod campaigns;
+pub mod compliance;
 pub mod contacts;
 pub mod creatives;
 pub mod events;
@@ -38,6 +39,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(contacts::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(compliance::routes())
         .merge(oauth::routes())
 }
 
