@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::auth::{
 };
 use crate::clock::{Clock, RandomSource, Sleeper, SystemClock, ThreadRandom, TokioSleeper};
 use crate::error::Error;
+use crate::interceptor::{Interceptor, Interceptors};
 use crate::ratelimit::RateLimitGate;
 use crate::retry::{RetryBudget, RetryBudgetConfig, RetryPolicy};
 use crate::tls::{self, SpkiPin, TlsSettings, TlsVersion};
@@ -59,6 +61,10 @@ pub(crate) struct ClientInner {
     pub(crate) max_response_bytes: usize,
     /// Deprecated operations already warned about, so each warns once.
     pub(crate) deprecation_warned: Mutex<HashSet<&'static str>>,
+    /// Hooks called at the documented points of the pipeline.
+    pub(crate) interceptors: Interceptors,
+    /// The newest credential generation a request carried, to notice renewals for interceptors.
+    pub(crate) credential_generation: AtomicU64,
 }
 
 impl Client {
@@ -71,6 +77,12 @@ impl Client {
     /// The base URL operations are sent to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// How many interceptor hooks failed (returned an error or panicked) since the client was
+    /// built; each failure was also reported with `tracing::warn!`. Clones share the count.
+    pub fn interceptor_failures(&self) -> u64 {
+        self.inner.interceptors.failures()
     }
 
     /// The HTTP stack, for requests outside an operation (the authorization code exchange).
@@ -111,6 +123,8 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     tls: TlsSettings,
     shared_rate_gate: Option<Arc<dyn crate::fleet::SharedRateGate>>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+    credential_identity: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -140,6 +154,7 @@ impl fmt::Debug for ClientBuilder {
             )
             .field("extra_root_certificates", &self.tls.extra_roots.len())
             .field("shared_rate_gate", &self.shared_rate_gate)
+            .field("interceptors", &self.interceptors.len())
             .finish_non_exhaustive()
     }
 }
@@ -165,7 +180,32 @@ impl ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             tls: TlsSettings::default(),
             shared_rate_gate: None,
+            interceptors: Vec::new(),
+            credential_identity: None,
         }
+    }
+
+    /// Adds an [`Interceptor`]: its hooks run at the documented points of every operation,
+    /// after those of the interceptors added before it. A failing or panicking hook never
+    /// changes a request (see [`crate::interceptor`]).
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Adds an interceptor already behind an `Arc` (to keep a handle on it, such as a metrics
+    /// recorder or an audit sink you flush yourself).
+    pub fn interceptor_arc(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+
+    /// How interceptors and audit records name this client's credential, instead of the
+    /// derived `api_key:<first characters>` / `oauth_client:<client id>`; for example the
+    /// `apk_…` id the platform gave the key. Never put a secret here.
+    pub fn credential_identity(mut self, identity: impl Into<String>) -> Self {
+        self.credential_identity = Some(identity.into());
+        self
     }
 
     /// A rate gate shared with the other processes of a fleet (with the `redis` feature,
@@ -372,6 +412,10 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::config_from("HTTP client", e))?;
         let budget = RetryBudget::new(self.budget);
+        let identity = self
+            .credential_identity
+            .unwrap_or_else(|| self.auth.identity());
+        let interceptors = Interceptors::new(self.interceptors, identity);
         let auth = Authenticator::new(
             self.auth,
             AuthRuntime {
@@ -402,6 +446,8 @@ impl ClientBuilder {
                 operation_timeout: self.operation_timeout,
                 max_response_bytes: self.max_response_bytes,
                 deprecation_warned: Mutex::new(HashSet::new()),
+                interceptors,
+                credential_generation: AtomicU64::new(0),
             }),
         })
     }

@@ -59,6 +59,8 @@ pub mod fleet;
 #[cfg(all(feature = "client", marketing_api_bundled_spec))]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod ingest;
+#[cfg(feature = "client")]
+pub mod interceptor;
 mod json_object;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

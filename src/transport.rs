@@ -11,7 +11,8 @@
 //! operation carries the operation id, method, path template, attempt, status and request id.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -27,6 +28,7 @@ use crate::codec::{self, EncodedBody, Envelope};
 use crate::error::{ApiError, Error};
 #[cfg(not(marketing_api_bundled_spec))]
 use crate::error::{ErrorCode, ErrorType};
+use crate::interceptor::{Context, Hook};
 #[cfg(marketing_api_bundled_spec)]
 use crate::models::{ErrorCode, ErrorType};
 use crate::ratelimit::parse_retry_after;
@@ -278,6 +280,24 @@ impl Client {
             status = field::Empty,
             request_id = field::Empty,
         );
+        // Interceptors: the one branch here; `on_complete` sees every way the operation ends.
+        if self.inner.interceptors.is_active() {
+            let started = Instant::now();
+            let url_path = request.path.clone();
+            let result = self.run_with_timeout(request, stream, span).await;
+            self.complete(op, &url_path, &result, started.elapsed());
+            return result;
+        }
+        self.run_with_timeout(request, stream, span).await
+    }
+
+    async fn run_with_timeout(
+        &self,
+        request: Request,
+        stream: bool,
+        span: Span,
+    ) -> Result<Answer, Error> {
+        let op = request.operation;
         let pipeline = self.run_attempts(request, stream).instrument(span);
         let Some(limit) = self.inner.operation_timeout else {
             return pipeline.await;
@@ -290,6 +310,48 @@ impl Client {
                 "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
             ))
             .with_operation(op.id)),
+        }
+    }
+
+    /// `on_complete`: the final answer or error, the attempts made and the whole duration.
+    fn complete(
+        &self,
+        op: &'static OperationInfo,
+        url_path: &str,
+        result: &Result<Answer, Error>,
+        duration: Duration,
+    ) {
+        let interceptors = &self.inner.interceptors;
+        let (status, headers, error, attempts) = match result {
+            Ok((raw, _)) => (Some(raw.status), Some(&raw.headers), None, raw.attempts),
+            Err(e) => (e.status(), None, Some(e), e.attempts()),
+        };
+        let ctx = Context {
+            op,
+            url_path,
+            credential: interceptors.identity(),
+            attempt: attempts,
+            status,
+            headers,
+            error,
+            duration,
+            retry_delay: None,
+        };
+        interceptors.call(Hook::OnComplete, &ctx);
+    }
+
+    /// A context for the attempt hooks.
+    fn hook_context<'a>(&'a self, prepared: &'a Prepared<'_>, attempt: u32) -> Context<'a> {
+        Context {
+            op: prepared.op,
+            url_path: prepared.url.path(),
+            credential: self.inner.interceptors.identity(),
+            attempt,
+            status: None,
+            headers: None,
+            error: None,
+            duration: Duration::ZERO,
+            retry_delay: None,
         }
     }
 
@@ -307,12 +369,28 @@ impl Client {
         let span = Span::current();
         let mut attempt: u32 = 0;
         let mut replayed_after_401 = false;
+        let observed = self.inner.interceptors.is_active();
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            self.wait_for_rate_gate(&prepared.policy).await;
+            if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
+                if observed {
+                    let ctx = self.hook_context(&prepared, attempt);
+                    self.inner
+                        .interceptors
+                        .call(Hook::OnRateLimitWait(wait), &ctx);
+                }
+                self.inner.sleeper.sleep(wait).await;
+            }
             let credential = self.credential(op, attempt - 1).await?;
-            let outcome = self.attempt(&prepared, credential.as_ref()).await;
+            if observed {
+                self.notice_renewal(&prepared, attempt, credential.as_ref());
+            }
+            let sent_at = observed.then(Instant::now);
+            let outcome = self.attempt(&prepared, credential.as_ref(), attempt).await;
+            if let Some(sent_at) = sent_at {
+                self.after_attempt(&prepared, attempt, &outcome, sent_at.elapsed());
+            }
             let now = self.inner.clock.now();
             if let Ok((raw, _)) = &outcome {
                 self.observe(raw, now);
@@ -344,7 +422,22 @@ impl Client {
                     }
                     return outcome;
                 }
-                Next::Retry(delay) => self.inner.sleeper.sleep(delay).await,
+                Next::Retry(delay) => {
+                    if observed {
+                        let (status, error) = match &outcome {
+                            Ok((raw, _)) => (Some(raw.status), None),
+                            Err(e) => (None, Some(e)),
+                        };
+                        let ctx = Context {
+                            status,
+                            error,
+                            retry_delay: Some(delay),
+                            ..self.hook_context(&prepared, attempt)
+                        };
+                        self.inner.interceptors.call(Hook::OnRetry, &ctx);
+                    }
+                    self.inner.sleeper.sleep(delay).await
+                }
                 Next::Stop(reason) => {
                     return Err(final_error(outcome, reason, now)
                         .with_operation(op)
@@ -380,23 +473,73 @@ impl Client {
         checked().map_err(|e| e.with_operation(op.id))
     }
 
-    /// Holds the request while the server has said the quota is spent, unless the policy
-    /// promises no waiting (one attempt).
-    async fn wait_for_rate_gate(&self, policy: &RetryPolicy) {
+    /// How long to hold the request while the server has said the quota is spent (the caller
+    /// sleeps), unless the policy promises no waiting (one attempt).
+    async fn rate_gate_wait(&self, policy: &RetryPolicy) -> Option<Duration> {
         if !policy.waits_for_rate_limits() {
-            return;
+            return None;
         }
-        if let Some(wait) = self
+        let wait = self
             .inner
             .gate
             .wait_before_send(self.inner.clock.now())
-            .await
-        {
-            tracing::debug!(
-                wait_ms = wait.as_millis() as u64,
-                "rate limit spent; waiting for the reset"
-            );
-            self.inner.sleeper.sleep(wait).await;
+            .await?;
+        tracing::debug!(
+            wait_ms = wait.as_millis() as u64,
+            "rate limit spent; waiting for the reset"
+        );
+        Some(wait)
+    }
+
+    /// `on_credential_renewed` when this attempt's credential is newer than any this client
+    /// sent before (generations only grow; static credentials stay at 0).
+    fn notice_renewal(
+        &self,
+        prepared: &Prepared<'_>,
+        attempt: u32,
+        credential: Option<&AppliedCredential>,
+    ) {
+        let Some(generation) = credential.map(AppliedCredential::generation) else {
+            return;
+        };
+        let seen = &self.inner.credential_generation;
+        // The first credential of a client is not a renewal; a later, higher one is, once.
+        let previous = seen.fetch_max(generation, Ordering::Relaxed);
+        if generation > previous && previous > 0 {
+            let ctx = self.hook_context(prepared, attempt);
+            self.inner
+                .interceptors
+                .call(Hook::OnCredentialRenewed, &ctx);
+        }
+    }
+
+    /// `after_response` or `on_error` for an attempt that took `duration`.
+    fn after_attempt(
+        &self,
+        prepared: &Prepared<'_>,
+        attempt: u32,
+        outcome: &Result<Answer, Error>,
+        duration: Duration,
+    ) {
+        let base = self.hook_context(prepared, attempt);
+        match outcome {
+            Ok((raw, _)) => {
+                let ctx = Context {
+                    status: Some(raw.status),
+                    headers: Some(&raw.headers),
+                    duration,
+                    ..base
+                };
+                self.inner.interceptors.call(Hook::AfterResponse, &ctx);
+            }
+            Err(error) => {
+                let ctx = Context {
+                    error: Some(error),
+                    duration,
+                    ..base
+                };
+                self.inner.interceptors.call(Hook::OnError, &ctx);
+            }
         }
     }
 
@@ -445,8 +588,16 @@ impl Client {
         &self,
         prepared: &Prepared<'_>,
         credential: Option<&AppliedCredential>,
+        attempt: u32,
     ) -> Result<Answer, Error> {
         let request = self.http_request(prepared, credential);
+        if self.inner.interceptors.is_active() {
+            let ctx = Context {
+                headers: Some(request.headers()),
+                ..self.hook_context(prepared, attempt)
+            };
+            self.inner.interceptors.call(Hook::BeforeSend, &ctx);
+        }
         let response = self
             .inner
             .http
