@@ -477,7 +477,13 @@ fn steps() -> Vec<Step> {
             Ok(())
         }),
         step("getUsage", |ctx| async move {
-            let usage = ctx.client.usage().get().operation("createContact").send().await?;
+            let usage = ctx
+                .client
+                .usage()
+                .get()
+                .operation("createContact")
+                .send()
+                .await?;
             assert!(usage.total_requests >= 2);
             Ok(())
         }),

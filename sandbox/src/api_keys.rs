@@ -168,15 +168,36 @@ mod tests {
     #[test]
     fn a_revoked_key_is_refused_and_the_others_keep_working() {
         let keys = ApiKeys::default();
-        let (a, secret_a) = keys.create("a".into(), vec!["contacts:read".into()], "standard".into(), Utc::now());
-        let (_, secret_b) = keys.create("b".into(), vec!["contacts:read".into()], "premium".into(), Utc::now());
+        let (a, secret_a) = keys.create(
+            "a".into(),
+            vec!["contacts:read".into()],
+            "standard".into(),
+            Utc::now(),
+        );
+        let (_, secret_b) = keys.create(
+            "b".into(),
+            vec!["contacts:read".into()],
+            "premium".into(),
+            Utc::now(),
+        );
         assert_eq!(a.prefix, secret_a[..PREFIX_LEN]);
-        assert!(matches!(keys.authenticate(&secret_a, Utc::now()), KeyLookup::Active { .. }));
+        assert!(matches!(
+            keys.authenticate(&secret_a, Utc::now()),
+            KeyLookup::Active { .. }
+        ));
         let revoked = keys.revoke(&a.id, Utc::now()).expect("exists");
         assert_eq!(revoked.status, "revoked");
-        assert!(matches!(keys.authenticate(&secret_a, Utc::now()), KeyLookup::Revoked));
-        assert!(matches!(keys.authenticate(&secret_b, Utc::now()), KeyLookup::Active { tier, .. } if tier == "premium"));
-        assert!(matches!(keys.authenticate("sk_int_nope", Utc::now()), KeyLookup::Unknown));
+        assert!(matches!(
+            keys.authenticate(&secret_a, Utc::now()),
+            KeyLookup::Revoked
+        ));
+        assert!(
+            matches!(keys.authenticate(&secret_b, Utc::now()), KeyLookup::Active { tier, .. } if tier == "premium")
+        );
+        assert!(matches!(
+            keys.authenticate("sk_int_nope", Utc::now()),
+            KeyLookup::Unknown
+        ));
         assert!(keys.revoke("apk_missing", Utc::now()).is_none());
     }
 }

@@ -190,9 +190,7 @@ impl AuditLog {
         limit: usize,
         filter: &EventFilter<'_>,
     ) -> Page<AuditEvent> {
-        self.tables()
-            .events
-            .page(after, limit, |e| filter.keeps(e))
+        self.tables().events.page(after, limit, |e| filter.keeps(e))
     }
 
     /// Usage rows in (day, operation, consumer, version) order.
@@ -249,8 +247,11 @@ mod tests {
             Some("ctc_1")
         );
         assert_eq!(
-            resource_id("/campaigns/{campaign_id}/ads/{ad_id}", "/campaigns/cmp_1/ads/ad_2")
-                .as_deref(),
+            resource_id(
+                "/campaigns/{campaign_id}/ads/{ad_id}",
+                "/campaigns/cmp_1/ads/ad_2"
+            )
+            .as_deref(),
             Some("ad_2")
         );
         assert_eq!(resource_id("/campaigns", "/campaigns"), None);

@@ -31,7 +31,10 @@ async fn create_key(api: &Api, scopes: Value) -> (String, String) {
     )
     .await;
     let secret = created["data"]["secret"].as_str().unwrap().to_owned();
-    let id = created["data"]["api_key"]["id"].as_str().unwrap().to_owned();
+    let id = created["data"]["api_key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         created["data"]["api_key"]["prefix"].as_str().unwrap(),
         &secret[..11]
@@ -54,9 +57,15 @@ async fn integration_keys_are_scoped_listed_without_secret_and_revoked_at_once()
     assert!(listed.contains(&crm_secret[..11]));
 
     // Scopes hold: the read-only key cannot write, nor mint a key that could.
-    json(crm.post("/contacts", json!({"email": "a@example.com"})).await, 201).await;
+    json(
+        crm.post("/contacts", json!({"email": "a@example.com"}))
+            .await,
+        201,
+    )
+    .await;
     error(
-        bi.post("/contacts", json!({"email": "b@example.com"})).await,
+        bi.post("/contacts", json!({"email": "b@example.com"}))
+            .await,
         403,
         "permission_error",
         "insufficient_scope",
@@ -110,14 +119,20 @@ async fn a_scoped_key_cannot_grant_more_than_it_holds() {
     let manager = with_key(&admin, &secret);
     json(
         manager
-            .post("/api-keys", json!({"name": "ro", "scopes": ["contacts:read"]}))
+            .post(
+                "/api-keys",
+                json!({"name": "ro", "scopes": ["contacts:read"]}),
+            )
             .await,
         201,
     )
     .await;
     error(
         manager
-            .post("/api-keys", json!({"name": "rw", "scopes": ["contacts:write"]}))
+            .post(
+                "/api-keys",
+                json!({"name": "rw", "scopes": ["contacts:write"]}),
+            )
             .await,
         403,
         "permission_error",
@@ -134,8 +149,11 @@ async fn every_access_is_audited_by_actor_and_counted_in_usage() {
     let (key_id, secret) = create_key(&admin, json!(["contacts:read", "contacts:write"])).await;
     let crm = with_key(&admin, &secret);
     let contact = json(
-        crm.post("/contacts", json!({"email": "grace@example.com", "first_name": "Grace"}))
-            .await,
+        crm.post(
+            "/contacts",
+            json!({"email": "grace@example.com", "first_name": "Grace"}),
+        )
+        .await,
         201,
     )
     .await;
@@ -146,7 +164,11 @@ async fn every_access_is_audited_by_actor_and_counted_in_usage() {
     let anonymous = with_key(&admin, "sk_wrong");
     anonymous.get("/contacts").await;
 
-    let trail = json(admin.get(&format!("/audit-events?actor_id={key_id}")).await, 200).await;
+    let trail = json(
+        admin.get(&format!("/audit-events?actor_id={key_id}")).await,
+        200,
+    )
+    .await;
     let events = trail["data"].as_array().unwrap();
     let operations: Vec<&str> = events
         .iter()
@@ -157,8 +179,18 @@ async fn every_access_is_audited_by_actor_and_counted_in_usage() {
     assert_eq!(events[1]["path_template"], "/contacts/{contact_id}");
     assert_eq!(events[1]["actor"], json!({"type": "api_key", "id": key_id}));
     // Identifiers only: no e-mail, no name, no secret anywhere in the trail.
-    let all = admin.get("/audit-events?limit=100").await.text().await.unwrap();
-    for needle in ["grace@example.com", "Grace", secret.as_str(), sandbox.api_key()] {
+    let all = admin
+        .get("/audit-events?limit=100")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "grace@example.com",
+        "Grace",
+        secret.as_str(),
+        sandbox.api_key(),
+    ] {
         assert!(!all.contains(needle), "the trail holds {needle}");
     }
     let failed = json(admin.get("/audit-events?actor_id=anonymous").await, 200).await;
@@ -169,7 +201,10 @@ async fn every_access_is_audited_by_actor_and_counted_in_usage() {
     assert_eq!(usage["data"]["total_requests"], 3);
     let rows = usage["data"]["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r["requests"] == 1 && r["api_version"] == "v1"));
+    assert!(
+        rows.iter()
+            .all(|r| r["requests"] == 1 && r["api_version"] == "v1")
+    );
     error(
         admin.get("/usage?start_date=yesterday").await,
         400,
@@ -255,13 +290,26 @@ async fn erasure_removes_the_contact_everywhere_and_withdraws_its_webhooks() {
     )
     .await;
 
-    let export = json(api.post(&format!("/contacts/{id}/export"), json!({})).await, 200).await;
+    let export = json(
+        api.post(&format!("/contacts/{id}/export"), json!({})).await,
+        200,
+    )
+    .await;
     assert_eq!(export["data"]["contact"]["email"], email);
     assert_eq!(export["data"]["events"].as_array().unwrap().len(), 1);
     assert_eq!(export["data"]["audiences"][0]["id"], audience_id.as_str());
-    assert!(!export["data"]["webhook_deliveries"].as_array().unwrap().is_empty());
+    assert!(
+        !export["data"]["webhook_deliveries"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
-    let receipt = json(api.post(&format!("/contacts/{id}/erase"), json!({})).await, 200).await;
+    let receipt = json(
+        api.post(&format!("/contacts/{id}/erase"), json!({})).await,
+        200,
+    )
+    .await;
     assert_eq!(receipt["data"]["contact_id"], id.as_str());
     assert_eq!(receipt["data"]["events_erased"], 1);
     assert_eq!(receipt["data"]["memberships_removed"], 1);
@@ -285,7 +333,10 @@ async fn erasure_removes_the_contact_everywhere_and_withdraws_its_webhooks() {
         "/webhook_deliveries?limit=100".to_owned(),
     ] {
         let body = api.get(&path).await.text().await.unwrap();
-        assert!(!body.contains(email) && !body.contains(&id), "{path} still shows the contact: {body}");
+        assert!(
+            !body.contains(email) && !body.contains(&id),
+            "{path} still shows the contact: {body}"
+        );
     }
     error(
         api.post(&format!("/contacts/{id}/erase"), json!({})).await,
@@ -301,13 +352,27 @@ async fn erasure_removes_the_contact_everywhere_and_withdraws_its_webhooks() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let bodies = receiver.bodies.lock().unwrap().clone();
     assert!(
-        bodies[seen_before..].iter().all(|b| !b.contains(email) && !b.contains(&id)),
+        bodies[seen_before..]
+            .iter()
+            .all(|b| !b.contains(email) && !b.contains(&id)),
         "a webhook after the erasure carried the contact"
     );
 
     // The audit trail shows the erasure, and nothing of the erased data.
-    let trail = json(api.get(&format!("/audit-events?resource_id={id}&operation=eraseContact")).await, 200).await;
+    let trail = json(
+        api.get(&format!(
+            "/audit-events?resource_id={id}&operation=eraseContact"
+        ))
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(trail["data"][0]["status"], 200);
-    let all = api.get("/audit-events?limit=100").await.text().await.unwrap();
+    let all = api
+        .get("/audit-events?limit=100")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!all.contains(email) && !all.contains("Ada"));
 }

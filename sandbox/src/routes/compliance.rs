@@ -58,7 +58,10 @@ async fn create_api_key(
 
 async fn list_api_keys(State(app): State<App>, q: QueryArgs) -> ApiResult {
     let (after, limit) = q.page()?;
-    let (page, total) = app.auth.api_keys.page(after.as_ref(), limit, q.str("status"));
+    let (page, total) = app
+        .auth
+        .api_keys
+        .page(after.as_ref(), limit, q.str("status"));
     list(ListBody::from_page(page, Clone::clone, Some(total)))
 }
 
