@@ -200,6 +200,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Audits every API call into `sink` (an [`AuditSink`](crate::audit::AuditSink) such as
+    /// [`JsonLinesSink`](crate::audit::JsonLinesSink)): one record per operation, when it
+    /// completes. Shorthand for registering an
+    /// [`AuditInterceptor`](crate::audit::AuditInterceptor) (in order with the other
+    /// interceptors).
+    pub fn audit_sink(self, sink: impl crate::audit::AuditSink) -> Self {
+        self.interceptor(crate::audit::AuditInterceptor::new(sink))
+    }
+
+    /// Reports usage metrics (requests, durations, retries, rate-limit waits, credential
+    /// renewals) through the `metrics` facade to whatever recorder the application installed;
+    /// see [`crate::metrics`] for the names. Shorthand for registering a
+    /// [`Metrics`](crate::metrics::Metrics) interceptor.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(self) -> Self {
+        self.interceptor(crate::metrics::Metrics::new())
+    }
+
     /// How interceptors and audit records name this client's credential, instead of the
     /// derived `api_key:<first characters>` / `oauth_client:<client id>`; for example the
     /// `apk_…` id the platform gave the key. Never put a secret here.
