@@ -16,8 +16,14 @@
 //! response (`x-request-id`, `RateLimit-Policy`, `RateLimit`), which the SDK reads and the
 //! hand-written client ignores.
 //!
+//! With `--observed` (and the `metrics` feature) the two sides are the SDK with an audit sink
+//! (a [`JsonLinesSink`](marketing_api::audit::JsonLinesSink) writing to a file) and the metrics
+//! interceptor with a recorder installed, against the plain SDK: what observability costs per
+//! request. The audit writer thread's CPU time counts, like every thread of this process.
+//!
 //! ```text
 //! cargo bench --bench overhead                  # 7 runs of every case
+//! cargo bench --bench overhead --features metrics -- --observed   # audit + metrics vs plain SDK
 //! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
 //! cargo bench --bench overhead -- --only sdk "get c=1"    # one side alone, e.g. under a profiler
 //! benches/overhead-instructions.sh                        # instructions per request (callgrind)
@@ -101,6 +107,8 @@ struct Options {
     only: Option<Side>,
     /// Prints how many requests one measurement of each selected case sends, and exits.
     print_requests: bool,
+    /// Compares the SDK with an audit sink and metrics against the plain SDK.
+    observed: bool,
 }
 
 impl Options {
@@ -111,6 +119,7 @@ impl Options {
             filters: Vec::new(),
             only: None,
             print_requests: false,
+            observed: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -118,6 +127,7 @@ impl Options {
                 "--runs" => options.runs = next_number(&mut args, "--runs"),
                 "--scale" => options.scale = next_number(&mut args, "--scale"),
                 "--dry-run-requests" => options.print_requests = true,
+                "--observed" => options.observed = true,
                 "--only" => {
                     options.only = match args.next().map(String::as_str) {
                         Some("sdk") => Some(Side::Sdk),
@@ -358,6 +368,9 @@ enum Side {
 struct Clients {
     sdk: Client,
     hand: Hand,
+    /// With `--observed`: the plain SDK takes the hand-written side's place (and `sdk` is the
+    /// observed one).
+    baseline: Option<Client>,
     campaign_id: CampaignId,
     new_campaign: NewCampaign,
 }
@@ -370,12 +383,20 @@ struct Sample {
 }
 
 async fn measure_all(base_url: &str, options: &Options) {
-    let sdk = Client::builder(base_url)
-        .auth(ApiKey::new(API_KEY).expect("valid key"))
-        .build()
-        .expect("SDK client");
+    let plain = || {
+        Client::builder(base_url)
+            .auth(ApiKey::new(API_KEY).expect("valid key"))
+            .build()
+            .expect("SDK client")
+    };
+    let (sdk, baseline) = if options.observed {
+        (observed::client(base_url), Some(plain()))
+    } else {
+        (plain(), None)
+    };
     let clients = Arc::new(Clients {
         sdk,
+        baseline,
         hand: Hand::new(base_url),
         campaign_id: CampaignId::new(CAMPAIGN_ID),
         new_campaign: NewCampaign::builder()
@@ -386,8 +407,13 @@ async fn measure_all(base_url: &str, options: &Options) {
     });
 
     println!(
-        "SDK vs hand-written reqwest + serde_json over loopback; {} runs per case, medians; \
+        "{} over loopback; {} runs per case, medians; \
          CPU = user + system time of this process per request ({} cores)",
+        if options.observed {
+            "SDK with audit sink + metrics (\"SDK\") vs plain SDK (\"hand-written\" column)"
+        } else {
+            "SDK vs hand-written reqwest + serde_json"
+        },
         options.runs,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
@@ -455,6 +481,9 @@ async fn measure_all(base_url: &str, options: &Options) {
             &mut cpu_ratios,
             &mut rate_ratios,
         );
+    }
+    if options.observed {
+        observed::summary();
     }
 }
 
@@ -570,17 +599,13 @@ async fn run_timed(
 
 /// One call; any failure aborts the benchmark (a failing call would measure nothing).
 async fn one_call(clients: &Clients, call: Call, side: Side) {
+    if let (Some(baseline), Side::Hand) = (&clients.baseline, side) {
+        return sdk_call(baseline, clients, call).await;
+    }
+    if side == Side::Sdk {
+        return sdk_call(&clients.sdk, clients, call).await;
+    }
     match (call, side) {
-        (Call::Get, Side::Sdk) => {
-            let campaign = clients
-                .sdk
-                .campaigns()
-                .get(&clients.campaign_id)
-                .send()
-                .await
-                .expect("SDK get");
-            std::hint::black_box(campaign);
-        }
         (Call::Get, Side::Hand) => {
             let campaign = clients
                 .hand
@@ -588,18 +613,6 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
                 .await
                 .expect("hand-written get");
             std::hint::black_box(campaign);
-        }
-        (Call::List, Side::Sdk) => {
-            let page = clients
-                .sdk
-                .contacts()
-                .list()
-                .limit(100)
-                .send()
-                .await
-                .expect("SDK list");
-            assert_eq!(page.items.len(), 100);
-            std::hint::black_box(page);
         }
         (Call::List, Side::Hand) => {
             let contacts = clients
@@ -610,16 +623,7 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
             assert_eq!(contacts.len(), 100);
             std::hint::black_box(contacts);
         }
-        (Call::Create, Side::Sdk) => {
-            let campaign = clients
-                .sdk
-                .campaigns()
-                .create(&clients.new_campaign)
-                .send()
-                .await
-                .expect("SDK create");
-            std::hint::black_box(campaign);
-        }
+        (_, Side::Sdk) => unreachable!("handled above"),
         (Call::Create, Side::Hand) => {
             let body = HandNewCampaign {
                 name: &clients.new_campaign.name,
@@ -634,6 +638,185 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
             std::hint::black_box(campaign);
         }
     }
+}
+
+/// One call through an SDK client.
+async fn sdk_call(sdk: &Client, clients: &Clients, call: Call) {
+    match call {
+        Call::Get => {
+            let campaign = sdk
+                .campaigns()
+                .get(&clients.campaign_id)
+                .send()
+                .await
+                .expect("SDK get");
+            std::hint::black_box(campaign);
+        }
+        Call::List => {
+            let page = sdk
+                .contacts()
+                .list()
+                .limit(100)
+                .send()
+                .await
+                .expect("SDK list");
+            assert_eq!(page.items.len(), 100);
+            std::hint::black_box(page);
+        }
+        Call::Create => {
+            let campaign = sdk
+                .campaigns()
+                .create(&clients.new_campaign)
+                .send()
+                .await
+                .expect("SDK create");
+            std::hint::black_box(campaign);
+        }
+    }
+}
+
+/// The observed SDK: an audit sink writing JSON lines to a file and the metrics interceptor
+/// reporting to an in-process recorder that keeps counters and histogram sums per series, as
+/// a Prometheus-style exporter does.
+#[cfg(feature = "metrics")]
+mod observed {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, OnceLock, RwLock};
+
+    use marketing_api::Client;
+    use marketing_api::audit::JsonLinesSink;
+    use marketing_api::auth::ApiKey;
+    use metrics::{
+        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    #[derive(Default)]
+    struct Series {
+        count: AtomicU64,
+        /// Sum of the recorded values, in nanoseconds (or units × 10⁹).
+        sum_nanos: AtomicU64,
+    }
+
+    impl metrics::CounterFn for Series {
+        fn increment(&self, value: u64) {
+            self.count.fetch_add(value, Ordering::Relaxed);
+        }
+
+        fn absolute(&self, value: u64) {
+            self.count.fetch_max(value, Ordering::Relaxed);
+        }
+    }
+
+    impl metrics::HistogramFn for Series {
+        fn record(&self, value: f64) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            self.sum_nanos
+                .fetch_add((value * 1e9) as u64, Ordering::Relaxed);
+        }
+    }
+
+    #[derive(Default)]
+    struct Registry {
+        series: RwLock<HashMap<Key, Arc<Series>>>,
+    }
+
+    impl Registry {
+        fn get(&self, key: &Key) -> Arc<Series> {
+            if let Some(series) = self.series.read().unwrap().get(key) {
+                return series.clone();
+            }
+            self.series
+                .write()
+                .unwrap()
+                .entry(key.clone())
+                .or_default()
+                .clone()
+        }
+    }
+
+    impl Recorder for Registry {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(self.get(key))
+        }
+
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(self.get(key))
+        }
+    }
+
+    static REGISTRY: OnceLock<&'static Registry> = OnceLock::new();
+    static SINK: OnceLock<JsonLinesSink> = OnceLock::new();
+
+    pub(super) fn client(base_url: &str) -> Client {
+        let registry = *REGISTRY.get_or_init(|| {
+            let registry: &'static Registry = Box::leak(Box::default());
+            metrics::set_global_recorder(registry).expect("one recorder");
+            registry
+        });
+        let _ = registry;
+        let path = std::env::temp_dir().join(format!(
+            "marketing-api-overhead-audit-{}.jsonl",
+            std::process::id()
+        ));
+        let file = std::fs::File::create(&path).expect("audit file");
+        // Sized for the bursts of the c=64 cases: nothing may be dropped, or the comparison
+        // would flatter the observed side.
+        let sink = SINK.get_or_init(|| JsonLinesSink::with_buffer(file, 1 << 16));
+        Client::builder(base_url)
+            .auth(ApiKey::new(super::API_KEY).expect("valid key"))
+            .audit_sink(sink.clone())
+            .metrics()
+            .build()
+            .expect("observed SDK client")
+    }
+
+    pub(super) fn summary() {
+        let sink = SINK.get().expect("observed runs");
+        sink.flush();
+        let requests: u64 = REGISTRY
+            .get()
+            .map(|r| {
+                r.series
+                    .read()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, _)| k.name() == "http.client.request.duration")
+                    .map(|(_, s)| s.count.load(Ordering::Relaxed))
+                    .sum()
+            })
+            .unwrap_or(0);
+        println!(
+            "audit records written {}, dropped {}; requests counted by the metrics {}",
+            sink.written(),
+            sink.dropped(),
+            requests
+        );
+        assert_eq!(
+            sink.dropped(),
+            0,
+            "the audit buffer overflowed: the figures flatter it"
+        );
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+mod observed {
+    pub(super) fn client(_: &str) -> marketing_api::Client {
+        panic!(
+            "--observed needs the metrics feature: cargo bench --bench overhead --features metrics -- --observed"
+        )
+    }
+
+    pub(super) fn summary() {}
 }
 
 /// User + system CPU time of this process (all threads).

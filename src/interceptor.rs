@@ -121,6 +121,8 @@ impl fmt::Debug for Context<'_> {
     }
 }
 
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// Credential headers a hook never sees.
 const HIDDEN: [&str; 4] = [
     "authorization",
@@ -152,20 +154,19 @@ impl<'a> Context<'a> {
     /// The ids in the request's path, by parameter name (`[("campaign_id", "cmp_1")]`), as
     /// sent (percent-encoded if they needed it).
     pub fn resource_ids(&self) -> Vec<(&'static str, &'a str)> {
-        let template: Vec<&'static str> = self.op.path_template.split('/').collect();
-        let path: Vec<&'a str> = self.url_path.split('/').collect();
-        // The URL path ends with the filled template (the base URL may add a prefix).
-        let Some(offset) = path.len().checked_sub(template.len()) else {
-            return Vec::new();
-        };
-        template
-            .iter()
-            .zip(&path[offset..])
+        // The URL path ends with the filled template (the base URL may add a prefix), so the
+        // two are walked from the end, segment by segment, without collecting either.
+        let template = self.op.path_template.rsplit('/');
+        let path = self.url_path.rsplit('/');
+        let mut ids: Vec<(&'static str, &'a str)> = template
+            .zip(path)
             .filter_map(|(t, value)| {
                 let name = t.strip_prefix('{')?.strip_suffix('}')?;
-                Some((name, *value))
+                Some((name, value))
             })
-            .collect()
+            .collect();
+        ids.reverse();
+        ids
     }
 
     /// Who the request authenticates as, never a secret: `api_key:` and the key's first
@@ -190,7 +191,7 @@ impl<'a> Context<'a> {
     pub fn request_id(&self) -> Option<&'a str> {
         self.headers
             .filter(|_| self.status.is_some())
-            .and_then(|h| h.get("x-request-id"))
+            .and_then(|h| h.get(&X_REQUEST_ID))
             .and_then(|v| v.to_str().ok())
             .or_else(|| self.error.and_then(Error::request_id))
     }

@@ -8,7 +8,9 @@
 //! credentials, [`RetryPolicy`] and [`RetryBudget`] for retries — so `run_attempts` only
 //! sequences them. Failures are classified where they happen, from the `reqwest::Error` itself,
 //! and the [`Error`] remembers whether another attempt may cure it. One `tracing` span per
-//! operation carries the operation id, method, path template, attempt, status and request id.
+//! operation carries the operation id, method, path template, resends, status, error type and
+//! request id, under OpenTelemetry's HTTP client attribute names (`http.request.method`,
+//! `url.template`, `http.request.resend_count`, `http.response.status_code`, `error.type`).
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -271,14 +273,16 @@ impl Client {
     /// other wait of the SDK, so a test can expire it on cue instead of waiting for it.
     async fn execute_with(&self, request: Request, stream: bool) -> Result<Answer, Error> {
         let op = request.operation;
+        // Attribute names from OpenTelemetry's HTTP client conventions where one exists.
         let span = tracing::info_span!(
             "marketing_api.operation",
-            operation = op.id,
-            method = %op.method,
-            path = op.path_template,
-            attempt = field::Empty,
-            status = field::Empty,
-            request_id = field::Empty,
+            marketing_api.operation = op.id,
+            http.request.method = %op.method,
+            url.template = op.path_template,
+            http.request.resend_count = field::Empty,
+            http.response.status_code = field::Empty,
+            marketing_api.request_id = field::Empty,
+            error.type = field::Empty,
         );
         // Interceptors: the one branch here; `on_complete` sees every way the operation ends.
         if self.inner.interceptors.is_active() {
@@ -372,7 +376,7 @@ impl Client {
         let observed = self.inner.interceptors.is_active();
         loop {
             attempt += 1;
-            span.record("attempt", attempt);
+            span.record("http.request.resend_count", attempt - 1);
             if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
                 if observed {
                     let ctx = self.hook_context(&prepared, attempt);
@@ -439,9 +443,14 @@ impl Client {
                     self.inner.sleeper.sleep(delay).await
                 }
                 Next::Stop(reason) => {
-                    return Err(final_error(outcome, reason, now)
+                    let error = final_error(outcome, reason, now)
                         .with_operation(op)
-                        .with_attempts(attempt));
+                        .with_attempts(attempt);
+                    if error.status().is_none() {
+                        // No answer: the conventions' `error.type` is the kind of failure.
+                        span.record("error.type", crate::audit::kind_name(error.kind()));
+                    }
+                    return Err(error);
                 }
             }
         }
@@ -646,9 +655,13 @@ impl Client {
     /// Records an answer on the operation's span and in the shared rate-limit gate.
     fn observe(&self, raw: &RawResponse, now: SystemTime) {
         let span = Span::current();
-        span.record("status", raw.status.as_u16());
+        span.record("http.response.status_code", raw.status.as_u16());
+        if raw.status.as_u16() >= 400 {
+            // The conventions' `error.type` for an error answer is its status code.
+            span.record("error.type", raw.status.as_u16());
+        }
         if let Some(id) = raw.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-            span.record("request_id", id);
+            span.record("marketing_api.request_id", id);
         }
         self.inner.gate.observe(raw.status, &raw.headers, now);
     }

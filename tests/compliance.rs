@@ -341,6 +341,22 @@ impl CountingRecorder {
         out
     }
 
+    /// Samples of a histogram over the series whose attribute `by` has each value.
+    fn histogram_by(&self, name: &str, by: &str) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for (key, samples) in self.histograms.lock().unwrap().iter() {
+            if key.name() != name {
+                continue;
+            }
+            let label = key
+                .labels()
+                .find(|l| l.key() == by)
+                .map_or_else(String::new, |l| l.value().to_owned());
+            *out.entry(label).or_default() += samples.0.lock().unwrap().len() as u64;
+        }
+        out
+    }
+
     fn histogram_count(&self, name: &str) -> usize {
         self.histograms
             .lock()
@@ -416,10 +432,10 @@ async fn metrics_counters_equal_the_sandboxs_own_counts() -> TestResult {
         server_errors += row.errors as u64;
     }
     let sdk_requests =
-        recorder.counter_by("marketing_api.client.requests", "marketing_api.operation");
+        recorder.histogram_by("http.client.request.duration", "marketing_api.operation");
     assert_eq!(sdk_requests, server_requests);
     let sdk_errors: u64 = recorder
-        .counter_by("marketing_api.client.requests", "error.type")
+        .histogram_by("http.client.request.duration", "error.type")
         .iter()
         .filter(|(error, _)| !error.is_empty())
         .map(|(_, n)| n)
@@ -432,7 +448,7 @@ async fn metrics_counters_equal_the_sandboxs_own_counts() -> TestResult {
     );
     // The quota was hit, and every 429 was retried.
     let rate_limited = recorder
-        .counter_by("marketing_api.client.requests", "http.response.status_code")
+        .histogram_by("http.client.request.duration", "http.response.status_code")
         .get("429")
         .copied()
         .unwrap_or(0);
