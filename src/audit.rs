@@ -534,13 +534,23 @@ fn encode_line(record: &AuditRecord, out: &mut Vec<u8>) {
     out.extend_from_slice(b"}\n");
 }
 
+/// Bytes a JSON string cannot hold as they are: control characters, `"` and `\`.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// A JSON string: copied as is when nothing in it needs escaping (ids, templates), else
 /// through `serde_json`'s escaping.
 fn push_json_str(out: &mut Vec<u8>, text: &str) {
-    if text
-        .bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f)
-    {
+    if !text.bytes().any(|b| NEEDS_ESCAPE[usize::from(b)]) {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');

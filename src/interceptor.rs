@@ -155,16 +155,31 @@ impl<'a> Context<'a> {
     /// sent (percent-encoded if they needed it).
     pub fn resource_ids(&self) -> Vec<(&'static str, &'a str)> {
         // The URL path ends with the filled template (the base URL may add a prefix), so the
-        // two are walked from the end, segment by segment, without collecting either.
-        let template = self.op.path_template.rsplit('/');
-        let path = self.url_path.rsplit('/');
-        let mut ids: Vec<(&'static str, &'a str)> = template
-            .zip(path)
-            .filter_map(|(t, value)| {
-                let name = t.strip_prefix('{')?.strip_suffix('}')?;
-                Some((name, value))
-            })
-            .collect();
+        // two are walked from the end, segment by segment, by hand: this runs on every audited
+        // request, and the generic splitters cost several times more.
+        let template = self.op.path_template;
+        let path = self.url_path;
+        let (t, p) = (template.as_bytes(), path.as_bytes());
+        let (mut t_end, mut p_end) = (t.len(), p.len());
+        let mut ids = Vec::new();
+        loop {
+            let t_start = t[..t_end]
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map_or(0, |i| i + 1);
+            let p_start = p[..p_end]
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map_or(0, |i| i + 1);
+            let segment = &template[t_start..t_end];
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                ids.push((name, &path[p_start..p_end]));
+            }
+            if t_start == 0 || p_start == 0 {
+                break;
+            }
+            (t_end, p_end) = (t_start - 1, p_start - 1);
+        }
         ids.reverse();
         ids
     }

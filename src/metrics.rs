@@ -27,21 +27,76 @@
 //! Attribute values are bounded: the operation id and path template come from the spec, never
 //! a filled path, so no id and no personal data becomes a label.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::RwLock;
+
 use http::StatusCode;
-use metrics::{Label, counter, histogram};
+use metrics::{Histogram, Label, counter, histogram};
 
 use crate::interceptor::{Context, HookError, Interceptor};
 
 /// The interceptor that reports usage metrics. See the [module docs](self) for what it emits.
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// The request-duration histogram is recorded on every HTTP request, so its handles are kept:
+/// one per series (operation, status, error type) and recorder, registered with the recorder
+/// the first time the series is seen. A recorder installed later (or a thread-local one) gets
+/// its own handles, so nothing is recorded into a recorder that is no longer current.
+#[derive(Default)]
 pub struct Metrics {
-    _private: (),
+    series: RwLock<HashMap<SeriesKey, Histogram, BuildHasherDefault<SeriesHasher>>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
 }
 
 impl Metrics {
     /// A metrics interceptor.
     pub fn new() -> Self {
         Metrics::default()
+    }
+}
+
+/// A series of `http.client.request.duration` under one recorder. The operation is named by
+/// the address of its id (a `&'static str` from the generated code, one per operation), the
+/// error type by its label text or the status.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    recorder: usize,
+    operation: usize,
+    status: u16,
+    error: usize,
+}
+
+/// A multiply-rotate hasher for [`SeriesKey`]'s few integers: the default SipHash would cost
+/// more than the rest of the lookup.
+#[derive(Default)]
+struct SeriesHasher(u64);
+
+impl Hasher for SeriesHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -86,14 +141,14 @@ fn method_label(ctx: &Context<'_>) -> &'static str {
 /// The request attributes: method, template, status (if any), error type (if failed),
 /// operation.
 fn request_labels(ctx: &Context<'_>) -> Vec<Label> {
+    // In name order, as the recorder's key keeps them: nothing to reorder.
     let mut labels = Vec::with_capacity(5);
+    if let Some(error) = error_type(ctx) {
+        labels.push(Label::new("error.type", error));
+    }
     labels.push(Label::from_static_parts(
         "http.request.method",
         method_label(ctx),
-    ));
-    labels.push(Label::from_static_parts(
-        "url.template",
-        ctx.path_template(),
     ));
     if let Some(status) = ctx.status() {
         labels.push(Label::new(
@@ -101,12 +156,13 @@ fn request_labels(ctx: &Context<'_>) -> Vec<Label> {
             status_label(status),
         ));
     }
-    if let Some(error) = error_type(ctx) {
-        labels.push(Label::new("error.type", error));
-    }
     labels.push(Label::from_static_parts(
         "marketing_api.operation",
         ctx.operation_id(),
+    ));
+    labels.push(Label::from_static_parts(
+        "url.template",
+        ctx.path_template(),
     ));
     labels
 }
@@ -165,7 +221,132 @@ impl Interceptor for Metrics {
 
 impl Metrics {
     fn attempt_done(&self, ctx: &Context<'_>) {
-        histogram!("http.client.request.duration", request_labels(ctx))
-            .record(ctx.duration().as_secs_f64());
+        let seconds = ctx.duration().as_secs_f64();
+        let key = SeriesKey {
+            // The current recorder (global or thread-local) by address.
+            recorder: metrics::with_recorder(|r| std::ptr::from_ref(r).cast::<()>() as usize),
+            operation: ctx.operation_id().as_ptr() as usize,
+            status: ctx.status().map_or(0, |s| s.as_u16()),
+            error: ctx
+                .error()
+                .filter(|_| ctx.status().is_none())
+                .map_or(0, |e| crate::audit::kind_name(e.kind()).as_ptr() as usize),
+        };
+        if let Some(histogram) = self
+            .series
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            histogram.record(seconds);
+            return;
+        }
+        let histogram = histogram!("http.client.request.duration", request_labels(ctx));
+        histogram.record(seconds);
+        self.series
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, histogram);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::OperationInfo;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    static OP: OperationInfo = OperationInfo {
+        id: "getCampaign",
+        method: http::Method::GET,
+        path_template: "/campaigns/{campaign_id}",
+        deprecated: false,
+        idempotency_key: false,
+    };
+
+    /// Counts histogram samples, whatever the series.
+    #[derive(Default)]
+    struct Samples(Arc<AtomicU64>);
+
+    impl metrics::HistogramFn for Samples {
+        fn record(&self, _: f64) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[derive(Default)]
+    struct Counting(Arc<AtomicU64>);
+
+    impl metrics::Recorder for Counting {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            metrics::Counter::noop()
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::from_arc(Arc::new(Samples(self.0.clone())))
+        }
+    }
+
+    fn ctx(status: u16) -> Context<'static> {
+        Context {
+            op: &OP,
+            url_path: "/v1/campaigns/cmp_1",
+            credential: "none",
+            attempt: 1,
+            status: Some(StatusCode::from_u16(status).unwrap()),
+            headers: None,
+            error: None,
+            duration: Duration::from_millis(3),
+            retry_delay: None,
+        }
+    }
+
+    #[test]
+    fn kept_handles_follow_the_current_recorder() {
+        let metrics = Metrics::new();
+        let (first, second) = (Counting::default(), Counting::default());
+        metrics::with_local_recorder(&first, || {
+            metrics.attempt_done(&ctx(200));
+            metrics.attempt_done(&ctx(200));
+            metrics.attempt_done(&ctx(404));
+        });
+        // Before any recorder and under another one: nothing goes to the first.
+        metrics.attempt_done(&ctx(200));
+        metrics::with_local_recorder(&second, || metrics.attempt_done(&ctx(200)));
+        assert_eq!(first.0.load(Ordering::Relaxed), 3);
+        assert_eq!(second.0.load(Ordering::Relaxed), 1);
     }
 }
