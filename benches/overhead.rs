@@ -3,29 +3,30 @@
 //! A canned loopback server (hyper, pre-serialized bodies, in a child process so its CPU time is
 //! not counted) answers three calls: `GET /campaigns/{id}` (one entity), `GET /contacts?limit=100`
 //! (a page of 100 contacts) and `POST /campaigns` (create, `201`). For each call and concurrency
-//! (1 and 64 requests in flight), every run measures the SDK and the hand-written client side by
-//! side, in 8 interleaved slices each, alternating which goes first, and reports requests/s,
-//! client CPU time per request (`getrusage`, all threads of this process) and the SDK/hand-written
-//! ratio; the figures are medians over the runs.
+//! (1 and 64 requests in flight), every run measures the SDK and two hand-written reference clients
+//! side by side, in 8 interleaved slices each, rotating which goes first, and reports requests/s,
+//! client CPU time per request (`getrusage`, all threads of this process) and the SDK's ratio to
+//! each reference; the figures are medians over the runs.
 //!
-//! Both clients do what a careful integration does: the hand-written one sets the API key,
-//! `Accept` and a user agent as default headers and the SDK's default timeouts (10 s to connect,
-//! 30 s per request), checks the status, and decodes the envelope
-//! into its own structs (timestamps as `chrono::DateTime`, enums as strings); its POST sends an
-//! `Idempotency-Key` like the SDK. The server answers with the headers the API sends on every
-//! response (`x-request-id`, `RateLimit-Policy`, `RateLimit`), which the SDK reads and the
-//! hand-written client ignores.
+//! The two references bracket what an integration without the SDK would write:
+//! - **hand-written** does what a careful integration does: it sets the API key, `Accept` and a
+//!   user agent as default headers and the SDK's default timeouts (10 s to connect, 30 s per
+//!   request), checks the status, and decodes the envelope into its own structs (timestamps as
+//!   `chrono::DateTime`, enums as strings); its POST sends an `Idempotency-Key` like the SDK.
+//! - **lean** is the least that works: a default `reqwest::Client` (no timeouts, no default
+//!   headers), one header per request (the API key), the status checked, the same structs. Its
+//!   POST adds only what the call needs (the body's content type and an `Idempotency-Key`).
 //!
-//! With `--observed` (and the `metrics` feature) the two sides are the SDK with an audit sink
-//! (a [`JsonLinesSink`](marketing_api::audit::JsonLinesSink) writing to a file) and the metrics
-//! interceptor with a recorder installed, against the plain SDK: what observability costs per
-//! request. The audit writer thread's CPU time counts, like every thread of this process.
+//! The server answers with the headers the API sends on every response (`x-request-id`,
+//! `RateLimit-Policy`, `RateLimit`), which the SDK reads and the references ignore.
 //!
 //! ```text
 //! cargo bench --bench overhead                  # 7 runs of every case
-//! cargo bench --bench overhead --features metrics -- --observed   # audit + metrics vs plain SDK
 //! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
-//! cargo bench --bench overhead -- --only sdk "get c=1"    # one side alone, e.g. under a profiler
+//! cargo bench --bench overhead --features metrics -- --observed   # audit sink + metrics
+//!                                               # ("SDK") against the plain SDK ("hand-written")
+//! cargo bench --bench overhead -- --only lean "get c=1"   # one side alone (sdk, hand or lean),
+//!                                                         # e.g. under a profiler
 //! benches/overhead-instructions.sh                        # instructions per request (callgrind)
 //! ```
 
@@ -107,7 +108,8 @@ struct Options {
     only: Option<Side>,
     /// Prints how many requests one measurement of each selected case sends, and exits.
     print_requests: bool,
-    /// Compares the SDK with an audit sink and metrics against the plain SDK.
+    /// Compares the SDK with an audit sink and metrics (the `sdk` side) against the plain SDK
+    /// (the `hand` side).
     observed: bool,
 }
 
@@ -132,7 +134,8 @@ impl Options {
                     options.only = match args.next().map(String::as_str) {
                         Some("sdk") => Some(Side::Sdk),
                         Some("hand") => Some(Side::Hand),
-                        _ => panic!("--only needs `sdk` or `hand`"),
+                        Some("lean") => Some(Side::Lean),
+                        _ => panic!("--only needs `sdk`, `hand` or `lean`"),
                     }
                 }
                 // Flags cargo passes to every bench binary.
@@ -321,6 +324,59 @@ impl Hand {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The lean client: the least hand-written code that works, for the floor of per-request cost.
+
+struct Lean {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Lean {
+    fn new(base_url: &str) -> Self {
+        Self {
+            // No timeouts, no default headers: nothing reqwest has to set up per request.
+            http: reqwest::Client::new(),
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    /// Sends `request` with the API key, checks the status and decodes the envelope's `data`.
+    async fn call<T: serde::de::DeserializeOwned>(
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, HandError> {
+        let response = request.header("x-api-key", API_KEY).send().await?;
+        if !response.status().is_success() {
+            return Err(format!("status {}", response.status()).into());
+        }
+        let body = response.bytes().await?;
+        let envelope: HandEnvelope<T> = serde_json::from_slice(&body)?;
+        Ok(envelope.data)
+    }
+
+    async fn get_campaign(&self, id: &str) -> Result<HandCampaign, HandError> {
+        Self::call(self.http.get(format!("{}/campaigns/{id}", self.base_url))).await
+    }
+
+    async fn list_contacts(&self) -> Result<Vec<HandContact>, HandError> {
+        Self::call(
+            self.http
+                .get(format!("{}/contacts?limit=100", self.base_url)),
+        )
+        .await
+    }
+
+    async fn create_campaign(&self, body: &HandNewCampaign<'_>) -> Result<HandCampaign, HandError> {
+        let request = self
+            .http
+            .post(format!("{}/campaigns", self.base_url))
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body)?);
+        Self::call(request).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Measuring.
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -363,6 +419,21 @@ impl Call {
 enum Side {
     Sdk,
     Hand,
+    Lean,
+}
+
+impl Side {
+    const ALL: [Side; 3] = [Side::Sdk, Side::Hand, Side::Lean];
+    /// The sides the SDK is compared with.
+    const REFERENCES: [Side; 2] = [Side::Hand, Side::Lean];
+
+    fn label(self) -> &'static str {
+        match self {
+            Side::Sdk => "SDK",
+            Side::Hand => "hand-written",
+            Side::Lean => "lean",
+        }
+    }
 }
 
 struct Clients {
@@ -371,6 +442,7 @@ struct Clients {
     /// With `--observed`: the plain SDK takes the hand-written side's place (and `sdk` is the
     /// observed one).
     baseline: Option<Client>,
+    lean: Lean,
     campaign_id: CampaignId,
     new_campaign: NewCampaign,
 }
@@ -380,6 +452,13 @@ struct Clients {
 struct Sample {
     requests_per_second: f64,
     cpu_per_request: Duration,
+}
+
+/// The SDK's ratios to one reference over the runs of a case.
+#[derive(Default)]
+struct Ratios {
+    cpu: Vec<f64>,
+    rate: Vec<f64>,
 }
 
 async fn measure_all(base_url: &str, options: &Options) {
@@ -398,6 +477,7 @@ async fn measure_all(base_url: &str, options: &Options) {
         sdk,
         baseline,
         hand: Hand::new(base_url),
+        lean: Lean::new(base_url),
         campaign_id: CampaignId::new(CAMPAIGN_ID),
         new_campaign: NewCampaign::builder()
             .name("Winter sale")
@@ -406,14 +486,14 @@ async fn measure_all(base_url: &str, options: &Options) {
             .with_currency("EUR"),
     });
 
+    if options.observed {
+        println!(
+            "--observed: \"SDK\" is the SDK with an audit sink and metrics, \"hand-written\" the plain SDK"
+        );
+    }
     println!(
-        "{} over loopback; {} runs per case, medians; \
+        "SDK vs hand-written and lean reqwest + serde_json over loopback; {} runs per case, medians; \
          CPU = user + system time of this process per request ({} cores)",
-        if options.observed {
-            "SDK with audit sink + metrics (\"SDK\") vs plain SDK (\"hand-written\" column)"
-        } else {
-            "SDK vs hand-written reqwest + serde_json"
-        },
         options.runs,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
@@ -423,28 +503,26 @@ async fn measure_all(base_url: &str, options: &Options) {
             run(&clients, call, side, concurrency, concurrency * 4).await;
             let sample = run(&clients, call, side, concurrency, requests).await;
             println!(
-                "{:<27} c={concurrency:<3} {side:?} only: {:.0} req/s {:.1} µs CPU/req",
+                "{:<27} c={concurrency:<3} {} only: {:.0} req/s {:.1} µs CPU/req",
                 call.describe(),
+                side.label(),
                 sample.requests_per_second,
                 sample.cpu_per_request.as_secs_f64() * 1e6
             );
             continue;
         }
-        // Warm both pools and code paths before measuring.
-        for side in [Side::Sdk, Side::Hand] {
+        // Warm every pool and code path before measuring.
+        for side in Side::ALL {
             run(&clients, call, side, concurrency, concurrency * 4).await;
         }
         let mut samples: BTreeMap<Side, Vec<Sample>> = BTreeMap::new();
-        let mut cpu_ratios = Vec::new();
-        let mut rate_ratios = Vec::new();
+        let mut ratios: BTreeMap<Side, Ratios> = BTreeMap::new();
         for round in 0..options.runs {
-            let order = if round.is_multiple_of(2) {
-                [Side::Sdk, Side::Hand]
-            } else {
-                [Side::Hand, Side::Sdk]
-            };
-            // The machine's speed drifts (shared cores): each run interleaves both sides in
-            // slices, so a slow spell lands on both rather than on one.
+            // Each side goes first in turn.
+            let mut order = Side::ALL;
+            order.rotate_left(round % Side::ALL.len());
+            // The machine's speed drifts (shared cores): each run interleaves the sides in
+            // slices, so a slow spell lands on all of them rather than on one.
             let slice = (requests / SLICES_PER_RUN / concurrency).max(1) * concurrency;
             let mut totals: BTreeMap<Side, (Duration, Duration, usize)> = BTreeMap::new();
             for _ in 0..SLICES_PER_RUN {
@@ -456,7 +534,7 @@ async fn measure_all(base_url: &str, options: &Options) {
                     total.2 += slice;
                 }
             }
-            let pair: BTreeMap<Side, Sample> = totals
+            let run: BTreeMap<Side, Sample> = totals
                 .into_iter()
                 .map(|(side, (wall, cpu, sent))| {
                     let sample = Sample {
@@ -466,21 +544,22 @@ async fn measure_all(base_url: &str, options: &Options) {
                     (side, sample)
                 })
                 .collect();
-            let (sdk, hand) = (pair[&Side::Sdk], pair[&Side::Hand]);
-            cpu_ratios.push(sdk.cpu_per_request.as_secs_f64() / hand.cpu_per_request.as_secs_f64());
-            rate_ratios.push(sdk.requests_per_second / hand.requests_per_second);
-            for (side, sample) in pair {
+            let sdk = run[&Side::Sdk];
+            for reference in Side::REFERENCES {
+                let other = run[&reference];
+                let entry = ratios.entry(reference).or_default();
+                entry
+                    .cpu
+                    .push(sdk.cpu_per_request.as_secs_f64() / other.cpu_per_request.as_secs_f64());
+                entry
+                    .rate
+                    .push(sdk.requests_per_second / other.requests_per_second);
+            }
+            for (side, sample) in run {
                 samples.entry(side).or_default().push(sample);
             }
         }
-        report(
-            call,
-            concurrency,
-            requests,
-            &samples,
-            &mut cpu_ratios,
-            &mut rate_ratios,
-        );
+        report(call, concurrency, requests, &samples, &mut ratios);
     }
     if options.observed {
         observed::summary();
@@ -512,10 +591,13 @@ fn report(
     concurrency: usize,
     requests: usize,
     samples: &BTreeMap<Side, Vec<Sample>>,
-    cpu_ratios: &mut [f64],
-    rate_ratios: &mut [f64],
+    ratios: &mut BTreeMap<Side, Ratios>,
 ) {
-    let median_of = |side: Side| {
+    println!(
+        "{} c={concurrency}, {requests} requests per side and run:",
+        call.describe()
+    );
+    for side in Side::ALL {
         let mut rates: Vec<f64> = samples[&side]
             .iter()
             .map(|s| s.requests_per_second)
@@ -524,22 +606,26 @@ fn report(
             .iter()
             .map(|s| s.cpu_per_request.as_secs_f64() * 1e6)
             .collect();
-        (median(&mut rates), median(&mut cpus))
-    };
-    let (sdk_rate, sdk_cpu) = median_of(Side::Sdk);
-    let (hand_rate, hand_cpu) = median_of(Side::Hand);
-    let mut sorted_cpu = cpu_ratios.to_vec();
-    sorted_cpu.sort_by(f64::total_cmp);
-    println!(
-        "{:<27} c={concurrency:<3} {requests:>6} req/run | SDK {sdk_rate:>8.0} req/s {sdk_cpu:>7.1} µs CPU/req \
-         | hand-written {hand_rate:>8.0} req/s {hand_cpu:>7.1} µs CPU/req \
-         | SDK/hand CPU {:.3} (runs {:.2}–{:.2}), req/s {:.3}",
-        call.describe(),
-        median(cpu_ratios),
-        sorted_cpu[0],
-        sorted_cpu[sorted_cpu.len() - 1],
-        median(rate_ratios),
-    );
+        println!(
+            "  {:<13} {:>8.0} req/s {:>7.1} µs CPU/req",
+            side.label(),
+            median(&mut rates),
+            median(&mut cpus)
+        );
+    }
+    for reference in Side::REFERENCES {
+        let Ratios { cpu, rate } = ratios.entry(reference).or_default();
+        let mut sorted = cpu.clone();
+        sorted.sort_by(f64::total_cmp);
+        println!(
+            "  SDK/{:<13} CPU {:.3} (runs {:.2}–{:.2}), req/s {:.3}",
+            reference.label(),
+            median(cpu),
+            sorted[0],
+            sorted[sorted.len() - 1],
+            median(rate),
+        );
+    }
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -602,10 +688,17 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
     if let (Some(baseline), Side::Hand) = (&clients.baseline, side) {
         return sdk_call(baseline, clients, call).await;
     }
-    if side == Side::Sdk {
-        return sdk_call(&clients.sdk, clients, call).await;
-    }
     match (call, side) {
+        (Call::Get, Side::Sdk) => {
+            let campaign = clients
+                .sdk
+                .campaigns()
+                .get(&clients.campaign_id)
+                .send()
+                .await
+                .expect("SDK get");
+            std::hint::black_box(campaign);
+        }
         (Call::Get, Side::Hand) => {
             let campaign = clients
                 .hand
@@ -613,6 +706,26 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
                 .await
                 .expect("hand-written get");
             std::hint::black_box(campaign);
+        }
+        (Call::Get, Side::Lean) => {
+            let campaign = clients
+                .lean
+                .get_campaign(CAMPAIGN_ID)
+                .await
+                .expect("lean get");
+            std::hint::black_box(campaign);
+        }
+        (Call::List, Side::Sdk) => {
+            let page = clients
+                .sdk
+                .contacts()
+                .list()
+                .limit(100)
+                .send()
+                .await
+                .expect("SDK list");
+            assert_eq!(page.items.len(), 100);
+            std::hint::black_box(page);
         }
         (Call::List, Side::Hand) => {
             let contacts = clients
@@ -623,7 +736,21 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
             assert_eq!(contacts.len(), 100);
             std::hint::black_box(contacts);
         }
-        (_, Side::Sdk) => unreachable!("handled above"),
+        (Call::List, Side::Lean) => {
+            let contacts = clients.lean.list_contacts().await.expect("lean list");
+            assert_eq!(contacts.len(), 100);
+            std::hint::black_box(contacts);
+        }
+        (Call::Create, Side::Sdk) => {
+            let campaign = clients
+                .sdk
+                .campaigns()
+                .create(&clients.new_campaign)
+                .send()
+                .await
+                .expect("SDK create");
+            std::hint::black_box(campaign);
+        }
         (Call::Create, Side::Hand) => {
             let body = HandNewCampaign {
                 name: &clients.new_campaign.name,
@@ -635,6 +762,19 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
                 .create_campaign(&body)
                 .await
                 .expect("hand-written create");
+            std::hint::black_box(campaign);
+        }
+        (Call::Create, Side::Lean) => {
+            let body = HandNewCampaign {
+                name: &clients.new_campaign.name,
+                budget_cents: clients.new_campaign.budget_cents,
+                currency: "EUR",
+            };
+            let campaign = clients
+                .lean
+                .create_campaign(&body)
+                .await
+                .expect("lean create");
             std::hint::black_box(campaign);
         }
     }

@@ -76,7 +76,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "export of {}: profile ({}), {} event(s), {} audience(s), {} webhook delivery(ies)",
         export.contact.id,
-        export.contact.email,
+        // An `x-sensitive` field: plaintext unless the account encrypts it and no key is set.
+        export
+            .contact
+            .email
+            .expose()
+            .map_or("(encrypted)", String::as_str),
         export.events.len(),
         export.audiences.len(),
         export.webhook_deliveries.len()

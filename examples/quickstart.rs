@@ -316,7 +316,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     match &received {
         Event::ContactCreated(created) => println!(
             "   verified {} {}: contact {} <{}> is {}",
-            created.type_, created.id, created.data.id, created.data.email, created.data.status
+            created.type_,
+            created.id,
+            created.data.id,
+            created.data.email.expose()?,
+            created.data.status
         ),
         other => println!("   verified {} (not expected here)", other.event_type()),
     }
@@ -329,7 +333,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     step(8, "Typed errors");
     match client
         .campaigns()
-        .get(&CampaignId::new("cmp_doesnotexist"))
+        .get(CampaignId::new("cmp_doesnotexist"))
         .send()
         .await
     {

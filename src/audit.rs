@@ -248,6 +248,7 @@ pub(crate) fn kind_name(kind: crate::ErrorKind) -> &'static str {
         K::ResponseTooLarge => "response_too_large",
         K::RepeatedCursor => "repeated_cursor",
         K::Tls => "tls",
+        K::Decrypt => "decrypt",
     }
 }
 

@@ -65,6 +65,12 @@ pub(crate) struct ClientInner {
     pub(crate) interceptors: Interceptors,
     /// The newest credential generation a request carried, to notice renewals for interceptors.
     pub(crate) credential_generation: AtomicU64,
+    /// Decrypts the JWE-encrypted sensitive fields of responses.
+    #[cfg(feature = "encryption")]
+    pub(crate) key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
+    /// The platform key sensitive fields of request bodies are encrypted to.
+    #[cfg(feature = "encryption")]
+    pub(crate) write_key: Option<crate::encryption::PublicJwk>,
 }
 
 impl Client {
@@ -125,6 +131,10 @@ pub struct ClientBuilder {
     shared_rate_gate: Option<Arc<dyn crate::fleet::SharedRateGate>>,
     interceptors: Vec<Arc<dyn Interceptor>>,
     credential_identity: Option<String>,
+    #[cfg(feature = "encryption")]
+    key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
+    #[cfg(feature = "encryption")]
+    write_key: Option<crate::encryption::PublicJwk>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -155,6 +165,8 @@ impl fmt::Debug for ClientBuilder {
             .field("extra_root_certificates", &self.tls.extra_roots.len())
             .field("shared_rate_gate", &self.shared_rate_gate)
             .field("interceptors", &self.interceptors.len())
+            .field("decrypts_responses", &self.decrypts())
+            .field("encrypts_writes", &self.encrypts_writes())
             .finish_non_exhaustive()
     }
 }
@@ -182,7 +194,48 @@ impl ClientBuilder {
             shared_rate_gate: None,
             interceptors: Vec::new(),
             credential_identity: None,
+            #[cfg(feature = "encryption")]
+            key_provider: None,
+            #[cfg(feature = "encryption")]
+            write_key: None,
         }
+    }
+
+    fn decrypts(&self) -> bool {
+        #[cfg(feature = "encryption")]
+        return self.key_provider.is_some();
+        #[cfg(not(feature = "encryption"))]
+        false
+    }
+
+    fn encrypts_writes(&self) -> bool {
+        #[cfg(feature = "encryption")]
+        return self.write_key.is_some();
+        #[cfg(not(feature = "encryption"))]
+        false
+    }
+
+    /// Decrypts the fields the contract marks `x-sensitive`, which the platform sends as JWE
+    /// once the account registered an encryption key, with `provider` (e.g. a
+    /// [`PrivateKeySet`](crate::encryption::PrivateKeySet)), before responses are decoded. A
+    /// value that does not decrypt fails the request with [`ErrorKind::Decrypt`](crate::ErrorKind)
+    /// naming the field and why. Default: none; encrypted values stay sealed and
+    /// [`Sensitive::expose`](crate::Sensitive::expose) says so.
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub fn key_provider(mut self, provider: impl crate::encryption::KeyProvider + 'static) -> Self {
+        self.key_provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// Encrypts the `x-sensitive` fields of request bodies to the platform's key (its JWKS,
+    /// `client.platform_keys().get()`) before they leave the process, each bound to its field
+    /// name. Default: they are sent in plaintext (over TLS).
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub fn encrypt_writes(mut self, platform: &crate::encryption::PlatformKeys) -> Self {
+        self.write_key = Some(platform.current().clone());
+        self
     }
 
     /// Adds an [`Interceptor`]: its hooks run at the documented points of every operation,
@@ -467,6 +520,10 @@ impl ClientBuilder {
                 deprecation_warned: Mutex::new(HashSet::new()),
                 interceptors,
                 credential_generation: AtomicU64::new(0),
+                #[cfg(feature = "encryption")]
+                key_provider: self.key_provider,
+                #[cfg(feature = "encryption")]
+                write_key: self.write_key,
             }),
         })
     }

@@ -101,6 +101,12 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The bytes [`PATH_SEGMENT`] leaves as they are (RFC 3986 unreserved characters).
+#[cfg(feature = "client")]
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
 /// A path parameter, percent-encoded so an id can never change the path's shape.
 #[cfg(feature = "client")]
 pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
@@ -109,11 +115,10 @@ pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
         // `.` and `..` are unreserved but would be resolved as relative path steps.
         "." => "%2E".to_owned(),
         ".." => "%2E%2E".to_owned(),
-        // Ids rarely need escaping: keep the string as it is unless something was escaped.
-        _ => match Cow::from(utf8_percent_encode(&raw, PATH_SEGMENT)) {
-            Cow::Borrowed(_) => raw,
-            Cow::Owned(escaped) => escaped,
-        },
+        // Ids rarely need escaping: one pass over the bytes settles that, cheaper than running
+        // the encoder to find out; only an id with something to escape is encoded.
+        _ if raw.bytes().all(is_unreserved) => raw,
+        _ => utf8_percent_encode(&raw, PATH_SEGMENT).to_string(),
     }
 }
 
@@ -265,6 +270,10 @@ pub(crate) struct EncodedBody {
     /// The failure is kept, not reported here: building a request cannot fail, `.send()` can.
     bytes: Result<Bytes, EncodeFailure>,
     content_type: Cow<'static, str>,
+    /// The body with its sensitive values marked, when it has any: what a client that encrypts
+    /// writes seals before sending (`bytes` holds them in plaintext).
+    #[cfg(feature = "encryption")]
+    pub(crate) marked: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
@@ -275,6 +284,8 @@ impl EncodedBody {
         EncodedBody {
             bytes: Ok(bytes),
             content_type: Cow::Borrowed(content_type),
+            #[cfg(feature = "encryption")]
+            marked: None,
         }
     }
 
@@ -283,11 +294,30 @@ impl EncodedBody {
         EncodedBody {
             bytes: Ok(bytes),
             content_type: Cow::Owned(content_type),
+            #[cfg(feature = "encryption")]
+            marked: None,
         }
     }
 
     pub(crate) fn content_type(&self) -> &str {
         &self.content_type
+    }
+
+    /// With `key`, the body with its sensitive values encrypted to it (when it has any).
+    #[cfg(feature = "encryption")]
+    pub(crate) fn sealed(
+        mut self,
+        key: Option<&crate::encryption::PublicJwk>,
+    ) -> Result<Self, Error> {
+        if let (Some(key), Some(marked)) = (key, self.marked.take()) {
+            let mut value = (*marked).clone();
+            crate::encryption::seal_marked(&mut value, Some(key))
+                .map_err(|e| Error::encode(std::sync::Arc::new(e)))?;
+            let bytes =
+                serde_json::to_vec(&value).map_err(|e| Error::encode(std::sync::Arc::new(e)))?;
+            self.bytes = Ok(Bytes::from(bytes));
+        }
+        Ok(self)
     }
 
     pub(crate) fn bytes(self) -> Result<Bytes, Error> {
@@ -325,6 +355,13 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
             .map(Bytes::from)
             .map_err(EncodeFailure::new),
         content_type: Cow::Borrowed(content_type),
+        // A second pass finds the `Sensitive` values and their member names; the bytes above stay
+        // exactly what the body serializes to.
+        #[cfg(feature = "encryption")]
+        marked: match crate::sensitive::marking::to_marked_value(body) {
+            Ok((value, marked)) if marked > 0 => Some(std::sync::Arc::new(value)),
+            _ => None,
+        },
     }
 }
 
@@ -361,6 +398,8 @@ pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
     EncodedBody {
         bytes: encoded,
         content_type: Cow::Borrowed("application/x-www-form-urlencoded"),
+        #[cfg(feature = "encryption")]
+        marked: None,
     }
 }
 
@@ -674,6 +713,19 @@ mod tests {
                 serialize_tagged(s, "kind", self.0, &self.1)
             }
         }
+    }
+
+    #[test]
+    fn the_unreserved_check_agrees_with_the_path_encoder() {
+        for byte in 0..=u8::MAX {
+            let text = [byte];
+            let encoded =
+                utf8_percent_encode(std::str::from_utf8(&text).unwrap_or("%"), PATH_SEGMENT)
+                    .to_string();
+            let untouched = byte.is_ascii() && encoded.as_bytes() == [byte];
+            assert_eq!(is_unreserved(byte), untouched, "byte {byte:#04x}");
+        }
+        assert_eq!(path_segment("ünï cødé"), "%C3%BCn%C3%AF%20c%C3%B8d%C3%A9");
     }
 
     #[test]

@@ -117,6 +117,10 @@ pub enum ErrorKind {
     /// server offered no acceptable protocol version. Not retried: the next attempt would fail
     /// the same way.
     Tls,
+    /// A field encrypted with JWE (`x-sensitive`) in the response could not be decrypted: no key
+    /// for its `kid`, the wrong key, an altered ciphertext, or one moved from another field or
+    /// object. [`Error::decrypt_error`] says which (feature `encryption`).
+    Decrypt,
 }
 
 /// An error answer from the API: `{"error": {"type", "code", "message", "param", "request_id"}}`.
@@ -276,6 +280,14 @@ impl Error {
         e
     }
 
+    /// A sensitive field of the response that could not be decrypted.
+    #[cfg(feature = "encryption")]
+    pub(crate) fn decrypt(source: crate::encryption::DecryptError) -> Self {
+        let mut e = Self::new(ErrorKind::Decrypt);
+        e.inner.source = Some(Arc::new(source));
+        e
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         let mut e = Self::new(ErrorKind::Config);
         e.inner.message = Some(message.into());
@@ -366,6 +378,13 @@ impl Error {
 
     /// The authentication error, for [`ErrorKind::Auth`].
     pub fn auth_error(&self) -> Option<&AuthError> {
+        self.inner.source.as_deref().and_then(|s| s.downcast_ref())
+    }
+
+    /// Why a sensitive field could not be decrypted, for [`ErrorKind::Decrypt`].
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub fn decrypt_error(&self) -> Option<&crate::encryption::DecryptError> {
         self.inner.source.as_deref().and_then(|s| s.downcast_ref())
     }
 
@@ -474,6 +493,7 @@ impl fmt::Display for Error {
             ErrorKind::ResponseTooLarge => f.write_str("response too large")?,
             ErrorKind::RepeatedCursor => f.write_str("pagination loop")?,
             ErrorKind::Tls => f.write_str("TLS handshake failed")?,
+            ErrorKind::Decrypt => f.write_str("a sensitive field could not be decrypted")?,
         }
         if let Some(message) = &self.inner.message {
             write!(f, ": {message}")?;

@@ -54,6 +54,9 @@ pub mod auth;
 mod client;
 pub mod clock;
 mod codec;
+#[cfg(feature = "encryption")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+pub mod encryption;
 #[cfg(feature = "client")]
 mod error;
 #[cfg(feature = "client")]
@@ -84,6 +87,7 @@ mod response;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod retry;
+mod sensitive;
 #[cfg(all(feature = "testing", marketing_api_bundled_spec))]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -134,6 +138,7 @@ pub use patch::Patch;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use response::{ByteStream, Page, Response};
+pub use sensitive::{SealedError, Sensitive};
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub use tls::{SpkiPin, TlsVersion};

@@ -674,11 +674,17 @@ impl RetryBudget {
 
     fn deposit(&self, refund: u32) {
         let capacity = self.config.capacity;
-        // The closure always returns Some, so this cannot fail.
+        // A healthy client refunds into a full bucket on every success: a read settles that
+        // without writing the shared cache line, which every thread sending requests would
+        // otherwise take in turn.
+        if self.tokens.load(Ordering::Acquire) >= capacity {
+            return;
+        }
+        // Returning `None` (full by now) leaves the bucket as it is.
         let _ = self
             .tokens
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tokens| {
-                Some(tokens.saturating_add(refund).min(capacity))
+                (tokens < capacity).then(|| tokens.saturating_add(refund).min(capacity))
             });
     }
 }

@@ -11,12 +11,15 @@
 //! operation carries the operation id, method, path template, resends, status, error type and
 //! request id, under OpenTelemetry's HTTP client attribute names (`http.request.method`,
 //! `url.template`, `http.request.resend_count`, `http.response.status_code`, `error.type`).
+//! Registered [interceptors](crate::interceptor) are called at the points their docs name.
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
+use futures::FutureExt;
+use futures::future::Either;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use serde::Deserialize;
@@ -158,84 +161,139 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");
 const SUNSET: HeaderName = HeaderName::from_static("sunset");
 
+// The layers between an operation's `.send()` and the attempt loop are plain functions that
+// return futures built from combinators, not `async fn`s: an `async fn` keeps its arguments (the
+// whole `Request`) in its state for as long as it runs, and each layer would add another copy.
+// Here the request is checked and encoded synchronously, dropped, and only the prepared request
+// and the loop's state travel on: the future of a small call stays a fraction of the size, which
+// is fewer bytes to move and, with many requests in flight, fewer cache misses per request.
 impl Client {
     /// Sends a request whose success body is `{"data": T, "meta": ...}`.
-    pub(crate) async fn execute_single<T: DeserializeOwned>(
+    pub(crate) fn execute_single<T: DeserializeOwned>(
         &self,
         request: Request,
-    ) -> Result<Response<T>, Error> {
+    ) -> impl Future<Output = Result<Response<T>, Error>> + Send + '_ {
         let op = request.operation.id;
-        let raw = self.execute(request).await?;
-        let envelope: Envelope<T> =
-            codec::decode(&raw.body).map_err(|e| raw.decode_failure(e, op))?;
-        let request_id = envelope.meta.request_id.or_else(|| raw.header_request_id());
-        Ok(Response {
-            data: envelope.data,
-            status: raw.status,
-            request_id,
-            headers: raw.headers,
+        self.execute(request).map(move |raw| {
+            let raw = raw?;
+            let envelope: Envelope<T> =
+                codec::decode(&raw.body).map_err(|e| raw.decode_failure(e, op))?;
+            let request_id = envelope.meta.request_id.or_else(|| raw.header_request_id());
+            Ok(Response {
+                data: envelope.data,
+                status: raw.status,
+                request_id,
+                headers: raw.headers,
+            })
         })
     }
 
     /// Sends a list request and returns the page with the response metadata.
-    pub(crate) async fn execute_page<T: DeserializeOwned>(
+    pub(crate) fn execute_page<T: DeserializeOwned>(
         &self,
         request: Request,
-    ) -> Result<Response<Page<T>>, Error> {
+    ) -> impl Future<Output = Result<Response<Page<T>>, Error>> + Send + '_ {
         let op = request.operation.id;
         let cursor = request.query_value("cursor").map(str::to_owned);
-        let raw = self.execute(request).await?;
-        let page = decode_page(&raw, cursor).map_err(|e| raw.decode_failure(e, op))?;
-        Ok(Response {
-            request_id: page.request_id.clone(),
-            data: page,
-            status: raw.status,
-            headers: raw.headers,
+        self.execute(request).map(move |raw| {
+            let raw = raw?;
+            let page = decode_page(&raw, cursor).map_err(|e| raw.decode_failure(e, op))?;
+            Ok(Response {
+                request_id: page.request_id.clone(),
+                data: page,
+                status: raw.status,
+                headers: raw.headers,
+            })
         })
     }
 
     /// Sends a request whose success body is plain JSON (no envelope).
     #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
-    pub(crate) async fn execute_json<T: DeserializeOwned>(
+    pub(crate) fn execute_json<T: DeserializeOwned>(
         &self,
         request: Request,
-    ) -> Result<Response<T>, Error> {
+    ) -> impl Future<Output = Result<Response<T>, Error>> + Send + '_ {
         let op = request.operation.id;
-        let raw = self.execute(request).await?;
-        let data: T = codec::decode(&raw.body).map_err(|e| raw.decode_failure(e, op))?;
-        Ok(raw.answer(data))
+        self.execute(request).map(move |raw| {
+            let raw = raw?;
+            let data: T = codec::decode(&raw.body).map_err(|e| raw.decode_failure(e, op))?;
+            Ok(raw.answer(data))
+        })
     }
 
     /// Sends a request whose success body is text.
     #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
-    pub(crate) async fn execute_text(&self, request: Request) -> Result<Response<String>, Error> {
+    pub(crate) fn execute_text(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response<String>, Error>> + Send + '_ {
         let op = request.operation.id;
-        let raw = self.execute(request).await?;
-        let data = String::from_utf8(raw.body.to_vec()).map_err(|e| {
-            Error::decode_text(e.utf8_error().valid_up_to())
-                .with_operation(op)
-                .with_attempts(raw.attempts)
-        })?;
-        Ok(raw.answer(data))
+        self.execute(request).map(move |raw| {
+            let raw = raw?;
+            let data = String::from_utf8(raw.body.to_vec()).map_err(|e| {
+                Error::decode_text(e.utf8_error().valid_up_to())
+                    .with_operation(op)
+                    .with_attempts(raw.attempts)
+            })?;
+            Ok(raw.answer(data))
+        })
     }
 
     /// Sends a request and hands over the success body's bytes as they are.
     #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
-    pub(crate) async fn execute_raw(&self, request: Request) -> Result<Response<Bytes>, Error> {
-        let raw = self.execute(request).await?;
-        let body = raw.body.clone();
-        Ok(raw.answer(body))
+    pub(crate) fn execute_raw(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response<Bytes>, Error>> + Send + '_ {
+        self.execute(request).map(|raw| {
+            let raw = raw?;
+            let body = raw.body.clone();
+            Ok(raw.answer(body))
+        })
     }
 
     /// Sends a request whose success has no body (204).
-    pub(crate) async fn execute_empty(&self, request: Request) -> Result<Response<()>, Error> {
-        let raw = self.execute(request).await?;
-        Ok(raw.answer(()))
+    pub(crate) fn execute_empty(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response<()>, Error>> + Send + '_ {
+        self.execute(request).map(|raw| Ok(raw?.answer(())))
     }
 
     /// Runs the pipeline for one logical request, within the operation timeout.
-    pub(crate) async fn execute(&self, request: Request) -> Result<RawResponse, Error> {
-        self.execute_with(request, false).await.map(|(raw, _)| raw)
+    pub(crate) fn execute(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<RawResponse, Error>> + Send + '_ {
+        #[cfg(feature = "encryption")]
+        let op = request.operation.id;
+        self.execute_with(request, false).map(move |answer| {
+            #[allow(unused_mut)] // changed only with the `encryption` feature
+            let (mut raw, _) = answer?;
+            #[cfg(feature = "encryption")]
+            if let Some(provider) = &self.inner.key_provider {
+                // Decrypted once, before any decoding, so every kind of answer sees plaintext.
+                match crate::encryption::decrypt_body(&raw.body, &**provider) {
+                    Ok(Some(plain)) => raw.body = Bytes::from(plain),
+                    Ok(None) => {}
+                    Err(e) => {
+                        return Err(Error::decrypt(e)
+                            .with_operation(op)
+                            .with_attempts(raw.attempts));
+                    }
+                }
+            }
+            Ok(raw)
+        })
+    }
+
+    /// The body as sent: with `encrypt_writes`, its sensitive fields encrypted to the platform
+    /// once per logical request, so every attempt (and the idempotency key) sends the same bytes.
+    fn seal_body(&self, body: EncodedBody) -> Result<EncodedBody, Error> {
+        #[cfg(feature = "encryption")]
+        return body.sealed(self.inner.write_key.as_ref());
+        #[cfg(not(feature = "encryption"))]
+        Ok(body)
     }
 
     /// Sends a request and hands over a success body as a stream, never holding it whole: the
@@ -251,7 +309,7 @@ impl Client {
         let (raw, live) = self.execute_with(request, true).await?;
         let stream = match live {
             Some(response) => ByteStream::new(futures::stream::unfold(
-                Some(response),
+                Some(*response),
                 move |state| async move {
                     let mut response = state?;
                     match response.chunk().await {
@@ -269,53 +327,236 @@ impl Client {
 
     /// Runs the pipeline; with `stream`, a success answer's body is left unread and returned live.
     ///
+    /// The request is checked and encoded here, before the returned future is first polled; a
+    /// request that fails the checks yields its error when polled, having sent nothing.
+    ///
     /// The operation timeout waits on the client's [`Sleeper`](crate::clock::Sleeper), like every
-    /// other wait of the SDK, so a test can expire it on cue instead of waiting for it.
-    async fn execute_with(&self, request: Request, stream: bool) -> Result<Answer, Error> {
-        let op = request.operation;
-        // Attribute names from OpenTelemetry's HTTP client conventions where one exists.
-        let span = tracing::info_span!(
-            "marketing_api.operation",
-            marketing_api.operation = op.id,
-            http.request.method = %op.method,
-            url.template = op.path_template,
-            http.request.resend_count = field::Empty,
-            http.response.status_code = field::Empty,
-            marketing_api.request_id = field::Empty,
-            error.type = field::Empty,
-        );
-        // Interceptors: the one branch here; `on_complete` sees every way the operation ends.
-        if self.inner.interceptors.is_active() {
-            let started = Instant::now();
-            let url_path = request.path.clone();
-            let result = self.run_with_timeout(request, stream, span).await;
-            self.complete(op, &url_path, &result, started.elapsed());
-            return result;
-        }
-        self.run_with_timeout(request, stream, span).await
-    }
-
-    async fn run_with_timeout(
+    /// other wait of the SDK, so a test can expire it on cue instead of waiting for it. Only a
+    /// client with an operation timeout pays for it (one allocation per request).
+    fn execute_with(
         &self,
         request: Request,
         stream: bool,
-        span: Span,
-    ) -> Result<Answer, Error> {
+    ) -> impl Future<Output = Result<Answer, Error>> + Send + '_ {
+        // Interceptors: the one branch here; `on_complete` sees every way the operation ends
+        // (a request refused before sending and the operation timeout included). Boxed, so a
+        // client without interceptors keeps the smaller future.
+        if !self.inner.interceptors.is_active() {
+            return Either::Left(self.execute_unobserved(request, stream));
+        }
         let op = request.operation;
-        let pipeline = self.run_attempts(request, stream).instrument(span);
-        let Some(limit) = self.inner.operation_timeout else {
-            return pipeline.await;
+        let url_path = request.path.clone();
+        let pipeline = self.execute_unobserved(request, stream);
+        Either::Right(Box::pin(async move {
+            let started = Instant::now();
+            let result = pipeline.await;
+            self.complete(op, &url_path, &result, started.elapsed());
+            result
+        }))
+    }
+
+    /// [`execute_with`](Self::execute_with) without the interceptors' `on_complete`.
+    fn execute_unobserved(
+        &self,
+        request: Request,
+        stream: bool,
+    ) -> impl Future<Output = Result<Answer, Error>> + Send + '_ {
+        let op = request.operation;
+        let pipeline = match self.prepare(&request, stream) {
+            Ok(prepared) => {
+                // Attribute names from OpenTelemetry's HTTP client conventions where one exists.
+                let span = tracing::info_span!(
+                    "marketing_api.operation",
+                    marketing_api.operation = op.id,
+                    http.request.method = %op.method,
+                    url.template = op.path_template,
+                    http.request.resend_count = field::Empty,
+                    http.response.status_code = field::Empty,
+                    marketing_api.request_id = field::Empty,
+                    error.type = field::Empty,
+                );
+                Either::Left(self.run_attempts(prepared, span.clone()).instrument(span))
+            }
+            Err(error) => Either::Right(std::future::ready(Err(error))),
         };
-        let expired = self.inner.sleeper.sleep(limit);
-        tokio::select! {
-            biased;
-            result = pipeline => result,
-            () = expired => Err(Error::timeout(format!(
-                "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
-            ))
-            .with_operation(op.id)),
+        let Some(limit) = self.inner.operation_timeout else {
+            return Either::Left(pipeline);
+        };
+        let sleeper = self.inner.sleeper.clone();
+        // Boxed so the `select!` below moves a pointer, not the pipeline.
+        let pipeline = Box::pin(pipeline);
+        Either::Right(async move {
+            let expired = sleeper.sleep(limit);
+            tokio::select! {
+                biased;
+                result = pipeline => result,
+                () = expired => Err(Error::timeout(format!(
+                    "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
+                ))
+                .with_operation(op.id)),
+            }
+        })
+    }
+
+    /// Attempts until one is final: wait for the rate gate → authenticate → attempt → classify →
+    /// decide (done, retry after a wait, or stop with the error).
+    ///
+    /// An `async` block rather than an `async fn`: the block uses the prepared request where it
+    /// was captured, while an `async fn` would move its argument into a second slot of its state.
+    ///
+    /// `span` is the operation's span the future runs in, handed over rather than looked up.
+    #[allow(clippy::manual_async_fn)] // deliberately not an `async fn`: see above
+    fn run_attempts<'c>(
+        &'c self,
+        prepared: Prepared<'c>,
+        span: Span,
+    ) -> impl Future<Output = Result<Answer, Error>> + Send + 'c {
+        async move {
+            let op = prepared.op.id;
+            let rules = RetryRules {
+                policy: &prepared.policy,
+                budget: &self.inner.budget,
+                safety: prepared.safety,
+                random: &*self.inner.random,
+            };
+            let mut attempt: u32 = 0;
+            let mut replayed_after_401 = false;
+            let observed = self.inner.interceptors.is_active();
+            loop {
+                attempt += 1;
+                span.record("http.request.resend_count", attempt - 1);
+                if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
+                    if observed {
+                        let ctx = self.hook_context(&prepared, attempt);
+                        self.inner
+                            .interceptors
+                            .call(Hook::OnRateLimitWait(wait), &ctx);
+                    }
+                    self.inner.sleeper.sleep(wait).await;
+                }
+                let credential = self.credential(op, attempt - 1).await?;
+                if observed {
+                    self.notice_renewal(&prepared, attempt, credential.as_ref());
+                }
+                let sent_at = observed.then(Instant::now);
+                let outcome = self.attempt(&prepared, credential.as_ref(), attempt).await;
+                if let Some(sent_at) = sent_at {
+                    self.after_attempt(&prepared, attempt, &outcome, sent_at.elapsed());
+                }
+                let now = self.inner.clock.now();
+                if let Ok((raw, _)) = &outcome {
+                    self.observe(&span, raw, now);
+                    if raw.status == StatusCode::UNAUTHORIZED
+                        && replayed_after_401
+                        && let Some(credential) = &credential
+                    {
+                        // Rejected even after renewal: 401s to it stop renewing for a while.
+                        self.inner.auth.on_replay_rejected(credential);
+                    }
+                    if raw.status == StatusCode::UNAUTHORIZED
+                        && !replayed_after_401
+                        && self
+                            .replay_after_401(op, credential.as_ref(), attempt)
+                            .await?
+                    {
+                        replayed_after_401 = true;
+                        // The replay is not a retry: it does not count against the policy.
+                        attempt -= 1;
+                        continue;
+                    }
+                }
+                match rules.next(attempt, classify(&outcome), now) {
+                    Next::Done => {
+                        let mut outcome = outcome;
+                        if let Ok((raw, _)) = &mut outcome {
+                            raw.attempts = attempt;
+                            self.warn_if_deprecated(prepared.op, &raw.headers);
+                        }
+                        return outcome;
+                    }
+                    Next::Retry(delay) => {
+                        if observed {
+                            let (status, error) = match &outcome {
+                                Ok((raw, _)) => (Some(raw.status), None),
+                                Err(e) => (None, Some(e)),
+                            };
+                            let ctx = Context {
+                                status,
+                                error,
+                                retry_delay: Some(delay),
+                                ..self.hook_context(&prepared, attempt)
+                            };
+                            self.inner.interceptors.call(Hook::OnRetry, &ctx);
+                        }
+                        self.inner.sleeper.sleep(delay).await
+                    }
+                    Next::Stop(reason) => {
+                        let error = final_error(outcome, reason, now)
+                            .with_operation(op)
+                            .with_attempts(attempt);
+                        if error.status().is_none() {
+                            // No answer: the conventions' `error.type` is the kind of failure.
+                            span.record("error.type", crate::audit::kind_name(error.kind()));
+                        }
+                        return Err(error);
+                    }
+                }
+            }
         }
     }
+
+    /// Checks and encodes what every attempt of `request` sends the same, once, before the first.
+    fn prepare(&self, request: &Request, stream: bool) -> Result<Prepared<'_>, Error> {
+        let op = request.operation;
+        let checked = || -> Result<Prepared<'_>, Error> {
+            let idempotency_key = idempotency_key_for(request)?;
+            Ok(Prepared {
+                op,
+                url: self.url_for(request)?,
+                parameter_headers: parameter_headers(&request.headers)?,
+                body: request
+                    .body
+                    .clone()
+                    .map(|body| self.seal_body(body))
+                    .transpose()?
+                    .map(encoded_body)
+                    .transpose()?,
+                safety: RequestSafety {
+                    idempotent_method: op.method.is_idempotent(),
+                    has_idempotency_key: idempotency_key.is_some(),
+                },
+                idempotency_key,
+                policy: match request.options.max_attempts {
+                    Some(n) => Cow::Owned(self.inner.retry.clone().max_attempts(n)),
+                    None => Cow::Borrowed(&self.inner.retry),
+                },
+                timeout: request.options.timeout.or(self.inner.attempt_timeout),
+                stream,
+            })
+        };
+        checked().map_err(|e| e.with_operation(op.id))
+    }
+
+    /// How long to hold the request while the server has said the quota is spent (the caller
+    /// sleeps), unless the policy promises no waiting (one attempt).
+    async fn rate_gate_wait(&self, policy: &RetryPolicy) -> Option<Duration> {
+        if !policy.waits_for_rate_limits() {
+            return None;
+        }
+        let wait = self
+            .inner
+            .gate
+            .wait_before_send(self.inner.clock.now())
+            .await?;
+        tracing::debug!(
+            wait_ms = wait.as_millis() as u64,
+            "rate limit spent; waiting for the reset"
+        );
+        Some(wait)
+    }
+
+    // The interceptors' calls in the pipeline, side by side. Each is reached only when an
+    // interceptor is registered.
 
     /// `on_complete`: the final answer or error, the attempts made and the whole duration.
     fn complete(
@@ -357,147 +598,6 @@ impl Client {
             duration: Duration::ZERO,
             retry_delay: None,
         }
-    }
-
-    /// Attempts until one is final: wait for the rate gate → authenticate → attempt → classify →
-    /// decide (done, retry after a wait, or stop with the error).
-    async fn run_attempts(&self, request: Request, stream: bool) -> Result<Answer, Error> {
-        let prepared = self.prepare(&request, stream)?;
-        let op = prepared.op.id;
-        let rules = RetryRules {
-            policy: &prepared.policy,
-            budget: &self.inner.budget,
-            safety: prepared.safety,
-            random: &*self.inner.random,
-        };
-        let span = Span::current();
-        let mut attempt: u32 = 0;
-        let mut replayed_after_401 = false;
-        let observed = self.inner.interceptors.is_active();
-        loop {
-            attempt += 1;
-            span.record("http.request.resend_count", attempt - 1);
-            if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
-                if observed {
-                    let ctx = self.hook_context(&prepared, attempt);
-                    self.inner
-                        .interceptors
-                        .call(Hook::OnRateLimitWait(wait), &ctx);
-                }
-                self.inner.sleeper.sleep(wait).await;
-            }
-            let credential = self.credential(op, attempt - 1).await?;
-            if observed {
-                self.notice_renewal(&prepared, attempt, credential.as_ref());
-            }
-            let sent_at = observed.then(Instant::now);
-            let outcome = self.attempt(&prepared, credential.as_ref(), attempt).await;
-            if let Some(sent_at) = sent_at {
-                self.after_attempt(&prepared, attempt, &outcome, sent_at.elapsed());
-            }
-            let now = self.inner.clock.now();
-            if let Ok((raw, _)) = &outcome {
-                self.observe(raw, now);
-                if raw.status == StatusCode::UNAUTHORIZED
-                    && replayed_after_401
-                    && let Some(credential) = &credential
-                {
-                    // Rejected even after renewal: 401s to it stop renewing for a while.
-                    self.inner.auth.on_replay_rejected(credential);
-                }
-                if raw.status == StatusCode::UNAUTHORIZED
-                    && !replayed_after_401
-                    && self
-                        .replay_after_401(op, credential.as_ref(), attempt)
-                        .await?
-                {
-                    replayed_after_401 = true;
-                    // The replay is not a retry: it does not count against the policy.
-                    attempt -= 1;
-                    continue;
-                }
-            }
-            match rules.next(attempt, classify(&outcome), now) {
-                Next::Done => {
-                    let mut outcome = outcome;
-                    if let Ok((raw, _)) = &mut outcome {
-                        raw.attempts = attempt;
-                        self.warn_if_deprecated(prepared.op, &raw.headers);
-                    }
-                    return outcome;
-                }
-                Next::Retry(delay) => {
-                    if observed {
-                        let (status, error) = match &outcome {
-                            Ok((raw, _)) => (Some(raw.status), None),
-                            Err(e) => (None, Some(e)),
-                        };
-                        let ctx = Context {
-                            status,
-                            error,
-                            retry_delay: Some(delay),
-                            ..self.hook_context(&prepared, attempt)
-                        };
-                        self.inner.interceptors.call(Hook::OnRetry, &ctx);
-                    }
-                    self.inner.sleeper.sleep(delay).await
-                }
-                Next::Stop(reason) => {
-                    let error = final_error(outcome, reason, now)
-                        .with_operation(op)
-                        .with_attempts(attempt);
-                    if error.status().is_none() {
-                        // No answer: the conventions' `error.type` is the kind of failure.
-                        span.record("error.type", crate::audit::kind_name(error.kind()));
-                    }
-                    return Err(error);
-                }
-            }
-        }
-    }
-
-    /// Checks and encodes what every attempt of `request` sends the same, once, before the first.
-    fn prepare(&self, request: &Request, stream: bool) -> Result<Prepared<'_>, Error> {
-        let op = request.operation;
-        let checked = || -> Result<Prepared<'_>, Error> {
-            let idempotency_key = idempotency_key_for(request)?;
-            Ok(Prepared {
-                op,
-                url: self.url_for(request)?,
-                parameter_headers: parameter_headers(&request.headers)?,
-                body: request.body.clone().map(encoded_body).transpose()?,
-                safety: RequestSafety {
-                    idempotent_method: op.method.is_idempotent(),
-                    has_idempotency_key: idempotency_key.is_some(),
-                },
-                idempotency_key,
-                policy: match request.options.max_attempts {
-                    Some(n) => Cow::Owned(self.inner.retry.clone().max_attempts(n)),
-                    None => Cow::Borrowed(&self.inner.retry),
-                },
-                timeout: request.options.timeout.or(self.inner.attempt_timeout),
-                stream,
-            })
-        };
-        checked().map_err(|e| e.with_operation(op.id))
-    }
-
-    /// How long to hold the request while the server has said the quota is spent (the caller
-    /// sleeps), unless the policy promises no waiting (one attempt).
-    async fn rate_gate_wait(&self, policy: &RetryPolicy) -> Option<Duration> {
-        if !policy.waits_for_rate_limits() {
-            return None;
-        }
-        let wait = self
-            .inner
-            .gate
-            .wait_before_send(self.inner.clock.now())
-            .await?;
-        tracing::debug!(
-            wait_ms = wait.as_millis() as u64,
-            "rate limit spent; waiting for the reset"
-        );
-        Some(wait)
     }
 
     /// `on_credential_renewed` when this attempt's credential is newer than any this client
@@ -591,9 +691,35 @@ impl Client {
         Ok(replay)
     }
 
-    /// Sends one attempt and reads its answer (a success's body left unread when streaming). A
-    /// failure comes back already classified by [`classify_reqwest`].
+    /// Sends one attempt and reads its answer (a success's body left unread when streaming), within
+    /// the attempt timeout. A failure comes back already classified by [`classify_reqwest`].
+    ///
+    /// The timeout is a `tokio::time::timeout` around sending and reading, rather than reqwest's
+    /// per-request timeout, which costs an allocation, an extension map on the request and a
+    /// wrapper around the body on every request. A streamed body is read after this returns, so
+    /// a stream keeps reqwest's timeout (set in [`http_request`](Self::http_request)), which
+    /// covers the body as the caller reads it.
     async fn attempt(
+        &self,
+        prepared: &Prepared<'_>,
+        credential: Option<&AppliedCredential>,
+        attempt: u32,
+    ) -> Result<Answer, Error> {
+        let exchange = self.exchange(prepared, credential, attempt);
+        let Some(limit) = prepared.timeout.filter(|_| !prepared.stream) else {
+            return exchange.await;
+        };
+        match tokio::time::timeout(limit, exchange).await {
+            Ok(answer) => answer,
+            Err(elapsed) => Err(Error::timeout_from(AttemptFailure::TimedOut, elapsed)
+                .with_message(format!(
+                    "no answer within {limit:?} (the attempt timeout, ClientBuilder::timeout)"
+                ))),
+        }
+    }
+
+    /// Sends the request of one attempt and reads the answer.
+    async fn exchange(
         &self,
         prepared: &Prepared<'_>,
         credential: Option<&AppliedCredential>,
@@ -607,22 +733,32 @@ impl Client {
             };
             self.inner.interceptors.call(Hook::BeforeSend, &ctx);
         }
-        let response = self
+        let mut response = self
             .inner
             .http
             .execute(request)
             .await
             .map_err(classify_reqwest)?;
-        if prepared.stream && response.status().is_success() {
+        let status = response.status();
+        if prepared.stream && status.is_success() {
             let raw = RawResponse {
-                status: response.status(),
+                status,
                 headers: response.headers().clone(),
                 body: Bytes::new(),
                 attempts: 0,
             };
-            return Ok((raw, Some(response)));
+            return Ok((raw, Some(Box::new(response))));
         }
-        Ok((self.read_response(response).await?, None))
+        // The body is read through a borrow: handing the response itself to another `async fn`
+        // would keep a second copy of it in this future's state.
+        let body = self.read_body(&mut response).await?;
+        let raw = RawResponse {
+            status,
+            headers: std::mem::take(response.headers_mut()),
+            body,
+            attempts: 0,
+        };
+        Ok((raw, None))
     }
 
     /// The wire request of one attempt.
@@ -648,29 +784,32 @@ impl Client {
             headers.insert(CONTENT_TYPE, content_type.clone());
             *request.body_mut() = Some(body.clone().into());
         }
-        *request.timeout_mut() = prepared.timeout;
+        if prepared.stream {
+            // Only a stream: other attempts run within `attempt`'s own timeout.
+            *request.timeout_mut() = prepared.timeout;
+        }
         request
     }
 
     /// Records an answer on the operation's span and in the shared rate-limit gate.
-    fn observe(&self, raw: &RawResponse, now: SystemTime) {
-        let span = Span::current();
-        span.record("http.response.status_code", raw.status.as_u16());
-        if raw.status.as_u16() >= 400 {
-            // The conventions' `error.type` for an error answer is its status code.
-            span.record("error.type", raw.status.as_u16());
-        }
-        if let Some(id) = raw.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-            span.record("marketing_api.request_id", id);
+    fn observe(&self, span: &Span, raw: &RawResponse, now: SystemTime) {
+        // Without a subscriber that wants the span, there is nothing to record: skip the lookup.
+        if !span.is_disabled() {
+            span.record("http.response.status_code", raw.status.as_u16());
+            if raw.status.as_u16() >= 400 {
+                // The conventions' `error.type` for an error answer is its status code.
+                span.record("error.type", raw.status.as_u16());
+            }
+            if let Some(id) = raw.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+                span.record("marketing_api.request_id", id);
+            }
         }
         self.inner.gate.observe(raw.status, &raw.headers, now);
     }
 
-    /// Reads status, headers and the body (bounded by `max_response_bytes`).
-    async fn read_response(&self, mut response: reqwest::Response) -> Result<RawResponse, Error> {
+    /// Reads the body (bounded by `max_response_bytes`).
+    async fn read_body(&self, response: &mut reqwest::Response) -> Result<Bytes, Error> {
         let limit = self.inner.max_response_bytes;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
         if response
             .content_length()
             .is_some_and(|len| len > limit as u64)
@@ -697,16 +836,10 @@ impl Client {
                 (Some(_), Some(buf)) => buf.extend_from_slice(&chunk),
             }
         }
-        let body = match (first, rest) {
+        Ok(match (first, rest) {
             (_, Some(buf)) => buf.freeze(),
             (Some(only), None) => only,
             (None, None) => Bytes::new(),
-        };
-        Ok(RawResponse {
-            status,
-            headers,
-            body,
-            attempts: 0,
         })
     }
 
@@ -714,10 +847,12 @@ impl Client {
         // `path_segment` writes the ids `.` and `..` as `%2E` and `%2E%2E`, but URL parsing still
         // resolves those as dot segments (`/campaigns/%2E%2E/ads` is `/ads`): the request would
         // go to another path. No id can be either, so the request is refused.
-        if request
-            .path
-            .split('/')
-            .any(|segment| segment == "%2E" || segment == "%2E%2E")
+        // (A substring search first: almost no path has `%2E` at all.)
+        if request.path.contains("%2E")
+            && request
+                .path
+                .split('/')
+                .any(|segment| segment == "%2E" || segment == "%2E%2E")
         {
             return Err(Error::config(
                 "a path parameter (an id) is `.` or `..`, which no resource has; the URL would resolve it to another path",
@@ -767,8 +902,8 @@ impl Client {
 }
 
 /// A successful answer: status, headers and body; with streaming, the live response whose body
-/// is still to be read.
-type Answer = (RawResponse, Option<reqwest::Response>);
+/// is still to be read (boxed: only streams have one, and every attempt's state carries the slot).
+type Answer = (RawResponse, Option<Box<reqwest::Response>>);
 
 /// What every attempt of one logical request sends the same, checked once before the first.
 struct Prepared<'c> {

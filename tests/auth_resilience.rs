@@ -89,7 +89,7 @@ fn builder(server: &MockServer, clock: &ManualClock, secret: &str) -> ClientBuil
 async fn get(client: &Client) -> Result<String, marketing_api::Error> {
     Ok(client
         .campaigns()
-        .get(&CampaignId::new("cmp_1"))
+        .get(CampaignId::new("cmp_1"))
         .send()
         .await?
         .name)

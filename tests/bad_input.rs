@@ -182,7 +182,7 @@ async fn get_with(answer: Answer, attempts: u32, max_body: usize) -> (Error, usi
     let server = raw_server(answer).await;
     let error = client(&server, attempts, max_body)
         .campaigns()
-        .get(&CampaignId::new("cmp_1"))
+        .get(CampaignId::new("cmp_1"))
         .send()
         .await
         .expect_err("a malformed answer must fail");
@@ -426,7 +426,7 @@ async fn dot_ids_are_refused_before_sending() {
     // Ids with characters that mean something in a URL stay inside their segment.
     let campaign = client
         .campaigns()
-        .get(&CampaignId::new("a/../b?c#d%2E"))
+        .get(CampaignId::new("a/../b?c#d%2E"))
         .send()
         .await
         .expect("an escaped id is sent");

@@ -17,11 +17,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use marketing_api::Client;
-use marketing_api::auth::{OAuth2, RenewalRequest, TokenStore};
+use marketing_api::auth::{ApiKey, OAuth2, RenewalRequest, TokenStore};
 use marketing_api::fleet::SharedRateGate;
 use marketing_api::fleet::redis::{FailureMode, GcraLimit, RedisFleet};
 use marketing_api::retry::RetryPolicy;
 use marketing_api::webhooks::ReplayGuard;
+use marketing_api_sandbox::{RateTier, Sandbox};
 use redis_server::RedisServer;
 
 const CHILD_ROLE: &str = "FLEET_CHILD";
@@ -35,7 +36,7 @@ fn main() {
         return;
     }
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    let scenarios: [(&str, Scenario); 7] = [
+    let scenarios: [(&str, Scenario); 8] = [
         ("token_one_request_per_expiry", token_one_request_per_expiry),
         ("webhook_ids_accepted_once", webhook_ids_accepted_once),
         (
@@ -48,6 +49,10 @@ fn main() {
         (
             "empty_redis_keeps_the_rotated_refresh_token",
             empty_redis_keeps_the_rotated_refresh_token,
+        ),
+        (
+            "redis_behind_a_process_gets_its_tokens_back",
+            redis_behind_a_process_gets_its_tokens_back,
         ),
     ];
     let Some(mut redis) = RedisServer::start_or_skip("fleet") else {
@@ -326,73 +331,126 @@ async fn child_webhooks() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rate gate: 8 processes × 8 workers against a quota of N requests per second, without the
-// shared gate, with the shared gate, and with the shared gate and the GCRA limiter.
+// Rate gate: 8 processes × 8 workers against the sandbox's quota of N requests per second,
+// without the shared gate, with the shared gate, and with the shared gate and the GCRA limiter.
+// The sandbox keys its quota by credential: every process sends the same API key, so the fleet
+// spends one quota. A proxy in the parent counts what the sandbox answered.
 
 const QUOTA: u32 = 200;
-const QUOTA_RUN: Duration = Duration::from_secs(5);
+const QUOTA_RUN: Duration = Duration::from_secs(6);
 
-/// One run: the share of requests answered 429, the throughput as a share of the quota, and
-/// how many requests the shared gate held.
-fn quota_run(redis: &RedisServer, mode: &str) -> (f64, f64, u64) {
+/// What the proxy counted during one run.
+struct QuotaRun {
+    ok: u64,
+    too_many: u64,
+    /// Answers 200 in each second of the run.
+    ok_per_second: Vec<u64>,
+    /// Requests the shared gate held, as the children's fleet counters say.
+    held: u64,
+}
+
+impl QuotaRun {
+    /// The share of requests answered 429.
+    fn rejected(&self) -> f64 {
+        self.too_many as f64 / (self.ok + self.too_many) as f64
+    }
+
+    /// Requests answered 200 per second, as a share of the quota: over the whole run, and from
+    /// the second second on (the sandbox's token bucket starts full, so the first second can
+    /// take up to twice the quota).
+    fn throughput(&self) -> (f64, f64) {
+        let share = |ok: u64, secs: usize| ok as f64 / secs as f64 / f64::from(QUOTA);
+        let after_first: u64 = self.ok_per_second.iter().skip(1).sum();
+        (
+            share(self.ok, self.ok_per_second.len()),
+            share(after_first, self.ok_per_second.len() - 1),
+        )
+    }
+}
+
+fn quota_run(redis: &RedisServer, mode: &str) -> QuotaRun {
     let runtime = runtime();
-    let (addr, ledger) = runtime.block_on(servers::quota_server(QUOTA));
-    // On a whole second, so the run spans exactly as many of the server's windows as seconds.
-    let start = (unix_ms(SystemTime::now()) / 1_000 + 2) * 1_000;
-    // What the server counted during the run itself: calls still waiting for a slot when the
-    // workers stop are answered after it and do not count.
-    let snapshot = {
-        let ledger = ledger.clone();
-        std::thread::spawn(move || {
-            let end = start + u64::try_from(QUOTA_RUN.as_millis()).unwrap();
-            std::thread::sleep(Duration::from_millis(end - unix_ms(SystemTime::now())));
-            let ledger = ledger.lock().unwrap();
-            (ledger.ok, ledger.too_many)
-        })
-    };
+    let (sandbox, proxy, ledger) = runtime.block_on(async {
+        let sandbox = Sandbox::builder()
+            .standard_tier(RateTier::new(QUOTA, Duration::from_secs(1)))
+            .start()
+            .await
+            .unwrap();
+        let (proxy, ledger) = servers::counting_proxy(sandbox.addr()).await;
+        (sandbox, proxy, ledger)
+    });
+    let start = unix_ms(SystemTime::now()) + 2_000;
+    let run_ms = u64::try_from(QUOTA_RUN.as_millis()).unwrap();
     let outputs = run_children(
         "quota",
         8,
         &[
             ("REDIS_URL", redis.url()),
-            ("BASE_URL", format!("http://{addr}/v1")),
+            ("BASE_URL", format!("http://{proxy}/v1")),
+            ("API_KEY", sandbox.api_key().to_owned()),
             ("START_MS", start.to_string()),
             ("MODE", mode.to_owned()),
         ],
     );
-    let (ok, too_many) = snapshot.join().unwrap();
-    let rejected = too_many as f64 / (ok + too_many) as f64;
-    let throughput = ok as f64 / QUOTA_RUN.as_secs_f64() / f64::from(QUOTA);
-    eprintln!(
-        "  {mode:>11}: {ok} ok, {too_many} × 429 ({:.2} % of requests), throughput {:.1} % \
-         of the quota",
-        rejected * 100.0,
-        throughput * 100.0
+    runtime.block_on(sandbox.shutdown());
+    // What the sandbox answered during the run itself: calls still waiting for a slot when the
+    // workers stop are answered after it and do not count.
+    let ledger = ledger.lock().unwrap();
+    let end = start + run_ms;
+    let run = QuotaRun {
+        ok: ledger.count(start, end, Some(200)),
+        too_many: ledger.count(start, end, Some(429)),
+        ok_per_second: (start..end)
+            .step_by(1_000)
+            .map(|from| ledger.count(from, from + 1_000, Some(200)))
+            .collect(),
+        held: outputs.iter().map(|o| stats(o)["gate_waits"]).sum(),
+    };
+    assert_eq!(
+        ledger.count(start, end, None),
+        run.ok + run.too_many,
+        "the sandbox answered nothing but 200 and 429"
     );
-    let held = outputs.iter().map(|o| stats(o)["gate_waits"]).sum();
-    (rejected, throughput, held)
+    let (whole, after_first) = run.throughput();
+    let gave_up: u64 = outputs.iter().map(|o| stats(o)["failed"]).sum();
+    eprintln!(
+        "  {mode:>11}: {} ok {:?} per second, {} × 429 ({:.2} % of requests); throughput \
+         {:.1} % of the quota ({:.1} % after the first second); {} calls gave up, {} held by \
+         the shared gate",
+        run.ok,
+        run.ok_per_second,
+        run.too_many,
+        run.rejected() * 100.0,
+        whole * 100.0,
+        after_first * 100.0,
+        gave_up,
+        run.held,
+    );
+    run
 }
 
 fn rate_gate_keeps_fleet_under_quota(redis: &mut RedisServer) {
-    // Printed for comparison: each process on its own, and the shared gate without the limiter
-    // (with 64 workers on loopback every process learns of the spent quota from its own 429
-    // within a millisecond, so sharing it changes little; the requests in flight at the reset
-    // are what the limiter prevents).
-    let (_, _, held_alone) = quota_run(redis, "local");
-    let (_, _, held_shared) = quota_run(redis, "shared");
-    let (limited_rejected, limited_throughput, _) = quota_run(redis, "shared+gcra");
-    assert_eq!(held_alone, 0, "no shared gate, nothing held by it");
+    // The first two are printed for comparison: each process on its own, and the shared gate
+    // without the limiter. Both keep sending until a response says the quota is spent, so the
+    // requests in flight at that moment come back 429; the limiter keeps them from being sent.
+    let alone = quota_run(redis, "local");
+    let shared = quota_run(redis, "shared");
+    let limited = quota_run(redis, "shared+gcra");
+    assert_eq!(alone.held, 0, "no shared gate, nothing held by it");
     assert!(
-        held_shared > 0,
+        shared.held > 0,
         "the shared gate held requests another process learned about"
     );
     assert!(
-        limited_rejected <= 0.01,
-        "429s above 1 %: {limited_rejected}"
+        alone.too_many > 0,
+        "without the limiter the fleet runs into the quota (else this run proves nothing)"
     );
+    let rejected = limited.rejected();
+    assert!(rejected <= 0.01, "429s above 1 %: {rejected}");
+    let (throughput, _) = limited.throughput();
     assert!(
-        limited_throughput >= 0.90,
-        "throughput below 90 %: {limited_throughput}"
+        throughput >= 0.90,
+        "throughput below 90 % of the quota: {throughput}"
     );
 }
 
@@ -401,13 +459,15 @@ async fn child_quota() {
         .key_prefix(format!("quota-{}", env("START_MS")))
         .build()
         .unwrap();
-    let mut builder =
-        Client::builder(env("BASE_URL")).retry_policy(RetryPolicy::default().max_attempts(10));
+    let mut builder = Client::builder(env("BASE_URL"))
+        .auth(ApiKey::new(env("API_KEY")).unwrap())
+        .retry_policy(RetryPolicy::default().max_attempts(10));
     match env("MODE").as_str() {
         "local" => {}
         "shared" => builder = builder.shared_rate_gate(Arc::new(fleet.rate_gate("api"))),
         "shared+gcra" => {
-            // 95 % of the quota: the server's window and the limiter's clock never quite agree.
+            // 95 % of the quota: the sandbox's bucket refills faster than the fleet spends it,
+            // so timing jitter (8 processes on 2 cores) is absorbed by the bucket, not a 429.
             let limit = GcraLimit::new(QUOTA * 95 / 100, Duration::from_secs(1));
             builder = builder.shared_rate_gate(Arc::new(fleet.rate_gate("api").limit(limit)));
         }
@@ -422,8 +482,8 @@ async fn child_quota() {
         async move {
             let mut failed = 0u64;
             while Instant::now() < end {
-                // Without the shared gate the retry budget runs out and 429s reach the caller:
-                // counted, not fatal; the server's own counts are what the parent checks.
+                // Without the limiter the retry budget runs out and 429s reach the caller:
+                // counted, not fatal; the proxy's counts are what the parent checks.
                 if client.campaigns().list().send().await.is_err() {
                     failed += 1;
                 }
@@ -755,5 +815,83 @@ fn empty_redis_keeps_the_rotated_refresh_token(redis: &mut RedisServer) {
             panic!("the refilled Redis answers");
         };
         assert_eq!(shared.refresh_token().unwrap().expose_secret(), "rt_2");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis behind a process: it answers with tokens older than the process's own (a failover to a
+// replica that missed the last save; a renewal kept in memory during an outage). The process
+// must not take the older, spent refresh token back; it writes its own tokens back instead.
+
+fn redis_behind_a_process_gets_its_tokens_back(redis: &mut RedisServer) {
+    use marketing_api::auth::{Renewal, SaveOutcome, TokenSet};
+    let runtime = runtime();
+    runtime.block_on(async {
+        let fleet = RedisFleet::builder(redis.url()).build().unwrap();
+        let store = fleet.token_store("cli");
+        let now = SystemTime::now();
+        let minute = Duration::from_secs(60);
+        let first = TokenSet::new("at_1")
+            .with_refresh_token("rt_1")
+            .with_expires_at(now + minute);
+        let second = TokenSet::new("at_2")
+            .with_refresh_token("rt_2")
+            .with_expires_at(now + 2 * minute);
+        for (replacing, tokens) in [(None, &first), (Some("at_1"), &second)] {
+            let Renewal::Obtain { lease, .. } = store
+                .begin_renewal(RenewalRequest::new(now, replacing.map(Into::into)))
+                .await
+                .unwrap()
+            else {
+                panic!("nothing newer is stored: this process renews");
+            };
+            assert_eq!(
+                store.save_renewed(tokens, &lease).await.unwrap(),
+                SaveOutcome::Saved
+            );
+            store.end_renewal(lease).await;
+        }
+        // Another fleet member's view of Redis, which loses the last save (rt_1 is spent).
+        let other = RedisFleet::builder(redis.url())
+            .build()
+            .unwrap()
+            .token_store("cli");
+        let lose_last_save = || async { other.save(&first).await.unwrap() };
+
+        lose_last_save().await;
+        let loaded = store.load().await.unwrap().unwrap();
+        assert_eq!(loaded.refresh_token().unwrap().expose_secret(), "rt_2");
+        let seen = other.load().await.unwrap().unwrap();
+        assert_eq!(
+            seen.refresh_token().unwrap().expose_secret(),
+            "rt_2",
+            "written back for the others"
+        );
+
+        lose_last_save().await;
+        // at_1 has not expired, yet it is older than the at_2 being replaced: not reused, and
+        // the renewal presents rt_2, under a real lease.
+        let Renewal::Obtain { lease, latest } = store
+            .begin_renewal(RenewalRequest::new(now, Some("at_2".into())))
+            .await
+            .unwrap()
+        else {
+            panic!("older stored tokens are not reused");
+        };
+        let latest = latest.expect("the process's tokens are offered");
+        assert_eq!(latest.refresh_token().unwrap().expose_secret(), "rt_2");
+        assert!(lease.fence() > 0);
+        let third = TokenSet::new("at_3")
+            .with_refresh_token("rt_3")
+            .with_expires_at(now + 3 * minute);
+        assert_eq!(
+            store.save_renewed(&third, &lease).await.unwrap(),
+            SaveOutcome::Saved,
+            "the write-back under the lease leaves the holder's own save allowed"
+        );
+        store.end_renewal(lease).await;
+        let seen = other.load().await.unwrap().unwrap();
+        assert_eq!(seen.refresh_token().unwrap().expose_secret(), "rt_3");
+        assert_eq!(fleet.stats().fallbacks, 0);
     });
 }

@@ -74,7 +74,7 @@ async fn unknown_fields_everywhere_are_ignored() {
     let got = client(&server)
         .await
         .campaigns()
-        .get(&CampaignId::new("cmp_1"))
+        .get(CampaignId::new("cmp_1"))
         .send_with_meta()
         .await
         .expect("extra fields decode");
@@ -197,7 +197,7 @@ async fn errors_with_a_new_type_and_extra_fields_keep_their_details() {
     let error = client(&server)
         .await
         .campaigns()
-        .get(&CampaignId::new("cmp_1"))
+        .get(CampaignId::new("cmp_1"))
         .send()
         .await
         .expect_err("409");

@@ -17,12 +17,9 @@ fn spec_text() -> String {
 }
 
 fn spec() -> Value {
-    let text = spec_text();
-    if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("spec: {e}"))
-    } else {
-        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("spec: {e}"))
-    }
+    marketing_api_openapi::Document::parse(&spec_text())
+        .unwrap_or_else(|e| panic!("spec: {e}"))
+        .root
 }
 
 /// JSON as a value: object members that are `null` dropped (an absent optional field encodes

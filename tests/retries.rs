@@ -154,7 +154,7 @@ async fn two_503s_then_success_takes_exactly_three_attempts() {
 
     let campaign = client
         .campaigns()
-        .get(&id())
+        .get(id())
         .send()
         .await
         .expect("third attempt succeeds");
@@ -197,7 +197,7 @@ async fn retry_after_seconds_is_waited_on_the_injected_clock() {
 
     client
         .campaigns()
-        .get(&id())
+        .get(id())
         .send()
         .await
         .expect("retry succeeds");
@@ -226,7 +226,7 @@ async fn retry_after_http_date_is_waited_until() {
 
     client
         .campaigns()
-        .get(&id())
+        .get(id())
         .send()
         .await
         .expect("retry succeeds");
@@ -258,7 +258,7 @@ async fn day_long_retry_after_is_capped() {
 
         client
             .campaigns()
-            .get(&id())
+            .get(id())
             .send()
             .await
             .expect("retry succeeds");
@@ -403,7 +403,7 @@ async fn patch_without_key_is_not_retried_after_reaching_the_server() {
 
     let err = client
         .campaigns()
-        .update(&id(), &CampaignPatch::new())
+        .update(id(), &CampaignPatch::new())
         .max_attempts(5)
         .send()
         .await
@@ -447,7 +447,7 @@ async fn storm(budget: RetryBudgetConfig, requests: usize) -> usize {
         tokio::spawn(async move {
             client
                 .campaigns()
-                .get(&CampaignId::new(format!("cmp_{i}")))
+                .get(CampaignId::new(format!("cmp_{i}")))
                 .send()
                 .await
         })
@@ -495,7 +495,7 @@ async fn budget_exhaustion_is_named_in_the_error() {
         .build()
         .expect("valid client configuration");
 
-    let err = client.campaigns().get(&id()).send().await.expect_err("503");
+    let err = client.campaigns().get(id()).send().await.expect_err("503");
     println!("final error: {err}");
 
     assert_eq!(err.attempts(), 1);
@@ -566,7 +566,7 @@ async fn spent_quota_holds_the_next_request_until_the_reset() {
         let client = client_for(&server.uri(), &clock, RetryPolicy::default());
 
         for _ in 0..3 {
-            client.campaigns().get(&id()).send().await.expect("200");
+            client.campaigns().get(id()).send().await.expect("200");
         }
 
         let sleeps_before = clock.sleeps().len();
@@ -626,10 +626,10 @@ async fn spent_quota_holds_concurrent_requests_in_real_time() {
         .build()
         .expect("valid client configuration");
 
-    client.campaigns().get(&id()).send().await.expect("200");
+    client.campaigns().get(id()).send().await.expect("200");
     let calls = (0..5).map(|_| {
         let client = client.clone();
-        tokio::spawn(async move { client.campaigns().get(&id()).send().await })
+        tokio::spawn(async move { client.campaigns().get(id()).send().await })
     });
     for call in futures::future::join_all(calls).await {
         call.expect("task finished").expect("200 after the wait");
@@ -658,7 +658,7 @@ async fn final_error_says_how_many_attempts_and_why_the_last_failed() {
 
     let err = client
         .campaigns()
-        .get(&id())
+        .get(id())
         .send()
         .await
         .expect_err("503 three times");
@@ -686,7 +686,7 @@ async fn an_oversized_answer_is_reported_not_retried() {
 
     let err = client
         .campaigns()
-        .get(&id())
+        .get(id())
         .send()
         .await
         .expect_err("too large");
@@ -720,12 +720,7 @@ async fn timeouts_are_retried_unless_the_policy_says_not_to() {
             .build()
             .expect("valid client configuration");
 
-        let err = client
-            .campaigns()
-            .get(&id())
-            .send()
-            .await
-            .expect_err("slow");
+        let err = client.campaigns().get(id()).send().await.expect_err("slow");
         println!("final error: {err}");
 
         assert!(err.is_timeout(), "{err}");
@@ -778,7 +773,7 @@ async fn dropped_connections_are_retried_and_reported() {
 
     let err = client
         .campaigns()
-        .get(&id())
+        .get(id())
         .send()
         .await
         .expect_err("no answer");
@@ -843,10 +838,10 @@ async fn never_policy_neither_retries_nor_waits_for_the_rate_gate() {
             .mount(&server)
             .await;
         let client = client_for(&server.uri(), &clock, RetryPolicy::never());
-        let _ = client.campaigns().get(&id()).send().await;
+        let _ = client.campaigns().get(id()).send().await;
         client
             .campaigns()
-            .get(&id())
+            .get(id())
             .send()
             .await
             .expect("the second request goes out at once and succeeds");
@@ -869,14 +864,14 @@ async fn never_policy_neither_retries_nor_waits_for_the_rate_gate() {
     let client = client_for(&server.uri(), &clock, RetryPolicy::default());
     client
         .campaigns()
-        .get(&id())
+        .get(id())
         .max_attempts(1)
         .send()
         .await
         .expect_err("one attempt: the 429 is the answer");
     client
         .campaigns()
-        .get(&id())
+        .get(id())
         .max_attempts(1)
         .send()
         .await

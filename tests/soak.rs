@@ -146,7 +146,7 @@ async fn campaign_worker(
             match client
                 .campaigns()
                 .update(
-                    &CampaignId::new(id.as_str()),
+                    CampaignId::new(id.as_str()),
                     &CampaignPatch::new().with_name(format!("soak-{worker}-{n}-renamed")),
                 )
                 .send()
@@ -164,7 +164,7 @@ async fn campaign_worker(
             Tally::add(&tally.calls, 1);
             match client
                 .campaigns()
-                .delete(&CampaignId::new(id.as_str()))
+                .delete(CampaignId::new(id.as_str()))
                 .send()
                 .await
             {
@@ -226,7 +226,7 @@ async fn contact_worker(
             Tally::add(&tally.calls, 1);
             match client
                 .contacts()
-                .delete(&ContactId::new(id.as_str()))
+                .delete(ContactId::new(id.as_str()))
                 .send()
                 .await
             {

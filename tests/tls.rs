@@ -126,7 +126,7 @@ fn builder(server: &TlsServer, pki: &Pki) -> marketing_api::ClientBuilder {
 async fn get_campaign(client: &Client) -> Result<String, marketing_api::Error> {
     let campaign = client
         .campaigns()
-        .get(&CampaignId::new("cmp_1"))
+        .get(CampaignId::new("cmp_1"))
         .send()
         .await?;
     Ok(campaign.name)

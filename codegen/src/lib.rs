@@ -28,7 +28,8 @@ pub mod operations;
 pub mod print;
 pub mod schema;
 pub mod types;
-pub mod yaml;
+/// The YAML reader the spec goes through (from `marketing-api-openapi`).
+pub use marketing_api_openapi::yaml;
 
 use std::path::Path;
 
@@ -173,7 +174,11 @@ pub fn generate_files(
         move |source| GenerateError::Io { path, source }
     };
     let text = std::fs::read_to_string(spec_path).map_err(io(spec_path))?;
-    let generated = generate_with(&text, options)?;
+    // A spec that does not parse names its file, as well as the line.
+    let generated = generate_with(&text, options).map_err(|e| match e {
+        GenerateError::Parse(error) => GenerateError::Parse(error.in_file(spec_path)),
+        other => other,
+    })?;
     for (name, text) in [
         ("models.rs", &generated.models),
         ("api.rs", &generated.api),

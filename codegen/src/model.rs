@@ -139,6 +139,9 @@ pub struct Field {
     pub doc: String,
     /// Personal data or secret: redacted in `Debug`.
     pub redacted: bool,
+    /// Marked `x-sensitive`: encrypted field by field (JWE) when the consumer registered a key,
+    /// so the field's type is `Sensitive<T>`.
+    pub sensitive: bool,
     /// Held in a `Box` to break a cycle of types containing each other.
     pub boxed: bool,
     /// The one value the schema allows (`const: "image"`), for a required string field: the

@@ -167,6 +167,12 @@ impl<'a> SchemaView<'a> {
         self.get(key) == Some(&Value::Bool(true))
     }
 
+    /// A vendor extension that is on: `true`, or an object of its settings
+    /// (`x-sensitive: {class: pii}`).
+    pub fn extension_on(&self, key: &str) -> bool {
+        matches!(self.get(key), Some(Value::Bool(true) | Value::Object(_)))
+    }
+
     /// The schema's example: `example`, or the first of `examples` (3.1).
     pub fn example(&self) -> Option<&'a Value> {
         self.get("example").or_else(|| {

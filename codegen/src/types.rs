@@ -551,7 +551,8 @@ impl<'d> TypeBuilder<'d> {
             if doc.is_empty() {
                 doc = format!("The `{wire}` property.");
             }
-            let redacted = flag("x-pii") || flag("x-secret") || flag("x-sensitive");
+            let sensitive = own.extension_on("x-sensitive") || target.extension_on("x-sensitive");
+            let redacted = flag("x-pii") || flag("x-secret") || sensitive;
 
             fields.push(Field {
                 rust: fields_ns.claim(&names::field_name(&wire)),
@@ -561,6 +562,7 @@ impl<'d> TypeBuilder<'d> {
                 nullable,
                 doc,
                 redacted,
+                sensitive,
                 boxed: false,
                 constant: None,
             });

@@ -28,6 +28,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Debug)]
 pub struct AppState {
     pub(crate) spec: Arc<Spec>,
+    pub(crate) encryption: crate::encryption::Encryption,
     pub(crate) store: Mutex<Store>,
     pub(crate) auth: Auth,
     pub(crate) settings: SettingsHandle,
@@ -183,6 +184,9 @@ async fn handle(app: App, request: Request, next: Next) -> Response {
         );
     }
     let mut response = checked(&app, &credential, &operation, request, next).await;
+    if response.status().is_success() {
+        response = seal_response(&app, response).await;
+    }
     if operation.deprecated {
         let (deprecation, sunset) = app.spec.deprecation_headers();
         for (name, value) in [("deprecation", deprecation), ("sunset", sunset)] {
@@ -323,6 +327,14 @@ async fn checked(
                     .into_response();
                 }
             };
+            // Sensitive properties may come as a JWE to the platform's key: validation and the
+            // handler see the plaintext.
+            if let serde_json::Value::Object(map) = &mut json {
+                let path_id = parts.uri.path().rsplit('/').next();
+                if let Err((field, why)) = app.encryption.open_body(map, path_id) {
+                    return undecryptable(&field, why).into_response();
+                }
+            }
             // Event batches are validated event by event by their handler, so the reasons name
             // the event at fault.
             if operation.operation_id != "ingestEvents" {
@@ -409,6 +421,54 @@ async fn checked(
     };
     let ttl = app.settings.read(|s| s.idempotency_ttl);
     guard.complete(stored, ttl);
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn undecryptable(field: &str, why: crate::encryption::OpenError) -> ApiError {
+    use crate::encryption::OpenError;
+    let reason = match why {
+        OpenError::Malformed => "is not a JWE with alg ECDH-ES+A256KW and enc A256GCM",
+        OpenError::UnknownKid => {
+            "is encrypted to a key that is not the platform's (see GET /platform_keys)"
+        }
+        OpenError::Undecryptable => "does not decrypt: wrong key, or the JWE was altered",
+        OpenError::Misbound => "is bound (fld/obj) to another property or object",
+    };
+    ApiError::bad_request(
+        "undecryptable_field",
+        field,
+        format!("The encrypted value of '{field}' {reason}."),
+    )
+}
+
+/// Encrypts the sensitive properties of a success body's `data` to the account's newest active
+/// key; the body is left alone when there is none. Done after the idempotency store, so a
+/// replayed answer is encrypted to the key active at the time of the replay.
+async fn seal_response(app: &App, response: Response) -> Response {
+    let Some(recipient) = app.store().encryption_recipient() else {
+        return response;
+    };
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("The response could not be buffered.").into_response();
+    };
+    let mut json: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(json) => json,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    if let Some(data) = json.get_mut("data") {
+        app.encryption.seal_tree(data, &recipient);
+    }
+    let body = serde_json::to_vec(&json).unwrap_or_else(|_| bytes.to_vec());
+    parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
 }
 

@@ -42,6 +42,7 @@ mod api_keys;
 mod app;
 mod audit;
 mod auth;
+mod encryption;
 pub mod errors;
 mod faults;
 mod idempotency;
@@ -258,8 +259,10 @@ impl SandboxBuilder {
             self.redirect_uris,
         );
         let settings = SettingsHandle::new(self.settings);
+        let encryption = encryption::Encryption::new(spec.sensitive_properties());
         let state = Arc::new(AppState {
             spec,
+            encryption,
             store: Mutex::new(store::Store::default()),
             auth,
             settings: settings.clone(),

@@ -193,6 +193,23 @@ pub struct WebhookEndpoint {
     pub updated_at: Timestamp,
 }
 
+/// A public key the account registered for field-level encryption.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EncryptionKey {
+    /// `enk_…`
+    pub id: String,
+    /// The JWK's key id.
+    pub kid: String,
+    /// The public JWK as registered (with `use` and `alg` filled in).
+    pub jwk: Value,
+    /// `active` or `revoked`.
+    pub status: String,
+    /// Registration time.
+    pub created_at: Timestamp,
+    /// Revocation time.
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// One webhook message to one endpoint, with its delivery attempts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct WebhookDelivery {

@@ -3,18 +3,21 @@
 //!
 //! For every operation the sandbox keeps its required scopes, whether it is deprecated, a
 //! JSON Schema validator (Draft 2020-12) per query parameter and one for the request body.
-//! Schemas refer to `#/components/schemas/...`; each validator is compiled from a document
-//! `{"$defs": <all component schemas>, ...the schema}` with those references rewritten to
-//! `#/$defs/...`, so they resolve without any registry.
+//! Reading the spec, following its references and compiling its schemas is
+//! `marketing-api-openapi`'s, shared with the SDK's contract tester; what the sandbox adds is
+//! routing by method, its error bodies and the integer normalization of request bodies.
 
 use crate::errors::ApiError;
 use axum::http::Method;
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::{ValidationError, Validator};
+use marketing_api_openapi::pointer::join_field;
+use marketing_api_openapi::validate::{Compiler, Finding, FindingKind, Validator, findings};
+use marketing_api_openapi::{Document, Parameter, PathTemplate, first_content, split_path};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+
+pub use marketing_api_openapi::ParamType;
 
 /// The bundled contract.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
@@ -31,19 +34,6 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-/// The JSON type a query parameter is coerced to before validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamType {
-    /// Kept as a string.
-    String,
-    /// Parsed as a signed integer.
-    Integer,
-    /// Parsed as a floating-point number.
-    Number,
-    /// `true` or `false`.
-    Boolean,
-}
-
 /// One query parameter of an operation.
 pub struct QueryParam {
     /// Its name.
@@ -52,7 +42,7 @@ pub struct QueryParam {
     pub required: bool,
     /// How the text is coerced.
     pub param_type: ParamType,
-    validator: Validator,
+    validator: Arc<Validator>,
 }
 
 impl fmt::Debug for QueryParam {
@@ -71,7 +61,7 @@ pub struct RequestBody {
     pub required: bool,
     /// Its media type (`application/json` or `application/x-www-form-urlencoded`).
     pub media_type: String,
-    validator: Option<Validator>,
+    validator: Option<Arc<Validator>>,
     /// The schema (references rewritten to `#/$defs/...`) and the definitions it refers to.
     schema: Option<(Value, Arc<Value>)>,
 }
@@ -105,16 +95,16 @@ pub struct Operation {
 }
 
 #[derive(Debug)]
-struct PathTemplate {
-    segments: Vec<Option<String>>,
+struct Route {
+    template: PathTemplate,
     operations: HashMap<Method, Arc<Operation>>,
 }
 
 /// The loaded contract.
 pub struct Spec {
-    paths: Vec<PathTemplate>,
+    paths: Vec<Route>,
     scopes: BTreeSet<String>,
-    event_validator: Validator,
+    event_validator: Arc<Validator>,
     event_schema: Value,
     defs: Arc<Value>,
     deprecation: String,
@@ -141,81 +131,6 @@ pub enum RouteMatch {
     NotFound,
 }
 
-fn rewrite_refs(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                if key == "$ref" {
-                    if let Value::String(target) = item
-                        && let Some(name) = target.strip_prefix("#/components/schemas/")
-                    {
-                        *target = format!("#/$defs/{name}");
-                    }
-                } else {
-                    rewrite_refs(item);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
-        _ => {}
-    }
-}
-
-fn compile(schema: &Value, defs: &Value) -> Result<Validator, SpecError> {
-    let mut schema = schema.clone();
-    rewrite_refs(&mut schema);
-    let mut document = match schema {
-        Value::Object(map) => map,
-        // A boolean schema; wrap it so `$defs` has a home.
-        other => {
-            let mut map = Map::new();
-            map.insert("allOf".into(), Value::Array(vec![other]));
-            map
-        }
-    };
-    document.insert("$defs".into(), defs.clone());
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&Value::Object(document))
-        .map_err(|e| SpecError(format!("a schema does not compile: {e}")))
-}
-
-fn resolve<'a>(root: &'a Value, value: &'a Value) -> &'a Value {
-    let mut current = value;
-    for _ in 0..8 {
-        let Some(target) = current.get("$ref").and_then(Value::as_str) else {
-            return current;
-        };
-        let Some(pointer) = target.strip_prefix('#') else {
-            return current;
-        };
-        match root.pointer(pointer) {
-            Some(next) => current = next,
-            None => return current,
-        }
-    }
-    current
-}
-
-fn param_type(root: &Value, schema: &Value) -> ParamType {
-    let schema = resolve(root, schema);
-    let kind = match schema.get("type") {
-        Some(Value::String(t)) => t.as_str(),
-        Some(Value::Array(types)) => types
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null")
-            .unwrap_or("string"),
-        _ => "string",
-    };
-    match kind {
-        "integer" => ParamType::Integer,
-        "number" => ParamType::Number,
-        "boolean" => ParamType::Boolean,
-        _ => ParamType::String,
-    }
-}
-
 fn header_example(root: &Value, name: &str) -> Option<String> {
     root.pointer(&format!("/components/headers/{name}/example"))
         .and_then(Value::as_str)
@@ -233,17 +148,14 @@ impl Spec {
             .map_err(SpecError)
     }
 
-    /// Loads a spec from YAML text.
+    /// Loads a spec from YAML (or JSON) text. Every `$ref` must resolve; the error names the
+    /// first that does not, with its line.
     pub fn from_yaml(text: &str) -> Result<Self, SpecError> {
-        let root: Value =
-            serde_saphyr::from_str(text).map_err(|e| SpecError(format!("not valid YAML: {e}")))?;
-        let defs = root
-            .pointer("/components/schemas")
-            .cloned()
-            .ok_or_else(|| SpecError("components.schemas is missing".into()))?;
-        let mut defs_rewritten = defs.clone();
-        rewrite_refs(&mut defs_rewritten);
-        let shared_defs = Arc::new(defs_rewritten.clone());
+        let doc = Document::parse_checked(text).map_err(|e| SpecError(e.to_string()))?;
+        let root = &doc.root;
+        let mut compiler =
+            Compiler::new(&doc).ok_or_else(|| SpecError("components.schemas is missing".into()))?;
+        let shared_defs = Arc::new(compiler.defs().clone());
 
         let scopes: BTreeSet<String> = root
             .pointer("/components/securitySchemes/oauth2/flows")
@@ -254,87 +166,61 @@ impl Spec {
             .flat_map(|scopes| scopes.keys().cloned())
             .collect();
 
-        let mut paths = Vec::new();
-        let spec_paths = root
-            .get("paths")
-            .and_then(Value::as_object)
+        let mut paths: Vec<Route> = Vec::new();
+        let mut last_path = None;
+        let operations = doc
+            .operations()
             .ok_or_else(|| SpecError("paths is missing".into()))?;
-        for (path, item) in spec_paths {
-            let segments = path
-                .trim_matches('/')
-                .split('/')
-                .map(|segment| {
-                    if segment.starts_with('{') && segment.ends_with('}') {
-                        None
-                    } else {
-                        Some(segment.to_owned())
-                    }
-                })
-                .collect();
-            let mut operations = HashMap::new();
-            let shared_params = item
-                .get("parameters")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for (method_name, method) in [
-                ("get", Method::GET),
-                ("post", Method::POST),
-                ("put", Method::PUT),
-                ("patch", Method::PATCH),
-                ("delete", Method::DELETE),
-            ] {
-                let Some(op) = item.get(method_name) else {
-                    continue;
-                };
-                let operation = Self::operation(&root, &shared_defs, path, op, &shared_params)?;
-                operations.insert(method, Arc::new(operation));
+        for op in operations {
+            let operation = Self::operation(&doc, &mut compiler, &shared_defs, &op)?;
+            // Operations come path by path: a path's methods share one route.
+            let template = op.template();
+            let method = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes())
+                .map_err(|e| SpecError(format!("{}: {e}", op.pointer())))?;
+            match paths.last_mut() {
+                Some(route) if last_path == Some(op.path) => {
+                    route.operations.insert(method, Arc::new(operation));
+                }
+                _ => paths.push(Route {
+                    template,
+                    operations: HashMap::from([(method, Arc::new(operation))]),
+                }),
             }
-            paths.push(PathTemplate {
-                segments,
-                operations,
-            });
+            last_path = Some(op.path);
         }
         // Literal segments win over templated ones (`/webhook_endpoints/x/rotate_secret` is
         // not an id), so try the most literal templates first.
-        paths.sort_by_key(|p| p.segments.iter().filter(|s| s.is_none()).count());
+        paths.sort_by_key(|route| route.template.parameter_count());
 
-        let event_schema = defs
-            .get("NewInteractionEvent")
+        let event_schema = root
+            .pointer("/components/schemas/NewInteractionEvent")
             .ok_or_else(|| SpecError("components.schemas.NewInteractionEvent is missing".into()))?;
-        let event_validator = compile(event_schema, &defs_rewritten)?;
+        let event_validator = compiler
+            .compile(event_schema)
+            .map_err(|e| SpecError(format!("NewInteractionEvent: {e}")))?;
         let mut event_schema = event_schema.clone();
-        rewrite_refs(&mut event_schema);
+        marketing_api_openapi::validate::rewrite_component_refs(&mut event_schema);
         Ok(Spec {
             paths,
             scopes,
             event_validator,
             event_schema,
             defs: shared_defs,
-            deprecation: header_example(&root, "Deprecation")
+            deprecation: header_example(root, "Deprecation")
                 .unwrap_or_else(|| "@1767225600".into()),
-            sunset: header_example(&root, "Sunset")
+            sunset: header_example(root, "Sunset")
                 .unwrap_or_else(|| "Wed, 01 Jul 2026 00:00:00 GMT".into()),
         })
     }
 
     fn operation(
-        root: &Value,
+        doc: &Document,
+        compiler: &mut Compiler,
         defs: &Arc<Value>,
-        path: &str,
-        op: &Value,
-        shared_params: &[Value],
+        op: &marketing_api_openapi::Operation<'_>,
     ) -> Result<Operation, SpecError> {
-        let operation_id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or(path)
-            .to_owned();
-        let security = op.get("security").or_else(|| root.get("security"));
-        let requirements = security
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let operation_id = op.id().unwrap_or(op.path).to_owned();
+        let requirements = op.security().unwrap_or_default();
         let public = requirements.is_empty();
         let scopes = requirements
             .iter()
@@ -342,48 +228,38 @@ impl Spec {
             .flat_map(|scopes| scopes.iter().filter_map(Value::as_str).map(str::to_owned))
             .collect();
         let mut query = Vec::new();
-        let own_params = op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for param in shared_params.iter().chain(own_params.iter()) {
-            let param = resolve(root, param);
-            if param.get("in").and_then(Value::as_str) != Some("query") {
+        for Parameter {
+            name,
+            location,
+            required,
+            schema,
+        } in op.parameters()
+        {
+            if location != "query" {
                 continue;
             }
-            let name = param
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
-            let validator = compile(&schema, defs)
-                .map_err(|e| SpecError(format!("{operation_id} parameter {name}: {}", e.0)))?;
+            let validator = compiler
+                .compile(schema)
+                .map_err(|e| SpecError(format!("{operation_id} parameter {name}: {e}")))?;
             query.push(QueryParam {
-                param_type: param_type(root, &schema),
-                required: param
-                    .get("required")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                name,
+                param_type: ParamType::of(doc, schema),
+                required,
+                name: name.to_owned(),
                 validator,
             });
         }
-        let body = match op.get("requestBody").map(|b| resolve(root, b)) {
+        let body = match op.request_body() {
             Some(body) => {
-                let content = body.get("content").and_then(Value::as_object);
-                let (media_type, schema) = content
-                    .and_then(|c| c.iter().next())
-                    .map(|(media, m)| (media.clone(), m.get("schema").cloned()))
+                let (media_type, schema) = first_content(body)
+                    .map(|(media, schema)| (media.to_owned(), schema))
                     .unwrap_or_else(|| ("application/json".into(), None));
                 let (validator, schema) = match schema {
                     Some(schema) if media_type == "application/json" => {
-                        let validator = compile(&schema, defs).map_err(|e| {
-                            SpecError(format!("{operation_id} request body: {}", e.0))
-                        })?;
-                        let mut schema = schema;
-                        rewrite_refs(&mut schema);
+                        let validator = compiler
+                            .compile(schema)
+                            .map_err(|e| SpecError(format!("{operation_id} request body: {e}")))?;
+                        let mut schema = schema.clone();
+                        marketing_api_openapi::validate::rewrite_component_refs(&mut schema);
                         (Some(validator), Some((schema, Arc::clone(defs))))
                     }
                     _ => (None, None),
@@ -402,16 +278,31 @@ impl Spec {
         };
         Ok(Operation {
             operation_id,
-            path_template: path.to_owned(),
+            path_template: op.path.to_owned(),
             scopes,
             public,
-            deprecated: op
-                .get("deprecated")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            deprecated: op.deprecated(),
             query,
             body,
         })
+    }
+
+    /// The names of the properties the spec marks `x-sensitive` (in any schema): what is
+    /// encrypted field by field once the account registered a key.
+    pub fn sensitive_properties(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for schema in self.defs.as_object().into_iter().flat_map(|d| d.values()) {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            for (name, property) in properties.into_iter().flatten() {
+                if property
+                    .get("x-sensitive")
+                    .is_some_and(|x| x.is_object() || x == &Value::Bool(true))
+                {
+                    names.insert(name.clone());
+                }
+            }
+        }
+        names
     }
 
     /// Every OAuth scope the spec declares.
@@ -426,24 +317,13 @@ impl Spec {
 
     /// Finds the operation for `method` on `path` (relative to `/v1`).
     pub fn find(&self, method: &Method, path: &str) -> RouteMatch {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let segments = split_path(path);
         let mut path_matched = false;
-        for template in &self.paths {
-            if template.segments.len() != segments.len() {
+        for route in &self.paths {
+            if !route.template.matches(&segments) {
                 continue;
             }
-            let matches = template
-                .segments
-                .iter()
-                .zip(&segments)
-                .all(|(t, s)| match t {
-                    Some(literal) => literal == s,
-                    None => !s.is_empty(),
-                });
-            if !matches {
-                continue;
-            }
-            if let Some(op) = template.operations.get(method) {
+            if let Some(op) = route.operations.get(method) {
                 return RouteMatch::Operation(Arc::clone(op));
             }
             path_matched = true;
@@ -489,7 +369,7 @@ impl Operation {
                 }
                 continue;
             };
-            let json = coerce(param.param_type, text).ok_or_else(|| {
+            let json = param.param_type.coerce(text).ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid_value",
                     &param.name,
@@ -505,13 +385,13 @@ impl Operation {
                     ),
                 )
             })?;
-            if let Some(error) = param.validator.iter_errors(&json).next() {
+            if let Some(finding) = findings(&param.validator, &json).first() {
                 return Err(ApiError::bad_request(
                     "invalid_value",
                     &param.name,
                     format!(
                         "The query parameter '{}' is invalid: {}.",
-                        param.name, error
+                        param.name, finding.message
                     ),
                 ));
             }
@@ -550,14 +430,6 @@ pub fn normalize_integers(
     prefix: &str,
 ) -> Result<(), ApiError> {
     normalize_at(schema, defs, value, prefix, 0)
-}
-
-fn join_param(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{prefix}.{name}")
-    }
 }
 
 fn normalize_at(
@@ -643,7 +515,7 @@ fn normalize_at(
             for (name, item) in map.iter_mut() {
                 let item_schema = properties.and_then(|p| p.get(name)).or(additional);
                 if let Some(item_schema) = item_schema {
-                    normalize_at(item_schema, defs, item, &join_param(at, name), depth + 1)?;
+                    normalize_at(item_schema, defs, item, &join_field(at, name), depth + 1)?;
                 }
             }
         }
@@ -750,56 +622,16 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     }
 }
 
-fn coerce(param_type: ParamType, text: &str) -> Option<Value> {
-    Some(match param_type {
-        ParamType::String => Value::String(text.to_owned()),
-        ParamType::Integer => Value::from(text.parse::<i64>().ok()?),
-        ParamType::Number => {
-            let number = text.parse::<f64>().ok().filter(|n| n.is_finite())?;
-            Value::from(number)
-        }
-        ParamType::Boolean => Value::Bool(text.parse::<bool>().ok()?),
-    })
-}
-
-/// Turns a JSON pointer (`/events/3/type`) into the `param` notation (`events[3].type`),
-/// prefixed by `prefix`.
-fn pointer_to_param(prefix: &str, pointer: &str) -> String {
-    let mut out = prefix.to_owned();
-    for raw in pointer.split('/').skip(1) {
-        let segment = raw.replace("~1", "/").replace("~0", "~");
-        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-            out.push('[');
-            out.push_str(&segment);
-            out.push(']');
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&segment);
-        }
-    }
-    out
-}
-
-fn error_to_api(prefix: &str, error: &ValidationError<'_>) -> ApiError {
-    let at = pointer_to_param(prefix, error.instance_path().as_str());
-    let join = |name: &str| {
-        if at.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{at}.{name}")
-        }
-    };
-    match error.kind() {
-        ValidationErrorKind::Required { property } => {
-            let name = property.as_str().unwrap_or_default();
-            let param = join(name);
+fn error_to_api(prefix: &str, finding: &Finding) -> ApiError {
+    let at = finding.field(prefix);
+    match &finding.kind {
+        FindingKind::Required(name) => {
+            let param = join_field(&at, name);
             ApiError::bad_request("missing_field", &param, format!("'{param}' is required."))
         }
-        ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let name = unexpected.first().map(String::as_str).unwrap_or_default();
-            let param = join(name);
+        FindingKind::Unknown(names) => {
+            let name = names.first().map(String::as_str).unwrap_or_default();
+            let param = join_field(&at, name);
             ApiError::bad_request(
                 "unknown_field",
                 &param,
@@ -817,7 +649,10 @@ fn error_to_api(prefix: &str, error: &ValidationError<'_>) -> ApiError {
             } else {
                 format!("'{at}'")
             };
-            let error = ApiError::bad_request_plain(code, format!("{shown} is invalid: {error}."));
+            let error = ApiError::bad_request_plain(
+                code,
+                format!("{shown} is invalid: {}.", finding.message),
+            );
             match param {
                 Some(param) => error.with_param(param),
                 None => error,
@@ -828,12 +663,11 @@ fn error_to_api(prefix: &str, error: &ValidationError<'_>) -> ApiError {
 
 fn first_error(validator: &Validator, instance: &Value, prefix: &str) -> Result<(), ApiError> {
     // Report the deepest error: for `anyOf`/`oneOf` failures the innermost one names the field.
-    let errors: Vec<ValidationError<'_>> = validator.iter_errors(instance).collect();
-    match errors
+    match findings(validator, instance)
         .iter()
-        .max_by_key(|e| e.instance_path().as_str().matches('/').count())
+        .max_by_key(|f| f.depth())
     {
-        Some(error) => Err(error_to_api(prefix, error)),
+        Some(finding) => Err(error_to_api(prefix, finding)),
         None => Ok(()),
     }
 }
@@ -841,16 +675,6 @@ fn first_error(validator: &Validator, instance: &Value, prefix: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pointers_become_params() {
-        assert_eq!(pointer_to_param("", "/events/3/type"), "events[3].type");
-        assert_eq!(
-            pointer_to_param("events[2]", "/contact_id"),
-            "events[2].contact_id"
-        );
-        assert_eq!(pointer_to_param("", ""), "");
-    }
 
     #[test]
     fn integers_are_normalized_and_kept_in_range() {

@@ -7,8 +7,8 @@
 //! lock order to get wrong.
 
 use crate::model::{
-    Ad, Audience, Campaign, Contact, Creative, InteractionEvent, Timestamp, WebhookDelivery,
-    WebhookEndpoint,
+    Ad, Audience, Campaign, Contact, Creative, EncryptionKey, InteractionEvent, Timestamp,
+    WebhookDelivery, WebhookEndpoint,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -187,9 +187,25 @@ pub struct Store {
     pub endpoints: Table<EndpointRow>,
     /// Webhook deliveries.
     pub deliveries: Table<DeliveryRow>,
+    /// Registered encryption keys, active and revoked.
+    pub encryption_keys: Table<EncryptionKey>,
 }
 
 impl Store {
+    /// The key sensitive properties are encrypted to: the newest active one, if any.
+    pub fn encryption_recipient(&self) -> Option<crate::encryption::Recipient> {
+        let key = self
+            .encryption_keys
+            .iter()
+            .filter(|k| k.status == "active")
+            .last()?;
+        let text = |name: &str| key.jwk.get(name).and_then(serde_json::Value::as_str);
+        Some(crate::encryption::Recipient {
+            kid: key.kid.clone(),
+            key: crate::encryption::public_key(text("x")?, text("y")?)?,
+        })
+    }
+
     /// A creation time strictly after every earlier one, so `(created_at, id)` order is the order
     /// of creation and a cursor taken at a row never sorts after a newer row.
     pub fn next_timestamp(&mut self) -> Timestamp {

@@ -41,7 +41,12 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &str) -> Option<St
 
 /// Records a delivery of `data` as event `event_type` to every subscribed endpoint and starts
 /// sending them.
-pub(crate) fn emit(app: &App, event_type: &str, data: Value) {
+pub(crate) fn emit(app: &App, event_type: &str, mut data: Value) {
+    // Sensitive properties go out encrypted to the key active now; the payload is signed as sent.
+    let recipient = app.store().encryption_recipient();
+    if let Some(recipient) = recipient {
+        app.encryption.seal_tree(&mut data, &recipient);
+    }
     let msg_id = new_id("msg_");
     let payload = json!({
         "id": msg_id,

@@ -4,40 +4,43 @@
 mod common;
 
 use common::{Api, json};
+use marketing_api_openapi::Document;
 use marketing_api_sandbox::Sandbox;
 use marketing_api_sandbox::spec::OPENAPI_YAML;
 use serde_json::{Value, json};
+use std::sync::OnceLock;
 
-fn spec() -> Value {
-    serde_saphyr::from_str(OPENAPI_YAML).expect("openapi.yaml parses")
+/// The contract as the sandbox reads it (every `$ref` checked).
+fn document() -> &'static Document {
+    static DOCUMENT: OnceLock<Document> = OnceLock::new();
+    DOCUMENT.get_or_init(|| Document::parse_checked(OPENAPI_YAML).expect("openapi.yaml parses"))
 }
 
-fn operations(spec: &Value) -> Vec<(String, String, Value)> {
-    let mut out = Vec::new();
-    for (path, item) in spec["paths"].as_object().unwrap() {
-        for method in ["get", "post", "put", "patch", "delete"] {
-            if let Some(op) = item.get(method) {
-                out.push((method.to_owned(), path.clone(), op.clone()));
-            }
-        }
-    }
-    out
+fn spec() -> &'static Value {
+    &document().root
 }
 
-fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(target) => spec
-            .pointer(target.trim_start_matches('#'))
-            .expect("a reference that resolves"),
-        None => value,
-    }
+/// Every operation: method, path and the operation object.
+fn operations() -> Vec<(&'static str, &'static str, &'static Value)> {
+    document()
+        .operations()
+        .expect("paths")
+        .into_iter()
+        .map(|op| (op.method, op.path, op.op))
+        .collect()
+}
+
+fn resolve(value: &'static Value) -> &'static Value {
+    document()
+        .resolve(value, "")
+        .expect("a reference that resolves")
+        .0
 }
 
 #[test]
 fn every_operation_with_a_body_documents_413_in_its_error_form() {
-    let spec = spec();
     let mut checked = 0;
-    for (method, path, op) in operations(&spec) {
+    for (method, path, op) in operations() {
         if op.get("requestBody").is_none() {
             continue;
         }
@@ -45,7 +48,7 @@ fn every_operation_with_a_body_documents_413_in_its_error_form() {
         let response = op["responses"]
             .get("413")
             .unwrap_or_else(|| panic!("{method} {path} answers 413 but does not document it"));
-        let schema = &resolve(&spec, response)["content"]["application/json"]["schema"]["$ref"];
+        let schema = &resolve(response)["content"]["application/json"]["schema"]["$ref"];
         let expected = if path.starts_with("/oauth/") {
             "#/components/schemas/OAuthError"
         } else {
@@ -53,7 +56,7 @@ fn every_operation_with_a_body_documents_413_in_its_error_form() {
         };
         assert_eq!(schema, expected, "{method} {path}");
     }
-    assert_eq!(checked, 16, "operations with a request body");
+    assert_eq!(checked, 17, "operations with a request body");
 }
 
 #[test]
@@ -101,7 +104,7 @@ fn flight_rule_is_written_wherever_it_is_enforced() {
             "{schema}.end_at: {text}"
         );
     }
-    for (_, _, op) in operations(&spec) {
+    for (_, _, op) in operations() {
         let id = op["operationId"].as_str().unwrap();
         if id == "replaceCampaign" || id == "updateCampaign" {
             let text = op["description"].as_str().unwrap();
@@ -112,17 +115,16 @@ fn flight_rule_is_written_wherever_it_is_enforced() {
 
 #[test]
 fn create_operations_link_to_their_follow_ups() {
-    let spec = spec();
-    let ids: Vec<String> = operations(&spec)
+    let ids: Vec<String> = operations()
         .iter()
         .map(|(_, _, op)| op["operationId"].as_str().unwrap().to_owned())
         .collect();
     let mut links = 0;
-    for (method, path, op) in operations(&spec) {
+    for (method, path, op) in operations() {
         let Some(created) = op["responses"].get("201") else {
             continue;
         };
-        let created = resolve(&spec, created);
+        let created = resolve(created);
         let own = created["links"]
             .as_object()
             .unwrap_or_else(|| panic!("{method} {path}: the 201 has links"));

@@ -1,18 +1,21 @@
 //! The API contract (`openapi.yaml`) turned into validators, so a test can check any request or
 //! response against what the spec states, independently of the generated types.
 //!
-//! Every schema is compiled as JSON Schema 2020-12 with format validation on. Each validator is
-//! built from a document `{"$defs": <all component schemas>, ...the schema}` with
-//! `#/components/schemas/...` references rewritten to `#/$defs/...`, so references resolve
-//! without a registry.
+//! Every schema is compiled as JSON Schema 2020-12 with format validation on, by
+//! `marketing-api-openapi` (the spec reader the generator and the sandbox use too), which also
+//! follows the spec's references; this module turns what the validators find into
+//! [`ContractViolation`]s per message part.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, Method};
-use jsonschema::Validator;
-use jsonschema::error::ValidationErrorKind;
+use marketing_api_openapi::pointer::join_field;
+use marketing_api_openapi::validate::{Compiler, FindingKind, Validator, findings};
+use marketing_api_openapi::{
+    Document, ParamType, Parameter, PathTemplate, first_content, split_path,
+};
 use serde_json::{Map, Value};
 
 /// The contract the SDK was generated from, as bundled in this crate.
@@ -79,6 +82,19 @@ impl ContractViolation {
         }
     }
 
+    /// `Ok` when nothing was found, else the violation listing `problems`.
+    fn check(
+        operation: &str,
+        part: impl Into<String>,
+        problems: Vec<Problem>,
+    ) -> Result<(), ContractViolation> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::new(operation, part, problems))
+        }
+    }
+
     fn one(
         operation: &str,
         part: impl Into<String>,
@@ -105,28 +121,10 @@ impl ContractViolation {
     }
 }
 
-/// The JSON type a parameter or header text is turned into before validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TextType {
-    String,
-    Integer,
-    Number,
-    Boolean,
-}
-
-fn coerce(kind: TextType, text: &str) -> Option<Value> {
-    Some(match kind {
-        TextType::String => Value::String(text.to_owned()),
-        TextType::Integer => Value::from(text.parse::<i64>().ok()?),
-        TextType::Number => Value::from(text.parse::<f64>().ok().filter(|n| n.is_finite())?),
-        TextType::Boolean => Value::Bool(text.parse::<bool>().ok()?),
-    })
-}
-
 struct TextValidator {
     name: String,
     required: bool,
-    kind: TextType,
+    kind: ParamType,
     validator: Arc<Validator>,
 }
 
@@ -149,7 +147,7 @@ pub struct OperationContract {
     id: String,
     method: Method,
     path_template: String,
-    segments: Vec<Option<String>>,
+    template: PathTemplate,
     runtime: bool,
     deprecated: bool,
     secured: bool,
@@ -199,142 +197,19 @@ impl fmt::Debug for Contract {
     }
 }
 
-fn rewrite_refs(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                if key == "$ref" {
-                    if let Value::String(target) = item
-                        && let Some(name) = target.strip_prefix("#/components/schemas/")
-                    {
-                        *target = format!("#/$defs/{name}");
-                    }
-                } else {
-                    rewrite_refs(item);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
-        _ => {}
-    }
-}
-
-/// Compiles schemas once each: operations share most of theirs (error responses, headers,
-/// parameters), and compiling is the slow part of loading a contract.
-struct Compiler {
-    defs: Value,
-    cache: HashMap<String, Arc<Validator>>,
-}
-
-impl Compiler {
-    fn compile(&mut self, schema: &Value, what: &str) -> Result<Arc<Validator>, ContractError> {
-        let key = schema.to_string();
-        if let Some(validator) = self.cache.get(&key) {
-            return Ok(validator.clone());
-        }
-        let mut schema = schema.clone();
-        rewrite_refs(&mut schema);
-        let mut document = match schema {
-            Value::Object(map) => map,
-            other => {
-                let mut map = Map::new();
-                map.insert("allOf".into(), Value::Array(vec![other]));
-                map
-            }
-        };
-        // Only schemas that refer to components need them (most headers do not).
-        if key.contains("#/components/schemas/") {
-            document.insert("$defs".into(), self.defs.clone());
-        }
-        let validator = jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .build(&Value::Object(document))
-            .map_err(|e| ContractError(format!("{what}: the schema does not compile: {e}")))?;
-        let validator = Arc::new(validator);
-        self.cache.insert(key, validator.clone());
-        Ok(validator)
-    }
-}
-
-/// Follows local `$ref`s (`#/components/...`) to their target.
-fn resolve<'a>(root: &'a Value, value: &'a Value) -> &'a Value {
-    let mut current = value;
-    for _ in 0..8 {
-        let Some(pointer) = current
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-        else {
-            return current;
-        };
-        match root.pointer(pointer) {
-            Some(next) => current = next,
-            None => return current,
-        }
-    }
-    current
-}
-
-fn text_type(root: &Value, schema: &Value) -> TextType {
-    let schema = resolve(root, schema);
-    let kind = match schema.get("type") {
-        Some(Value::String(t)) => t.as_str(),
-        Some(Value::Array(types)) => types
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null")
-            .unwrap_or("string"),
-        _ => "string",
-    };
-    match kind {
-        "integer" => TextType::Integer,
-        "number" => TextType::Number,
-        "boolean" => TextType::Boolean,
-        _ => TextType::String,
-    }
-}
-
-/// `/events/3/type` → `events[3].type`.
-fn pointer_to_field(pointer: &str) -> String {
-    let mut out = String::new();
-    for raw in pointer.split('/').skip(1) {
-        let segment = raw.replace("~1", "/").replace("~0", "~");
-        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-            out.push('[');
-            out.push_str(&segment);
-            out.push(']');
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&segment);
-        }
-    }
-    out
-}
-
-fn join_field(at: &str, name: &str) -> String {
-    if at.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{at}.{name}")
-    }
-}
-
 /// Every schema error as a problem, deepest first, duplicates removed.
 fn schema_problems(validator: &Validator, instance: &Value) -> Vec<Problem> {
-    let mut problems: Vec<(usize, Problem)> = validator
-        .iter_errors(instance)
-        .flat_map(|error| {
-            let pointer = error.instance_path().as_str().to_owned();
-            let depth = pointer.matches('/').count();
-            let at = pointer_to_field(&pointer);
-            let found: Vec<Problem> = match error.kind() {
-                ValidationErrorKind::Required { property } => vec![Problem {
-                    field: join_field(&at, property.as_str().unwrap_or_default()),
+    let mut problems: Vec<(usize, Problem)> = findings(validator, instance)
+        .into_iter()
+        .flat_map(|finding| {
+            let depth = finding.depth();
+            let at = finding.field("");
+            let found: Vec<Problem> = match finding.kind {
+                FindingKind::Required(property) => vec![Problem {
+                    field: join_field(&at, &property),
                     message: "required field is missing".into(),
                 }],
-                ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+                FindingKind::Unknown(unexpected) => unexpected
                     .iter()
                     .map(|name| Problem {
                         field: join_field(&at, name),
@@ -343,7 +218,7 @@ fn schema_problems(validator: &Validator, instance: &Value) -> Vec<Problem> {
                     .collect(),
                 _ => vec![Problem {
                     field: at,
-                    message: error.to_string(),
+                    message: finding.message,
                 }],
             };
             found.into_iter().map(move |p| (depth, p))
@@ -375,6 +250,18 @@ fn media_type_of(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// A problem when the `Content-Type` sent is not the `declared` media type.
+fn content_type_problem(headers: &HeaderMap, declared: &str) -> Option<Problem> {
+    let sent = media_type_of(headers);
+    (sent.as_deref() != Some(declared)).then(|| Problem {
+        field: "header Content-Type".into(),
+        message: format!(
+            "is {}, the spec declares {declared}",
+            sent.as_deref().unwrap_or("absent")
+        ),
+    })
+}
+
 impl Contract {
     /// The bundled `openapi.yaml`, compiled once per process.
     ///
@@ -394,22 +281,17 @@ impl Contract {
     /// [`ContractError`] naming the part of the spec that is not valid YAML or whose schema
     /// does not compile.
     pub fn from_yaml(text: &str) -> Result<Contract, ContractError> {
-        let root: Value = serde_saphyr::from_str(text)
-            .map_err(|e| ContractError(format!("not valid YAML: {e}")))?;
-        let raw_defs = root
-            .pointer("/components/schemas")
-            .cloned()
+        let doc = Document::parse_checked(text).map_err(|e| ContractError(e.to_string()))?;
+        let root = &doc.root;
+        let mut compiler = Compiler::new(&doc)
             .ok_or_else(|| ContractError("components.schemas is missing".into()))?;
-        let mut defs = raw_defs.clone();
-        rewrite_refs(&mut defs);
-        let mut compiler = Compiler {
-            defs,
-            cache: HashMap::new(),
-        };
 
         let mut schemas = BTreeMap::new();
         let mut examples = Vec::new();
-        if let Some(map) = raw_defs.as_object() {
+        if let Some(map) = root
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+        {
             for (name, schema) in map {
                 let reference = Value::Object(Map::from_iter([(
                     "$ref".to_owned(),
@@ -417,7 +299,11 @@ impl Contract {
                 )]));
                 schemas.insert(
                     name.clone(),
-                    compiler.compile(&reference, &format!("components.schemas.{name}"))?,
+                    compile(
+                        &mut compiler,
+                        &reference,
+                        &format!("components.schemas.{name}"),
+                    )?,
                 );
                 if let Some(example) = schema.get("example") {
                     examples.push((name.clone(), example.clone()));
@@ -428,31 +314,14 @@ impl Contract {
             }
         }
 
-        let mut operations = Vec::new();
-        let paths = root
-            .get("paths")
-            .and_then(Value::as_object)
-            .ok_or_else(|| ContractError("paths is missing".into()))?;
-        for (path, item) in paths {
-            let shared = item
-                .get("parameters")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for (name, method) in [
-                ("get", Method::GET),
-                ("post", Method::POST),
-                ("put", Method::PUT),
-                ("patch", Method::PATCH),
-                ("delete", Method::DELETE),
-            ] {
-                if let Some(op) = item.get(name) {
-                    operations.push(operation(&root, &mut compiler, path, method, op, &shared)?);
-                }
-            }
-        }
+        let mut operations = doc
+            .operations()
+            .ok_or_else(|| ContractError("paths is missing".into()))?
+            .iter()
+            .map(|op| operation(&doc, &mut compiler, op))
+            .collect::<Result<Vec<_>, _>>()?;
         // Literal segments win over parameters (`/x/{id}/replay` is not an id).
-        operations.sort_by_key(|op| op.segments.iter().filter(|s| s.is_none()).count());
+        operations.sort_by_key(|op| op.template.parameter_count());
 
         let mut webhooks = BTreeMap::new();
         if let Some(map) = root.get("webhooks").and_then(Value::as_object) {
@@ -464,7 +333,7 @@ impl Contract {
                     })?;
                 webhooks.insert(
                     event.clone(),
-                    compiler.compile(schema, &format!("webhooks.{event}"))?,
+                    compile(&mut compiler, schema, &format!("webhooks.{event}"))?,
                 );
             }
         }
@@ -489,19 +358,10 @@ impl Contract {
     /// The operation a request for `method` on `path` (relative to the server URL, e.g.
     /// `/campaigns/cmp_1`) is for.
     pub fn find(&self, method: &Method, path: &str) -> Option<&OperationContract> {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        self.operations.iter().find(|op| {
-            op.method == method
-                && op.segments.len() == segments.len()
-                && op
-                    .segments
-                    .iter()
-                    .zip(&segments)
-                    .all(|(template, actual)| match template {
-                        Some(literal) => literal == actual,
-                        None => !actual.is_empty(),
-                    })
-        })
+        let segments = split_path(path);
+        self.operations
+            .iter()
+            .find(|op| op.method == method && op.template.matches(&segments))
     }
 
     /// Every component schema name.
@@ -529,11 +389,7 @@ impl Contract {
             ));
         };
         let problems = schema_problems(validator, value);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(name, "schema", problems))
-        }
+        ContractViolation::check(name, "schema", problems)
     }
 
     /// Validates a webhook body against the schema of its event type (`contact.created`).
@@ -554,101 +410,88 @@ impl Contract {
             ContractViolation::one(event_type, "webhook body", "", format!("not JSON: {e}"))
         })?;
         let problems = schema_problems(validator, &value);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(event_type, "webhook body", problems))
-        }
+        ContractViolation::check(event_type, "webhook body", problems)
     }
+}
+
+/// Compiles `schema`, naming `what` (its place in the spec) if it does not compile.
+fn compile(
+    compiler: &mut Compiler,
+    schema: &Value,
+    what: &str,
+) -> Result<Arc<Validator>, ContractError> {
+    compiler
+        .compile(schema)
+        .map_err(|e| ContractError(format!("{what}: {e}")))
 }
 
 fn text_validators(
-    root: &Value,
+    doc: &Document,
     compiler: &mut Compiler,
-    params: &[&Value],
+    params: &[Parameter<'_>],
     location: &str,
     what: &str,
 ) -> Result<Vec<TextValidator>, ContractError> {
-    let mut out = Vec::new();
-    for param in params {
-        let param = resolve(root, param);
-        let name = param
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
-        out.push(TextValidator {
-            name: name.to_owned(),
-            required: param
-                .get("required")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            kind: text_type(root, &schema),
-            validator: compiler.compile(&schema, &format!("{location} {what} {name}"))?,
-        });
-    }
-    Ok(out)
+    params
+        .iter()
+        .map(|param| {
+            Ok(TextValidator {
+                name: param.name.to_owned(),
+                required: param.required,
+                kind: ParamType::of(doc, param.schema),
+                validator: compile(
+                    compiler,
+                    param.schema,
+                    &format!("{location} {what} {}", param.name),
+                )?,
+            })
+        })
+        .collect()
 }
 
 fn operation(
-    root: &Value,
+    doc: &Document,
     compiler: &mut Compiler,
-    path: &str,
-    method: Method,
-    op: &Value,
-    shared: &[Value],
+    op: &marketing_api_openapi::Operation<'_>,
 ) -> Result<OperationContract, ContractError> {
-    let location = format!("paths.{path}.{}", method.as_str().to_ascii_lowercase());
+    let location = format!("paths.{}.{}", op.path, op.method);
     let id = op
-        .get("operationId")
-        .and_then(Value::as_str)
+        .id()
         .ok_or_else(|| ContractError(format!("{location}: operationId is missing")))?
         .to_owned();
-    let own = op
-        .get("parameters")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let all: Vec<&Value> = shared
-        .iter()
-        .chain(own.iter())
-        .map(|p| resolve(root, p))
-        .collect();
-    let located = |place: &str| -> Vec<&Value> {
+    let all = op.parameters();
+    let located = |place: &str| -> Vec<Parameter<'_>> {
         all.iter()
             .copied()
-            .filter(|p| p.get("in").and_then(Value::as_str) == Some(place))
+            .filter(|p| p.location == place)
             .collect()
     };
-    let query = text_validators(root, compiler, &located("query"), &location, "query")?;
-    let idempotency_key = match located("header").iter().find(|p| {
-        p.get("name")
-            .and_then(Value::as_str)
-            .is_some_and(|n| n.eq_ignore_ascii_case("Idempotency-Key"))
-    }) {
-        Some(param) => Some(compiler.compile(
-            param.get("schema").unwrap_or(&Value::Bool(true)),
+    let query = text_validators(doc, compiler, &located("query"), &location, "query")?;
+    let idempotency_key = match located("header")
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"))
+    {
+        Some(param) => Some(compile(
+            compiler,
+            param.schema,
             &format!("{location} Idempotency-Key"),
         )?),
         None => None,
     };
-    let security = op.get("security").or_else(|| root.get("security"));
-    let secured = security
-        .and_then(Value::as_array)
+    let secured = op
+        .security()
         .is_some_and(|requirements| !requirements.is_empty());
-    let body = match op.get("requestBody").map(|b| resolve(root, b)) {
+    let body = match op.request_body() {
         None => None,
         Some(body) => {
-            let (media_type, schema) = body
-                .get("content")
-                .and_then(Value::as_object)
-                .and_then(|c| c.iter().next())
-                .map(|(media, m)| (media.clone(), m.get("schema")))
+            let (media_type, schema) = first_content(body)
                 .ok_or_else(|| ContractError(format!("{location}: requestBody has no content")))?;
             let validator = match schema {
-                Some(schema) => {
-                    Some(compiler.compile(schema, &format!("{location} request body"))?)
-                }
+                Some(schema) => Some(compile(
+                    compiler,
+                    schema,
+                    &format!("{location} request body"),
+                )?),
                 None => None,
             };
             Some(BodyContract {
@@ -656,82 +499,67 @@ fn operation(
                     .get("required")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                media_type,
+                media_type: media_type.to_owned(),
                 validator,
             })
         }
     };
     let mut responses = BTreeMap::new();
-    if let Some(map) = op.get("responses").and_then(Value::as_object) {
-        for (status, response) in map {
-            let response = resolve(root, response);
-            let content = response.get("content").and_then(Value::as_object);
-            let (media_type, body) = match content.and_then(|c| c.iter().next()) {
-                Some((media, m)) => {
-                    let validator = match m.get("schema") {
-                        Some(schema) if media == "application/json" => Some(
-                            compiler.compile(schema, &format!("{location} response {status}"))?,
-                        ),
-                        _ => None,
-                    };
-                    (Some(media.clone()), validator)
-                }
-                None => (None, None),
-            };
-            let header_params: Vec<Value> = response
-                .get("headers")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .map(|(name, header)| {
-                    let mut header = resolve(root, header).clone();
-                    if let Value::Object(map) = &mut header {
-                        map.insert("name".into(), Value::String(name.clone()));
-                    }
-                    header
-                })
-                .collect();
-            let header_refs: Vec<&Value> = header_params.iter().collect();
-            let headers = text_validators(
-                root,
-                compiler,
-                &header_refs,
-                &location,
-                &format!("response {status} header"),
-            )?;
-            responses.insert(
-                status.clone(),
-                ResponseContract {
-                    body,
-                    media_type,
-                    headers,
-                },
-            );
-        }
+    for (status, response) in op.responses() {
+        let (media_type, body) = match first_content(response) {
+            Some((media, schema)) => {
+                let validator = match schema {
+                    Some(schema) if media == "application/json" => Some(compile(
+                        compiler,
+                        schema,
+                        &format!("{location} response {status}"),
+                    )?),
+                    _ => None,
+                };
+                (Some(media.to_owned()), validator)
+            }
+            None => (None, None),
+        };
+        // A header object is a parameter without `name` and `in`: its key is the name.
+        let header_params: Vec<Parameter<'_>> = response
+            .get("headers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, header)| Parameter {
+                name,
+                ..Parameter::read(doc.follow(header))
+            })
+            .collect();
+        let headers = text_validators(
+            doc,
+            compiler,
+            &header_params,
+            &location,
+            &format!("response {status} header"),
+        )?;
+        responses.insert(
+            status.to_owned(),
+            ResponseContract {
+                body,
+                media_type,
+                headers,
+            },
+        );
     }
+    let method = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes())
+        .map_err(|e| ContractError(format!("{location}: {e}")))?;
     Ok(OperationContract {
         id,
-        segments: path
-            .trim_matches('/')
-            .split('/')
-            .map(|s| {
-                if s.starts_with('{') && s.ends_with('}') {
-                    None
-                } else {
-                    Some(s.to_owned())
-                }
-            })
-            .collect(),
-        path_template: path.to_owned(),
+        template: op.template(),
+        path_template: op.path.to_owned(),
         method,
         runtime: op
+            .op
             .get("x-sdk-runtime")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        deprecated: op
-            .get("deprecated")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        deprecated: op.deprecated(),
         secured,
         query,
         idempotency_key,
@@ -759,7 +587,7 @@ fn validate_text(
                 message: format!("required {label} is missing"),
             }),
             [] => {}
-            [text] => match coerce(param.kind, text) {
+            [text] => match param.kind.coerce(text) {
                 None => problems.push(Problem {
                     field,
                     message: format!("`{text}` is not a {:?}", param.kind).to_lowercase(),
@@ -883,27 +711,13 @@ impl OperationContract {
                 }
             }
             (Some(contract), false) => {
-                let sent_type = media_type_of(headers);
-                if sent_type.as_deref() != Some(contract.media_type.as_str()) {
-                    problems.push(Problem {
-                        field: "header Content-Type".into(),
-                        message: format!(
-                            "is {}, the spec declares {}",
-                            sent_type.as_deref().unwrap_or("absent"),
-                            contract.media_type
-                        ),
-                    });
-                }
+                problems.extend(content_type_problem(headers, &contract.media_type));
                 if let Err(violation) = self.validate_request_body(body) {
                     problems.extend(violation.problems);
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(&self.id, "request", problems))
-        }
+        ContractViolation::check(&self.id, "request", problems)
     }
 
     /// Validates a request body alone against the operation's request schema. Form bodies
@@ -936,11 +750,7 @@ impl OperationContract {
             .as_ref()
             .map(|v| schema_problems(v, &value))
             .unwrap_or_default();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(&self.id, part, problems))
-        }
+        ContractViolation::check(&self.id, part, problems)
     }
 
     /// Validates a response: the status must be declared, the declared headers present and
@@ -992,16 +802,7 @@ impl OperationContract {
                 message: format!("the body is empty; the spec declares {media}"),
             }),
             (Some(media), false) => {
-                let sent_type = media_type_of(headers);
-                if sent_type.as_deref() != Some(media.as_str()) {
-                    problems.push(Problem {
-                        field: "header Content-Type".into(),
-                        message: format!(
-                            "is {}, the spec declares {media}",
-                            sent_type.as_deref().unwrap_or("absent")
-                        ),
-                    });
-                }
+                problems.extend(content_type_problem(headers, media));
                 if let Some(validator) = &contract.body {
                     match serde_json::from_slice::<Value>(body) {
                         Ok(value) => problems.extend(schema_problems(validator, &value)),
@@ -1013,11 +814,7 @@ impl OperationContract {
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ContractViolation::new(&self.id, part, problems))
-        }
+        ContractViolation::check(&self.id, part, problems)
     }
 
     /// Validates a response body alone (no header checks) against the schema of `status`.
@@ -1055,9 +852,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pointers_become_fields() {
-        assert_eq!(pointer_to_field("/events/3/type"), "events[3].type");
-        assert_eq!(pointer_to_field(""), "");
+    fn a_content_type_other_than_the_declared_one_is_named() -> Result<(), ContractError> {
+        let op = Contract::bundled()?
+            .operation("createCampaign")
+            .expect("in the spec");
+        let body = br#"{"name": "n", "budget_cents": 1}"#;
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", http::HeaderValue::from_static("k"));
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        let violation = op
+            .validate_request(None, &headers, body)
+            .expect_err("text/plain is not declared");
+        let problem = violation
+            .problems
+            .iter()
+            .find(|p| p.field == "header Content-Type")
+            .expect("the Content-Type is named");
+        assert_eq!(
+            problem.message,
+            "is text/plain, the spec declares application/json"
+        );
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("Application/JSON"),
+        );
+        let violation = op.validate_request(None, &headers, body).err();
+        assert!(
+            !violation.is_some_and(|v| v.names_field("header Content-Type")),
+            "media types compare without case"
+        );
+        headers.remove(http::header::CONTENT_TYPE);
+        let violation = op
+            .validate_response(422, &headers, br#"{"error": {}}"#)
+            .expect_err("no Content-Type on a JSON response");
+        assert!(violation.problems.iter().any(|p| {
+            p.field == "header Content-Type"
+                && p.message
+                    .starts_with("is absent, the spec declares application/")
+        }));
+        Ok(())
     }
 
     #[test]

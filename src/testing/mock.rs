@@ -496,7 +496,7 @@ mod tests {
         let error = mock
             .client()
             .campaigns()
-            .get(&CampaignId::new("cmp_1"))
+            .get(CampaignId::new("cmp_1"))
             .send()
             .await
             .expect_err("nothing is mocked");
@@ -556,7 +556,7 @@ mod tests {
             MockApi::example("Campaign").expect("the spec has an example");
         campaign.currency = "euro".into();
         mock.campaigns()
-            .get(&campaign.id.clone())
+            .get(campaign.id.clone())
             .returns(campaign)
             .await;
     }

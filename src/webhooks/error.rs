@@ -89,6 +89,17 @@ pub enum WebhookError {
         #[source]
         source: PayloadError,
     },
+
+    /// An encrypted (`x-sensitive`) field of an authentic payload could not be decrypted: no key
+    /// for its `kid`, the wrong key, altered, or moved from another field or object.
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    #[error("an encrypted field of the payload cannot be decrypted")]
+    Decrypt {
+        /// Which field, and why.
+        #[source]
+        source: crate::encryption::DecryptError,
+    },
 }
 
 /// Why a webhook body is not an event: not JSON, or JSON missing or mistyping a field. `Display`
@@ -168,6 +179,10 @@ impl WebhookError {
             | Self::TimestampTooOld { .. }
             | Self::TimestampInFuture { .. } => http::StatusCode::UNAUTHORIZED,
             Self::InvalidSecret { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
+            // The receiver lacks the key (or has the wrong one): its configuration, and a retry
+            // after it is fixed succeeds.
+            #[cfg(feature = "encryption")]
+            Self::Decrypt { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -192,6 +207,8 @@ impl WebhookError {
             Self::TimestampInFuture { .. } => "timestamp_in_future",
             Self::InvalidSecret { .. } => "secret",
             Self::InvalidPayload { .. } => "payload",
+            #[cfg(feature = "encryption")]
+            Self::Decrypt { .. } => "decrypt",
         }
     }
 }

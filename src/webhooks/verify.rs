@@ -56,6 +56,8 @@ struct VerifierConfig {
     keys: Vec<KeyedMac>,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
+    #[cfg(feature = "encryption")]
+    key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
 }
 
 impl Verifier {
@@ -74,6 +76,8 @@ impl Verifier {
                 keys: vec![KeyedMac::new(&secret)],
                 tolerance: DEFAULT_TOLERANCE,
                 clock: Arc::new(SystemClock),
+                #[cfg(feature = "encryption")]
+                key_provider: None,
             }),
         }
     }
@@ -148,14 +152,26 @@ impl Verifier {
     }
 
     /// [`verify`](Self::verify), then parses the body into the typed [`Event`]. An event type
-    /// this SDK does not know yet parses into [`Event::Unknown`] with its raw JSON.
+    /// this SDK does not know yet parses into [`Event::Unknown`] with its raw JSON. With a key
+    /// provider ([`VerifierBuilder::key_provider`], feature `encryption`), the payload's
+    /// JWE-encrypted sensitive fields are decrypted after the signature is verified.
     ///
-    /// Fails with [`WebhookError::InvalidPayload`] when the authentic body is not an event.
+    /// Fails with [`WebhookError::InvalidPayload`] when the authentic body is not an event, and
+    /// with `WebhookError::Decrypt` when an encrypted field does not decrypt.
     pub fn verify_event<H>(&self, headers: &H, body: &[u8]) -> Result<Event, WebhookError>
     where
         H: WebhookHeaders + ?Sized,
     {
-        self.verify(headers, body)?.event()
+        let payload = self.verify(headers, body)?;
+        #[cfg(feature = "encryption")]
+        if let Some(provider) = &self.config.key_provider
+            && let Some(plain) = crate::encryption::decrypt_body(payload.body(), &**provider)
+                .map_err(|source| WebhookError::Decrypt { source })?
+        {
+            return Event::from_slice(&plain)
+                .map_err(|source| WebhookError::InvalidPayload { source });
+        }
+        payload.event()
     }
 
     fn check_timestamp(&self, timestamp: i64) -> Result<(), WebhookError> {
@@ -203,6 +219,8 @@ pub struct VerifierBuilder {
     secrets: Vec<WebhookSecret>,
     tolerance: Duration,
     clock: Arc<dyn Clock>,
+    #[cfg(feature = "encryption")]
+    key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
 }
 
 impl Default for VerifierBuilder {
@@ -211,6 +229,8 @@ impl Default for VerifierBuilder {
             secrets: Vec::new(),
             tolerance: DEFAULT_TOLERANCE,
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "encryption")]
+            key_provider: None,
         }
     }
 }
@@ -242,6 +262,16 @@ impl VerifierBuilder {
         self
     }
 
+    /// Decrypts the JWE-encrypted `x-sensitive` fields of event payloads with `provider` in
+    /// [`Verifier::verify_event`], after the signature is verified (the signature covers the
+    /// body as sent, ciphertext included). Default: none; they stay sealed.
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub fn key_provider(mut self, provider: impl crate::encryption::KeyProvider + 'static) -> Self {
+        self.key_provider = Some(Arc::new(provider));
+        self
+    }
+
     /// The verifier. Fails with [`WebhookError::InvalidSecret`] when no secret was given.
     pub fn build(self) -> Result<Verifier, WebhookError> {
         if self.secrets.is_empty() {
@@ -254,6 +284,8 @@ impl VerifierBuilder {
                 keys: self.secrets.iter().map(KeyedMac::new).collect(),
                 tolerance: self.tolerance,
                 clock: self.clock,
+                #[cfg(feature = "encryption")]
+                key_provider: self.key_provider,
             }),
         })
     }

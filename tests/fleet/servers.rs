@@ -1,6 +1,6 @@
 //! The HTTP servers the fleet tests run in the parent process: a token endpoint with rotating
-//! refresh tokens and reuse detection, and an API whose quota is a fixed window per second.
-//! Each counts what it saw, so the parent can check what the fleet did as a whole.
+//! refresh tokens and reuse detection, and a proxy that counts what the sandbox answers. Each
+//! counts what it saw, so the parent can check what the fleet did as a whole.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -129,71 +129,107 @@ fn empty_page() -> axum::Json<serde_json::Value> {
     axum::Json(json!({"data": [], "meta": {"request_id": "req_1", "has_more": false}}))
 }
 
-/// What the rate-limited API saw.
+/// What the counting proxy answered: when (Unix milliseconds) and with which status.
 #[derive(Debug, Default)]
-pub struct QuotaLedger {
-    pub ok: u64,
-    pub too_many: u64,
-    window: u64,
-    used: u32,
+pub struct ProxyLedger {
+    pub answers: Vec<(u64, u16)>,
+}
+
+impl ProxyLedger {
+    /// Answers given in `[from, to)` (Unix milliseconds): with `status`, or all of them.
+    pub fn count(&self, from: u64, to: u64, status: Option<u16>) -> u64 {
+        self.answers
+            .iter()
+            .filter(|(at, s)| (from..to).contains(at) && status.is_none_or(|want| *s == want))
+            .count() as u64
+    }
 }
 
 #[derive(Clone)]
-struct QuotaServer {
-    ledger: Arc<Mutex<QuotaLedger>>,
-    limit: u32,
+struct CountingProxy {
+    ledger: Arc<Mutex<ProxyLedger>>,
+    upstream: String,
+    http: reqwest::Client,
 }
 
-/// Serves `GET /v1/campaigns` with a quota of `limit` requests per wall-clock second, announced
-/// in `X-RateLimit-*` headers with a fractional reset; a spent quota answers 429.
-pub async fn quota_server(limit: u32) -> (SocketAddr, Arc<Mutex<QuotaLedger>>) {
-    let ledger = Arc::new(Mutex::new(QuotaLedger::default()));
-    let state = QuotaServer {
+/// Forwards every request to `upstream` (`http://host:port`) unchanged and its answer back
+/// unchanged, noting the answer's status and time: what reached the server and what it said,
+/// counted by neither the server nor the clients under test.
+pub async fn counting_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<Mutex<ProxyLedger>>) {
+    // reqwest's rustls needs a process-wide provider; the parent builds no SDK client that
+    // would install one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ledger = Arc::new(Mutex::new(ProxyLedger::default()));
+    let state = CountingProxy {
         ledger: ledger.clone(),
-        limit,
+        upstream: format!("http://{upstream}"),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_gzip()
+            .build()
+            .unwrap(),
     };
-    let app = Router::new()
-        .route("/v1/campaigns", get(limited))
-        .with_state(state);
+    let app = Router::new().fallback(forward).with_state(state);
     (serve(app).await, ledger)
 }
 
-async fn limited(State(server): State<QuotaServer>) -> Response {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let window = since_epoch.as_secs();
-    let reset = 1.0 - f64::from(since_epoch.subsec_micros()) / 1e6;
-    let mut ledger = server.ledger.lock().unwrap();
-    if ledger.window != window {
-        ledger.window = window;
-        ledger.used = 0;
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and those the HTTP stacks recompute.
+fn end_to_end(name: &axum::http::HeaderName) -> bool {
+    !matches!(
+        name.as_str(),
+        "host"
+            | "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-connection"
+            | "content-length"
+    )
+}
+
+async fn forward(State(proxy): State<CountingProxy>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let mut upstream = proxy
+        .http
+        .request(parts.method.clone(), format!("{}{path}", proxy.upstream))
+        .body(body);
+    for (name, value) in parts.headers.iter().filter(|(name, _)| end_to_end(name)) {
+        upstream = upstream.header(name, value);
     }
-    let allowed = ledger.used < server.limit;
-    if allowed {
-        ledger.used += 1;
-        ledger.ok += 1;
-    } else {
-        ledger.too_many += 1;
+    let (status, headers, body) = match upstream.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            (status, headers, answer.bytes().await.unwrap_or_default())
+        }
+        // Not counted: the server never answered.
+        Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+    };
+    let at = u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    proxy
+        .ledger
+        .lock()
+        .unwrap()
+        .answers
+        .push((at, status.as_u16()));
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in headers.iter().filter(|(name, _)| end_to_end(name)) {
+        response.headers_mut().append(name, value.clone());
     }
-    let remaining = server.limit - ledger.used;
-    drop(ledger);
-    let headers = [
-        ("x-ratelimit-limit", server.limit.to_string()),
-        ("x-ratelimit-remaining", remaining.to_string()),
-        ("x-ratelimit-reset", format!("{reset:.3}")),
-    ];
-    if allowed {
-        (headers, empty_page()).into_response()
-    } else {
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            headers,
-            axum::Json(
-                json!({"error": {"type": "rate_limit_error", "code": "rate_limited",
-                "message": "slow down", "request_id": "req_1"}}),
-            ),
-        )
-            .into_response()
-    }
+    response
 }
 
 async fn serve(app: Router) -> SocketAddr {

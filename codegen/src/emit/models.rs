@@ -109,7 +109,7 @@ fn struct_model(
             // `_1st` → `with_1st`, `type_` → `with_type`: no field is named after a bare keyword.
             let bare = f.rust.trim_start_matches('_').trim_end_matches('_');
             let with = format_ident!("with_{}", bare);
-            let (ty, convert) = arg(&f.ty, is_id);
+            let (ty, convert) = field_arg(f, is_id);
             let value = if convert {
                 quote!(value.into())
             } else {
@@ -313,10 +313,10 @@ fn builder(
         (0..plain.len()).map(|i| format_ident!("F{}", i)).collect();
     let markers: Vec<TokenStream> = plain.iter().map(|f| unset_marker(f)).collect();
     // What a set field holds: the argument converted, not yet boxed.
-    let set_types: Vec<TokenStream> = plain.iter().map(|f| ty_tokens(&f.ty)).collect();
+    let set_types: Vec<TokenStream> = plain.iter().map(|f| value_ty(f)).collect();
     let setters = plain.iter().enumerate().map(|(i, f)| {
         let setter = ident(&f.rust);
-        let (arg_ty, convert) = arg(&f.ty, is_id);
+        let (arg_ty, convert) = field_arg(f, is_id);
         let value = if convert {
             quote!(value.into())
         } else {
@@ -465,8 +465,29 @@ fn json_object_setter(
 
 /// A field's type, boxed when it closes a cycle.
 fn field_ty(f: &Field) -> TokenStream {
-    let ty = ty_tokens(&f.ty);
+    let ty = value_ty(f);
     if f.boxed { quote!(Box<#ty>) } else { ty }
+}
+
+/// The type of a field's value: `Sensitive<T>` for a field marked `x-sensitive`.
+fn value_ty(f: &Field) -> TokenStream {
+    let ty = ty_tokens(&f.ty);
+    if f.sensitive {
+        quote!(crate::Sensitive<#ty>)
+    } else {
+        ty
+    }
+}
+
+/// A setter's argument type for a field, and whether it is converted with `.into()`: a
+/// sensitive field takes the plain value (`"ada@example.com"`) as well as a `Sensitive`.
+fn field_arg(f: &Field, is_id: &dyn Fn(&str) -> bool) -> (TokenStream, bool) {
+    if f.sensitive {
+        let ty = value_ty(f);
+        (quote!(impl Into<#ty>), true)
+    } else {
+        arg(&f.ty, is_id)
+    }
 }
 
 /// Wraps a value for a boxed field.

@@ -25,6 +25,7 @@ pub mod campaigns;
 pub mod compliance;
 pub mod contacts;
 pub mod creatives;
+pub mod encryption_keys;
 pub mod events;
 pub mod oauth;
 pub mod webhooks;
@@ -39,6 +40,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(contacts::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(encryption_keys::routes())
         .merge(compliance::routes())
         .merge(oauth::routes())
 }

@@ -33,10 +33,17 @@ use crate::auth::{
 /// expires mid-request is fenced out, and its refresh token may already be spent.
 ///
 /// When Redis fails, [`FailureMode::Fallback`] renews without the lease and keeps the tokens in
-/// process memory (each process then renews on its own; with a rotating refresh token, processes
-/// that share one may spend it twice — choose [`FailureMode::Strict`] there), and writes to Redis
-/// again once it answers; [`FailureMode::Strict`] fails the renewal with a token-store error,
-/// which the client's token retry policy retries.
+/// process memory (each process then renews on its own: processes that hold the same rotating
+/// refresh token each present it, all but the first are refused, and a server with reuse
+/// detection revokes the first one's new tokens too — choose [`FailureMode::Strict`] there);
+/// [`FailureMode::Strict`] fails the renewal with a token-store error, which the client's token
+/// retry policy retries.
+///
+/// Redis may answer again with older tokens than a process holds: after a renewal the fallback
+/// kept in memory, or after a failover to a replica that missed the last save. A process whose
+/// tokens expire later than Redis's uses its own (their refresh token is the live one) and
+/// writes them back, so the spent refresh token is not presented again. Tokens without an expiry
+/// cannot be ordered; Redis's are used then.
 ///
 /// See [`RedisFleet`] for how a client is given one.
 pub struct RedisTokenStore {
@@ -204,6 +211,59 @@ impl RedisTokenStore {
             })
             .await
     }
+
+    /// What Redis answered, unless this process has seen newer tokens: then those, written back
+    /// (under `fence` when this process holds the lease, so its own save stays allowed). The
+    /// answer is what this process remembers from now on.
+    ///
+    /// Redis can be behind a process: after a failover to a replica that had not received the
+    /// last save, or when this process renewed while Redis was unreachable (the fallback keeps
+    /// those tokens in memory). Its tokens' refresh token may be spent already; presenting it
+    /// again would be refused, and a server with reuse detection revokes the whole grant.
+    async fn newest(&self, stored: Option<TokenSet>, fence: u64) -> Option<TokenSet> {
+        let stored = stored?;
+        let Some(local) = self.local().filter(|local| is_newer(local, &stored)) else {
+            self.remember(&stored);
+            return Some(stored);
+        };
+        let written = match encode(&local) {
+            Ok(data) if fence != 0 => {
+                let keys = [&self.tokens_key, &self.lease_key];
+                self.fleet
+                    .run("token write-back", |mut connection| async move {
+                        let saved: i64 = SAVE_FENCED
+                            .key(keys[0])
+                            .key(keys[1])
+                            .arg(fence)
+                            .arg(data)
+                            .invoke_async(&mut connection)
+                            .await?;
+                        Ok(saved == 1)
+                    })
+                    .await
+            }
+            Ok(_) => self.save_unfenced(&local).await.map(|()| true),
+            Err(error) => Err(error),
+        };
+        match written {
+            Ok(true) => tracing::warn!(
+                "Redis held older tokens than this process (a failover, or a renewal while it \
+                 was unreachable); wrote this process's back"
+            ),
+            // The lease passed on meanwhile: its holder's save will settle what is stored.
+            Ok(false) => {}
+            // The newer tokens are still used here, and offered again at the next renewal.
+            Err(error) => self.fleet.record_failure("token write-back", &error),
+        }
+        Some(local)
+    }
+}
+
+/// Whether `a` was issued after `b`: a different access token that expires later (the tokens of
+/// one grant are issued with the same lifetime). Without both expiries nothing can be told.
+fn is_newer(a: &TokenSet, b: &TokenSet) -> bool {
+    a.access_token() != b.access_token()
+        && matches!((a.expires_at(), b.expires_at()), (Some(a), Some(b)) if a > b)
 }
 
 fn encode(tokens: &TokenSet) -> Result<String, FleetError> {
@@ -242,10 +302,7 @@ impl TokenStore for RedisTokenStore {
                 .await
                 .and_then(|data| data.map(|d| decode(&d)).transpose());
             match outcome {
-                Ok(Some(tokens)) => {
-                    self.remember(&tokens);
-                    Ok(Some(tokens))
-                }
+                Ok(Some(tokens)) => Ok(self.newest(Some(tokens), 0).await),
                 // An empty Redis (a failover, a flush) knows less than this process.
                 Ok(None) => Ok(self.local()),
                 Err(error) => self.on_failure("token load", error, || self.local()),
@@ -273,12 +330,12 @@ impl TokenStore for RedisTokenStore {
                         });
                     }
                 };
+                let stored = self.newest(stored, fence).await;
                 if let Some(tokens) = stored.as_ref().filter(|t| request.is_answered_by(t)) {
                     if fence != 0 {
                         self.release(fence).await;
                     }
                     bump(&self.fleet.counters().renewals_reused);
-                    self.remember(tokens);
                     return Ok(Renewal::Reuse(tokens.clone()));
                 }
                 if fence != 0 {
