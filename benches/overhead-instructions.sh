@@ -12,6 +12,8 @@
 #   --reference  which reference client(s) the SDK is compared with (default: both)
 #   --runs       side-by-side runs per case, medians reported (default: 1)
 #   cases        default: "get c=1" "get c=64" "list c=1" "create c=1"
+#   OBSERVED=1   (environment) the SDK with an audit sink and metrics against the plain SDK, which
+#                takes the `hand` side's place (builds with `--features metrics`)
 #
 # Needs valgrind (Linux): `sudo apt-get install valgrind` (Debian, Ubuntu) or
 # `sudo dnf install valgrind` (Fedora).
@@ -42,7 +44,14 @@ command -v valgrind >/dev/null || {
   echo "needs valgrind: install it with \`sudo apt-get install valgrind\` (Debian, Ubuntu) or \`sudo dnf install valgrind\` (Fedora)" >&2
   exit 1
 }
-bench="$(cargo bench --bench overhead --no-run --message-format=json 2>/dev/null |
+observed=()
+features=()
+if [[ -n "${OBSERVED:-}" ]]; then
+  observed=(--observed)
+  features=(--features metrics)
+  references=(hand)
+fi
+bench="$(cargo bench --bench overhead "${features[@]}" --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -51,7 +60,7 @@ for line in sys.stdin:
 [[ -x "$bench" ]] || { echo "could not build benches/overhead.rs" >&2; exit 1; }
 
 count() { # side scale case -> instructions
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" --only "$1" --scale "$2" "$3" 2>&1 |
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" "${observed[@]}" --only "$1" --scale "$2" "$3" 2>&1 |
     grep -Eo 'Collected : [0-9]+' | grep -Eo '[0-9]+'
 }
 requests() { # case scale -> requests sent by one measurement

@@ -23,6 +23,8 @@
 //! ```text
 //! cargo bench --bench overhead                  # 7 runs of every case
 //! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
+//! cargo bench --bench overhead --features metrics -- --observed   # audit sink + metrics
+//!                                               # ("SDK") against the plain SDK ("hand-written")
 //! cargo bench --bench overhead -- --only lean "get c=1"   # one side alone (sdk, hand or lean),
 //!                                                         # e.g. under a profiler
 //! benches/overhead-instructions.sh                        # instructions per request (callgrind)
@@ -106,6 +108,9 @@ struct Options {
     only: Option<Side>,
     /// Prints how many requests one measurement of each selected case sends, and exits.
     print_requests: bool,
+    /// Compares the SDK with an audit sink and metrics (the `sdk` side) against the plain SDK
+    /// (the `hand` side).
+    observed: bool,
 }
 
 impl Options {
@@ -116,6 +121,7 @@ impl Options {
             filters: Vec::new(),
             only: None,
             print_requests: false,
+            observed: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -123,6 +129,7 @@ impl Options {
                 "--runs" => options.runs = next_number(&mut args, "--runs"),
                 "--scale" => options.scale = next_number(&mut args, "--scale"),
                 "--dry-run-requests" => options.print_requests = true,
+                "--observed" => options.observed = true,
                 "--only" => {
                     options.only = match args.next().map(String::as_str) {
                         Some("sdk") => Some(Side::Sdk),
@@ -432,6 +439,9 @@ impl Side {
 struct Clients {
     sdk: Client,
     hand: Hand,
+    /// With `--observed`: the plain SDK takes the hand-written side's place (and `sdk` is the
+    /// observed one).
+    baseline: Option<Client>,
     lean: Lean,
     campaign_id: CampaignId,
     new_campaign: NewCampaign,
@@ -452,12 +462,20 @@ struct Ratios {
 }
 
 async fn measure_all(base_url: &str, options: &Options) {
-    let sdk = Client::builder(base_url)
-        .auth(ApiKey::new(API_KEY).expect("valid key"))
-        .build()
-        .expect("SDK client");
+    let plain = || {
+        Client::builder(base_url)
+            .auth(ApiKey::new(API_KEY).expect("valid key"))
+            .build()
+            .expect("SDK client")
+    };
+    let (sdk, baseline) = if options.observed {
+        (observed::client(base_url), Some(plain()))
+    } else {
+        (plain(), None)
+    };
     let clients = Arc::new(Clients {
         sdk,
+        baseline,
         hand: Hand::new(base_url),
         lean: Lean::new(base_url),
         campaign_id: CampaignId::new(CAMPAIGN_ID),
@@ -468,6 +486,11 @@ async fn measure_all(base_url: &str, options: &Options) {
             .with_currency("EUR"),
     });
 
+    if options.observed {
+        println!(
+            "--observed: \"SDK\" is the SDK with an audit sink and metrics, \"hand-written\" the plain SDK"
+        );
+    }
     println!(
         "SDK vs hand-written and lean reqwest + serde_json over loopback; {} runs per case, medians; \
          CPU = user + system time of this process per request ({} cores)",
@@ -537,6 +560,9 @@ async fn measure_all(base_url: &str, options: &Options) {
             }
         }
         report(call, concurrency, requests, &samples, &mut ratios);
+    }
+    if options.observed {
+        observed::summary();
     }
 }
 
@@ -659,6 +685,9 @@ async fn run_timed(
 
 /// One call; any failure aborts the benchmark (a failing call would measure nothing).
 async fn one_call(clients: &Clients, call: Call, side: Side) {
+    if let (Some(baseline), Side::Hand) = (&clients.baseline, side) {
+        return sdk_call(baseline, clients, call).await;
+    }
     match (call, side) {
         (Call::Get, Side::Sdk) => {
             let campaign = clients
@@ -749,6 +778,185 @@ async fn one_call(clients: &Clients, call: Call, side: Side) {
             std::hint::black_box(campaign);
         }
     }
+}
+
+/// One call through an SDK client.
+async fn sdk_call(sdk: &Client, clients: &Clients, call: Call) {
+    match call {
+        Call::Get => {
+            let campaign = sdk
+                .campaigns()
+                .get(&clients.campaign_id)
+                .send()
+                .await
+                .expect("SDK get");
+            std::hint::black_box(campaign);
+        }
+        Call::List => {
+            let page = sdk
+                .contacts()
+                .list()
+                .limit(100)
+                .send()
+                .await
+                .expect("SDK list");
+            assert_eq!(page.items.len(), 100);
+            std::hint::black_box(page);
+        }
+        Call::Create => {
+            let campaign = sdk
+                .campaigns()
+                .create(&clients.new_campaign)
+                .send()
+                .await
+                .expect("SDK create");
+            std::hint::black_box(campaign);
+        }
+    }
+}
+
+/// The observed SDK: an audit sink writing JSON lines to a file and the metrics interceptor
+/// reporting to an in-process recorder that keeps counters and histogram sums per series, as
+/// a Prometheus-style exporter does.
+#[cfg(feature = "metrics")]
+mod observed {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, OnceLock, RwLock};
+
+    use marketing_api::Client;
+    use marketing_api::audit::JsonLinesSink;
+    use marketing_api::auth::ApiKey;
+    use metrics::{
+        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    #[derive(Default)]
+    struct Series {
+        count: AtomicU64,
+        /// Sum of the recorded values, in nanoseconds (or units × 10⁹).
+        sum_nanos: AtomicU64,
+    }
+
+    impl metrics::CounterFn for Series {
+        fn increment(&self, value: u64) {
+            self.count.fetch_add(value, Ordering::Relaxed);
+        }
+
+        fn absolute(&self, value: u64) {
+            self.count.fetch_max(value, Ordering::Relaxed);
+        }
+    }
+
+    impl metrics::HistogramFn for Series {
+        fn record(&self, value: f64) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            self.sum_nanos
+                .fetch_add((value * 1e9) as u64, Ordering::Relaxed);
+        }
+    }
+
+    #[derive(Default)]
+    struct Registry {
+        series: RwLock<HashMap<Key, Arc<Series>>>,
+    }
+
+    impl Registry {
+        fn get(&self, key: &Key) -> Arc<Series> {
+            if let Some(series) = self.series.read().unwrap().get(key) {
+                return series.clone();
+            }
+            self.series
+                .write()
+                .unwrap()
+                .entry(key.clone())
+                .or_default()
+                .clone()
+        }
+    }
+
+    impl Recorder for Registry {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(self.get(key))
+        }
+
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(self.get(key))
+        }
+    }
+
+    static REGISTRY: OnceLock<&'static Registry> = OnceLock::new();
+    static SINK: OnceLock<JsonLinesSink> = OnceLock::new();
+
+    pub(super) fn client(base_url: &str) -> Client {
+        let registry = *REGISTRY.get_or_init(|| {
+            let registry: &'static Registry = Box::leak(Box::default());
+            metrics::set_global_recorder(registry).expect("one recorder");
+            registry
+        });
+        let _ = registry;
+        let path = std::env::temp_dir().join(format!(
+            "marketing-api-overhead-audit-{}.jsonl",
+            std::process::id()
+        ));
+        let file = std::fs::File::create(&path).expect("audit file");
+        // Sized for the bursts of the c=64 cases: nothing may be dropped, or the comparison
+        // would flatter the observed side.
+        let sink = SINK.get_or_init(|| JsonLinesSink::with_buffer(file, 1 << 16));
+        Client::builder(base_url)
+            .auth(ApiKey::new(super::API_KEY).expect("valid key"))
+            .audit_sink(sink.clone())
+            .metrics()
+            .build()
+            .expect("observed SDK client")
+    }
+
+    pub(super) fn summary() {
+        let sink = SINK.get().expect("observed runs");
+        sink.flush();
+        let requests: u64 = REGISTRY
+            .get()
+            .map(|r| {
+                r.series
+                    .read()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, _)| k.name() == "http.client.request.duration")
+                    .map(|(_, s)| s.count.load(Ordering::Relaxed))
+                    .sum()
+            })
+            .unwrap_or(0);
+        println!(
+            "audit records written {}, dropped {}; requests counted by the metrics {}",
+            sink.written(),
+            sink.dropped(),
+            requests
+        );
+        assert_eq!(
+            sink.dropped(),
+            0,
+            "the audit buffer overflowed: the figures flatter it"
+        );
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+mod observed {
+    pub(super) fn client(_: &str) -> marketing_api::Client {
+        panic!(
+            "--observed needs the metrics feature: cargo bench --bench overhead --features metrics -- --observed"
+        )
+    }
+
+    pub(super) fn summary() {}
 }
 
 /// User + system CPU time of this process (all threads).

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::auth::{
 };
 use crate::clock::{Clock, RandomSource, Sleeper, SystemClock, ThreadRandom, TokioSleeper};
 use crate::error::Error;
+use crate::interceptor::{Interceptor, Interceptors};
 use crate::ratelimit::RateLimitGate;
 use crate::retry::{RetryBudget, RetryBudgetConfig, RetryPolicy};
 use crate::tls::{self, SpkiPin, TlsSettings, TlsVersion};
@@ -59,6 +61,10 @@ pub(crate) struct ClientInner {
     pub(crate) max_response_bytes: usize,
     /// Deprecated operations already warned about, so each warns once.
     pub(crate) deprecation_warned: Mutex<HashSet<&'static str>>,
+    /// Hooks called at the documented points of the pipeline.
+    pub(crate) interceptors: Interceptors,
+    /// The newest credential generation a request carried, to notice renewals for interceptors.
+    pub(crate) credential_generation: AtomicU64,
     /// Decrypts the JWE-encrypted sensitive fields of responses.
     #[cfg(feature = "encryption")]
     pub(crate) key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
@@ -77,6 +83,12 @@ impl Client {
     /// The base URL operations are sent to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// How many interceptor hooks failed (returned an error or panicked) since the client was
+    /// built; each failure was also reported with `tracing::warn!`. Clones share the count.
+    pub fn interceptor_failures(&self) -> u64 {
+        self.inner.interceptors.failures()
     }
 
     /// The HTTP stack, for requests outside an operation (the authorization code exchange).
@@ -117,6 +129,8 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     tls: TlsSettings,
     shared_rate_gate: Option<Arc<dyn crate::fleet::SharedRateGate>>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+    credential_identity: Option<String>,
     #[cfg(feature = "encryption")]
     key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
     #[cfg(feature = "encryption")]
@@ -150,6 +164,7 @@ impl fmt::Debug for ClientBuilder {
             )
             .field("extra_root_certificates", &self.tls.extra_roots.len())
             .field("shared_rate_gate", &self.shared_rate_gate)
+            .field("interceptors", &self.interceptors.len())
             .field("decrypts_responses", &self.decrypts())
             .field("encrypts_writes", &self.encrypts_writes())
             .finish_non_exhaustive()
@@ -177,6 +192,8 @@ impl ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             tls: TlsSettings::default(),
             shared_rate_gate: None,
+            interceptors: Vec::new(),
+            credential_identity: None,
             #[cfg(feature = "encryption")]
             key_provider: None,
             #[cfg(feature = "encryption")]
@@ -218,6 +235,48 @@ impl ClientBuilder {
     #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
     pub fn encrypt_writes(mut self, platform: &crate::encryption::PlatformKeys) -> Self {
         self.write_key = Some(platform.current().clone());
+        self
+    }
+
+    /// Adds an [`Interceptor`]: its hooks run at the documented points of every operation,
+    /// after those of the interceptors added before it. A failing or panicking hook never
+    /// changes a request (see [`crate::interceptor`]).
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Adds an interceptor already behind an `Arc` (to keep a handle on it, such as a metrics
+    /// recorder or an audit sink you flush yourself).
+    pub fn interceptor_arc(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+
+    /// Audits every API call into `sink` (an [`AuditSink`](crate::audit::AuditSink) such as
+    /// [`JsonLinesSink`](crate::audit::JsonLinesSink)): one record per operation, when it
+    /// completes. Shorthand for registering an
+    /// [`AuditInterceptor`](crate::audit::AuditInterceptor) (in order with the other
+    /// interceptors).
+    pub fn audit_sink(self, sink: impl crate::audit::AuditSink) -> Self {
+        self.interceptor(crate::audit::AuditInterceptor::new(sink))
+    }
+
+    /// Reports usage metrics (requests, durations, retries, rate-limit waits, credential
+    /// renewals) through the `metrics` facade to whatever recorder the application installed;
+    /// see [`crate::metrics`] for the names. Shorthand for registering a
+    /// [`Metrics`](crate::metrics::Metrics) interceptor.
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn metrics(self) -> Self {
+        self.interceptor(crate::metrics::Metrics::new())
+    }
+
+    /// How interceptors and audit records name this client's credential, instead of the
+    /// derived `api_key:<first characters>` / `oauth_client:<client id>`; for example the
+    /// `apk_…` id the platform gave the key. Never put a secret here.
+    pub fn credential_identity(mut self, identity: impl Into<String>) -> Self {
+        self.credential_identity = Some(identity.into());
         self
     }
 
@@ -425,6 +484,10 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::config_from("HTTP client", e))?;
         let budget = RetryBudget::new(self.budget);
+        let identity = self
+            .credential_identity
+            .unwrap_or_else(|| self.auth.identity());
+        let interceptors = Interceptors::new(self.interceptors, identity);
         let auth = Authenticator::new(
             self.auth,
             AuthRuntime {
@@ -455,6 +518,8 @@ impl ClientBuilder {
                 operation_timeout: self.operation_timeout,
                 max_response_bytes: self.max_response_bytes,
                 deprecation_warned: Mutex::new(HashSet::new()),
+                interceptors,
+                credential_generation: AtomicU64::new(0),
                 #[cfg(feature = "encryption")]
                 key_provider: self.key_provider,
                 #[cfg(feature = "encryption")]

@@ -46,6 +46,9 @@
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod audit;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod auth;
 #[cfg(feature = "client")]
 mod client;
@@ -62,7 +65,12 @@ pub mod fleet;
 #[cfg(all(feature = "client", marketing_api_bundled_spec))]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod ingest;
+#[cfg(feature = "client")]
+pub mod interceptor;
 mod json_object;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod multipart;

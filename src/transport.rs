@@ -8,10 +8,14 @@
 //! credentials, [`RetryPolicy`] and [`RetryBudget`] for retries — so `run_attempts` only
 //! sequences them. Failures are classified where they happen, from the `reqwest::Error` itself,
 //! and the [`Error`] remembers whether another attempt may cure it. One `tracing` span per
-//! operation carries the operation id, method, path template, attempt, status and request id.
+//! operation carries the operation id, method, path template, resends, status, error type and
+//! request id, under OpenTelemetry's HTTP client attribute names (`http.request.method`,
+//! `url.template`, `http.request.resend_count`, `http.response.status_code`, `error.type`).
+//! Registered [interceptors](crate::interceptor) are called at the points their docs name.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
@@ -29,6 +33,7 @@ use crate::codec::{self, EncodedBody, Envelope};
 use crate::error::{ApiError, Error};
 #[cfg(not(marketing_api_bundled_spec))]
 use crate::error::{ErrorCode, ErrorType};
+use crate::interceptor::{Context, Hook};
 #[cfg(marketing_api_bundled_spec)]
 use crate::models::{ErrorCode, ErrorType};
 use crate::ratelimit::parse_retry_after;
@@ -333,17 +338,42 @@ impl Client {
         request: Request,
         stream: bool,
     ) -> impl Future<Output = Result<Answer, Error>> + Send + '_ {
+        // Interceptors: the one branch here; `on_complete` sees every way the operation ends
+        // (a request refused before sending and the operation timeout included). Boxed, so a
+        // client without interceptors keeps the smaller future.
+        if !self.inner.interceptors.is_active() {
+            return Either::Left(self.execute_unobserved(request, stream));
+        }
+        let op = request.operation;
+        let url_path = request.path.clone();
+        let pipeline = self.execute_unobserved(request, stream);
+        Either::Right(Box::pin(async move {
+            let started = Instant::now();
+            let result = pipeline.await;
+            self.complete(op, &url_path, &result, started.elapsed());
+            result
+        }))
+    }
+
+    /// [`execute_with`](Self::execute_with) without the interceptors' `on_complete`.
+    fn execute_unobserved(
+        &self,
+        request: Request,
+        stream: bool,
+    ) -> impl Future<Output = Result<Answer, Error>> + Send + '_ {
         let op = request.operation;
         let pipeline = match self.prepare(&request, stream) {
             Ok(prepared) => {
+                // Attribute names from OpenTelemetry's HTTP client conventions where one exists.
                 let span = tracing::info_span!(
                     "marketing_api.operation",
-                    operation = op.id,
-                    method = %op.method,
-                    path = op.path_template,
-                    attempt = field::Empty,
-                    status = field::Empty,
-                    request_id = field::Empty,
+                    marketing_api.operation = op.id,
+                    http.request.method = %op.method,
+                    url.template = op.path_template,
+                    http.request.resend_count = field::Empty,
+                    http.response.status_code = field::Empty,
+                    marketing_api.request_id = field::Empty,
+                    error.type = field::Empty,
                 );
                 Either::Left(self.run_attempts(prepared, span.clone()).instrument(span))
             }
@@ -391,12 +421,28 @@ impl Client {
             };
             let mut attempt: u32 = 0;
             let mut replayed_after_401 = false;
+            let observed = self.inner.interceptors.is_active();
             loop {
                 attempt += 1;
-                span.record("attempt", attempt);
-                self.wait_for_rate_gate(&prepared.policy).await;
+                span.record("http.request.resend_count", attempt - 1);
+                if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
+                    if observed {
+                        let ctx = self.hook_context(&prepared, attempt);
+                        self.inner
+                            .interceptors
+                            .call(Hook::OnRateLimitWait(wait), &ctx);
+                    }
+                    self.inner.sleeper.sleep(wait).await;
+                }
                 let credential = self.credential(op, attempt - 1).await?;
-                let outcome = self.attempt(&prepared, credential.as_ref()).await;
+                if observed {
+                    self.notice_renewal(&prepared, attempt, credential.as_ref());
+                }
+                let sent_at = observed.then(Instant::now);
+                let outcome = self.attempt(&prepared, credential.as_ref(), attempt).await;
+                if let Some(sent_at) = sent_at {
+                    self.after_attempt(&prepared, attempt, &outcome, sent_at.elapsed());
+                }
                 let now = self.inner.clock.now();
                 if let Ok((raw, _)) = &outcome {
                     self.observe(&span, raw, now);
@@ -428,11 +474,31 @@ impl Client {
                         }
                         return outcome;
                     }
-                    Next::Retry(delay) => self.inner.sleeper.sleep(delay).await,
+                    Next::Retry(delay) => {
+                        if observed {
+                            let (status, error) = match &outcome {
+                                Ok((raw, _)) => (Some(raw.status), None),
+                                Err(e) => (None, Some(e)),
+                            };
+                            let ctx = Context {
+                                status,
+                                error,
+                                retry_delay: Some(delay),
+                                ..self.hook_context(&prepared, attempt)
+                            };
+                            self.inner.interceptors.call(Hook::OnRetry, &ctx);
+                        }
+                        self.inner.sleeper.sleep(delay).await
+                    }
                     Next::Stop(reason) => {
-                        return Err(final_error(outcome, reason, now)
+                        let error = final_error(outcome, reason, now)
                             .with_operation(op)
-                            .with_attempts(attempt));
+                            .with_attempts(attempt);
+                        if error.status().is_none() {
+                            // No answer: the conventions' `error.type` is the kind of failure.
+                            span.record("error.type", crate::audit::kind_name(error.kind()));
+                        }
+                        return Err(error);
                     }
                 }
             }
@@ -471,23 +537,118 @@ impl Client {
         checked().map_err(|e| e.with_operation(op.id))
     }
 
-    /// Holds the request while the server has said the quota is spent, unless the policy
-    /// promises no waiting (one attempt).
-    async fn wait_for_rate_gate(&self, policy: &RetryPolicy) {
+    /// How long to hold the request while the server has said the quota is spent (the caller
+    /// sleeps), unless the policy promises no waiting (one attempt).
+    async fn rate_gate_wait(&self, policy: &RetryPolicy) -> Option<Duration> {
         if !policy.waits_for_rate_limits() {
-            return;
+            return None;
         }
-        if let Some(wait) = self
+        let wait = self
             .inner
             .gate
             .wait_before_send(self.inner.clock.now())
-            .await
-        {
-            tracing::debug!(
-                wait_ms = wait.as_millis() as u64,
-                "rate limit spent; waiting for the reset"
-            );
-            self.inner.sleeper.sleep(wait).await;
+            .await?;
+        tracing::debug!(
+            wait_ms = wait.as_millis() as u64,
+            "rate limit spent; waiting for the reset"
+        );
+        Some(wait)
+    }
+
+    // The interceptors' calls in the pipeline, side by side. Each is reached only when an
+    // interceptor is registered.
+
+    /// `on_complete`: the final answer or error, the attempts made and the whole duration.
+    fn complete(
+        &self,
+        op: &'static OperationInfo,
+        url_path: &str,
+        result: &Result<Answer, Error>,
+        duration: Duration,
+    ) {
+        let interceptors = &self.inner.interceptors;
+        let (status, headers, error, attempts) = match result {
+            Ok((raw, _)) => (Some(raw.status), Some(&raw.headers), None, raw.attempts),
+            Err(e) => (e.status(), None, Some(e), e.attempts()),
+        };
+        let ctx = Context {
+            op,
+            url_path,
+            credential: interceptors.identity(),
+            attempt: attempts,
+            status,
+            headers,
+            error,
+            duration,
+            retry_delay: None,
+        };
+        interceptors.call(Hook::OnComplete, &ctx);
+    }
+
+    /// A context for the attempt hooks.
+    fn hook_context<'a>(&'a self, prepared: &'a Prepared<'_>, attempt: u32) -> Context<'a> {
+        Context {
+            op: prepared.op,
+            url_path: prepared.url.path(),
+            credential: self.inner.interceptors.identity(),
+            attempt,
+            status: None,
+            headers: None,
+            error: None,
+            duration: Duration::ZERO,
+            retry_delay: None,
+        }
+    }
+
+    /// `on_credential_renewed` when this attempt's credential is newer than any this client
+    /// sent before (generations only grow; static credentials stay at 0).
+    fn notice_renewal(
+        &self,
+        prepared: &Prepared<'_>,
+        attempt: u32,
+        credential: Option<&AppliedCredential>,
+    ) {
+        let Some(generation) = credential.map(AppliedCredential::generation) else {
+            return;
+        };
+        let seen = &self.inner.credential_generation;
+        // The first credential of a client is not a renewal; a later, higher one is, once.
+        let previous = seen.fetch_max(generation, Ordering::Relaxed);
+        if generation > previous && previous > 0 {
+            let ctx = self.hook_context(prepared, attempt);
+            self.inner
+                .interceptors
+                .call(Hook::OnCredentialRenewed, &ctx);
+        }
+    }
+
+    /// `after_response` or `on_error` for an attempt that took `duration`.
+    fn after_attempt(
+        &self,
+        prepared: &Prepared<'_>,
+        attempt: u32,
+        outcome: &Result<Answer, Error>,
+        duration: Duration,
+    ) {
+        let base = self.hook_context(prepared, attempt);
+        match outcome {
+            Ok((raw, _)) => {
+                let ctx = Context {
+                    status: Some(raw.status),
+                    headers: Some(&raw.headers),
+                    duration,
+                    ..base
+                };
+                self.inner.interceptors.call(Hook::AfterResponse, &ctx);
+            }
+            Err(error) => {
+                let ctx = Context {
+                    error: Some(error),
+                    duration,
+                    ..base
+                };
+                self.inner.interceptors.call(Hook::OnError, &ctx);
+            }
         }
     }
 
@@ -542,8 +703,9 @@ impl Client {
         &self,
         prepared: &Prepared<'_>,
         credential: Option<&AppliedCredential>,
+        attempt: u32,
     ) -> Result<Answer, Error> {
-        let exchange = self.exchange(prepared, credential);
+        let exchange = self.exchange(prepared, credential, attempt);
         let Some(limit) = prepared.timeout.filter(|_| !prepared.stream) else {
             return exchange.await;
         };
@@ -561,8 +723,16 @@ impl Client {
         &self,
         prepared: &Prepared<'_>,
         credential: Option<&AppliedCredential>,
+        attempt: u32,
     ) -> Result<Answer, Error> {
         let request = self.http_request(prepared, credential);
+        if self.inner.interceptors.is_active() {
+            let ctx = Context {
+                headers: Some(request.headers()),
+                ..self.hook_context(prepared, attempt)
+            };
+            self.inner.interceptors.call(Hook::BeforeSend, &ctx);
+        }
         let mut response = self
             .inner
             .http
@@ -625,9 +795,13 @@ impl Client {
     fn observe(&self, span: &Span, raw: &RawResponse, now: SystemTime) {
         // Without a subscriber that wants the span, there is nothing to record: skip the lookup.
         if !span.is_disabled() {
-            span.record("status", raw.status.as_u16());
+            span.record("http.response.status_code", raw.status.as_u16());
+            if raw.status.as_u16() >= 400 {
+                // The conventions' `error.type` for an error answer is its status code.
+                span.record("error.type", raw.status.as_u16());
+            }
             if let Some(id) = raw.headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-                span.record("request_id", id);
+                span.record("marketing_api.request_id", id);
             }
         }
         self.inner.gate.observe(raw.status, &raw.headers, now);

@@ -66,6 +66,7 @@ struct Ids {
     endpoint_secret: Option<String>,
     delivery: Option<WebhookDeliveryId>,
     encryption_key: Option<EncryptionKeyId>,
+    api_key: Option<ApiKeyId>,
 }
 
 struct Ctx {
@@ -419,6 +420,72 @@ fn steps() -> Vec<Step> {
                 .with_status(ContactStatus::Subscribed);
             let updated = ctx.client.contacts().update(&id, &body).send().await?;
             assert_eq!(updated.phone, None);
+            Ok(())
+        }),
+        step("exportContact", |ctx| async move {
+            let id = need(&ctx.ids().contact, "contact")?;
+            let export = ctx.client.contacts().export(&id).send().await?;
+            assert_eq!(export.contact.id, id);
+            Ok(())
+        }),
+        step("eraseContact", |ctx| async move {
+            // Its own contact: the others' steps still need theirs.
+            let body = NewContact::builder().email("erase.me@example.com").build();
+            let contact = ctx.client.contacts().create(&body).send().await?;
+            let receipt = ctx.client.contacts().erase(&contact.id).send().await?;
+            assert_eq!(receipt.contact_id, contact.id);
+            let gone = ctx.client.contacts().get(&contact.id).send().await;
+            assert!(gone.is_err_and(|e| e.is_not_found()));
+            Ok(())
+        }),
+        step("createApiKey", |ctx| async move {
+            let body = NewApiKey::builder()
+                .name("CRM sync")
+                .scopes(vec![ApiKeyScope::ContactsRead, ApiKeyScope::ContactsWrite])
+                .build()
+                .with_rate_tier(RateTier::Premium);
+            let created = ctx.client.api_keys().create(&body).send().await?;
+            assert_eq!(created.api_key.rate_tier, RateTier::Premium);
+            ctx.ids().api_key = Some(created.api_key.id);
+            Ok(())
+        }),
+        step("listApiKeys", |ctx| async move {
+            let page = ctx
+                .client
+                .api_keys()
+                .list()
+                .status(ApiKeyStatus::Active)
+                .send()
+                .await?;
+            assert_eq!(page.items.len(), 1);
+            Ok(())
+        }),
+        step("revokeApiKey", |ctx| async move {
+            let id = need(&ctx.ids().api_key, "API key")?;
+            let key = ctx.client.api_keys().revoke(&id).send().await?;
+            assert_eq!(key.status, ApiKeyStatus::Revoked);
+            Ok(())
+        }),
+        step("listAuditEvents", |ctx| async move {
+            let page = ctx
+                .client
+                .audit_events()
+                .list()
+                .operation("eraseContact")
+                .send()
+                .await?;
+            assert_eq!(page.items.len(), 1);
+            Ok(())
+        }),
+        step("getUsage", |ctx| async move {
+            let usage = ctx
+                .client
+                .usage()
+                .get()
+                .operation("createContact")
+                .send()
+                .await?;
+            assert!(usage.total_requests >= 2);
             Ok(())
         }),
         step("createAudience", |ctx| async move {

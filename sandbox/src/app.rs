@@ -2,7 +2,8 @@
 //! request id → faults → route lookup in the spec → authentication → rate limit → scope →
 //! query and body validation → idempotency → handler → response headers.
 
-use crate::auth::{Auth, Credential, Tier};
+use crate::audit::{Access, AuditLog};
+use crate::auth::{Actor, Auth, Credential, Tier};
 use crate::errors::{ApiError, ErrorType, current_request_id, with_request_id};
 use crate::faults::{ConnectionDropper, Fault, FaultInjector};
 use crate::idempotency::{Begin, IdempotencyStore, StoredResponse, fingerprint};
@@ -35,6 +36,7 @@ pub struct AppState {
     pub(crate) idempotency: IdempotencyStore,
     pub(crate) faults: FaultInjector,
     pub(crate) accepted_events: AtomicU64,
+    pub(crate) audit: AuditLog,
     pub(crate) webhook_client: Option<reqwest::Client>,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -89,6 +91,7 @@ pub(crate) async fn pipeline(State(app): State<App>, request: Request, next: Nex
 }
 
 async fn handle(app: App, request: Request, next: Next) -> Response {
+    let received_at = chrono::Utc::now();
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     let is_oauth = path.starts_with("/v1/oauth/");
@@ -125,20 +128,38 @@ async fn handle(app: App, request: Request, next: Next) -> Response {
         RouteMatch::MethodNotAllowed | RouteMatch::NotFound => return next.run(request).await,
     };
 
+    // Every request that reached an operation enters the audit trail once its answer is known,
+    // whatever the answer (a refused credential and a 429 included).
+    let audit = |actor: Actor, response: Response| {
+        app.audit.record(Access {
+            received_at,
+            actor,
+            operation: &operation.operation_id,
+            method: method.as_str(),
+            path_template: &operation.path_template,
+            path: api_path,
+            status: response.status().as_u16(),
+            request_id: current_request_id(),
+        });
+        response
+    };
+
     // Who is calling decides the rate bucket; the OAuth endpoints share one bucket.
     let credential = if operation.public {
         Credential {
             principal: "oauth-endpoints".into(),
             tier: Tier::Standard,
             scopes: None,
+            actor: Actor::anonymous(),
         }
     } else {
         match app.auth.authenticate(request.headers()) {
             Ok(credential) => credential,
             Err(error) => {
+                let actor = app.auth.claimed_actor(request.headers());
                 let tier = app.settings.read(|s| s.standard_tier);
                 let decision = app.limiter.check("unauthenticated", tier);
-                return with_rate_headers(error.into_response(), &decision);
+                return audit(actor, with_rate_headers(error.into_response(), &decision));
             }
         }
     };
@@ -157,7 +178,10 @@ async fn handle(app: App, request: Request, next: Next) -> Response {
                 decision.limit, decision.window_secs, decision.retry_after_secs
             ),
         );
-        return with_rate_headers(error.into_response(), &decision);
+        return audit(
+            credential.actor.clone(),
+            with_rate_headers(error.into_response(), &decision),
+        );
     }
     let mut response = checked(&app, &credential, &operation, request, next).await;
     if response.status().is_success() {
@@ -171,7 +195,8 @@ async fn handle(app: App, request: Request, next: Next) -> Response {
             }
         }
     }
-    with_rate_headers(response, &decision)
+    let response = with_rate_headers(response, &decision);
+    audit(credential.actor, response)
 }
 
 /// Every error answer is JSON: one that is not (a rejection from the framework's own
@@ -241,7 +266,9 @@ async fn checked(
         }
     }
 
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // Handlers that act on the caller's own rights (creating an API key) read who it is.
+    parts.extensions.insert(credential.clone());
     let bytes = match read_body(&parts, body).await {
         Ok(bytes) => bytes,
         // The OAuth endpoints answer in RFC 6749 form, this too.

@@ -6,6 +6,7 @@
 //! means it leaked, so the whole family (every refresh and access token descended from the same
 //! grant) is revoked.
 
+use crate::api_keys::{ApiKeys, KeyLookup};
 use crate::errors::{ApiError, ErrorType};
 use crate::ids::random_token;
 use axum::http::{HeaderMap, StatusCode};
@@ -34,8 +35,31 @@ pub struct Credential {
     pub principal: String,
     /// The rate tier.
     pub tier: Tier,
-    /// Granted scopes; `None` grants all (API keys).
+    /// Granted scopes; `None` grants all (account keys).
     pub scopes: Option<BTreeSet<String>>,
+    /// Who this is, as the audit trail names consumers.
+    pub actor: Actor,
+}
+
+/// A consumer of the API as the audit trail and usage name it (the contract's `AuditActor`):
+/// never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Actor {
+    /// `account_key`, `api_key`, `oauth_client` or `anonymous`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `account:standard`, `apk_…`, the OAuth client id, or `anonymous`.
+    pub id: String,
+}
+
+impl Actor {
+    /// A caller without a valid credential.
+    pub fn anonymous() -> Self {
+        Actor {
+            kind: "anonymous",
+            id: "anonymous".into(),
+        }
+    }
 }
 
 impl fmt::Debug for Credential {
@@ -44,6 +68,7 @@ impl fmt::Debug for Credential {
             .field("principal", &self.principal)
             .field("tier", &self.tier)
             .field("scopes", &self.scopes)
+            .field("actor", &self.actor)
             .finish()
     }
 }
@@ -126,6 +151,8 @@ pub struct Auth {
     known_scopes: BTreeSet<String>,
     redirect_uris: Vec<String>,
     tables: Mutex<TokenTables>,
+    /// Integration keys created through `/api-keys`.
+    pub(crate) api_keys: ApiKeys,
 }
 
 impl fmt::Debug for Auth {
@@ -158,6 +185,7 @@ impl Auth {
             known_scopes,
             redirect_uris,
             tables: Mutex::new(TokenTables::default()),
+            api_keys: ApiKeys::default(),
         }
     }
 
@@ -194,19 +222,23 @@ impl Auth {
                     principal: "key:standard".into(),
                     tier: Tier::Standard,
                     scopes: None,
+                    actor: Actor {
+                        kind: "account_key",
+                        id: "account:standard".into(),
+                    },
                 })
             } else if constant_eq(key, &self.premium_key) {
                 Ok(Credential {
                     principal: "key:premium".into(),
                     tier: Tier::Premium,
                     scopes: None,
+                    actor: Actor {
+                        kind: "account_key",
+                        id: "account:premium".into(),
+                    },
                 })
             } else {
-                Err(unauthorized(
-                    "invalid_api_key",
-                    "The API key in X-Api-Key is not valid.",
-                    None,
-                ))
+                self.authenticate_integration_key(key)
             };
         }
         let Some(authorization) = headers.get("authorization") else {
@@ -258,7 +290,54 @@ impl Auth {
             principal: format!("token:{}", short_hash(token)),
             tier: Tier::Standard,
             scopes: Some(access.scopes.clone()),
+            // The sandbox registers one OAuth client; every token was issued to it.
+            actor: Actor {
+                kind: "oauth_client",
+                id: self.client_id.clone(),
+            },
         })
+    }
+
+    fn authenticate_integration_key(&self, key: &str) -> Result<Credential, ApiError> {
+        match self.api_keys.authenticate(key, Utc::now()) {
+            KeyLookup::Active { id, scopes, tier } => Ok(Credential {
+                principal: format!("key:{id}"),
+                tier: if tier == "premium" {
+                    Tier::Premium
+                } else {
+                    Tier::Standard
+                },
+                scopes: Some(scopes),
+                actor: Actor {
+                    kind: "api_key",
+                    id,
+                },
+            }),
+            KeyLookup::Revoked => Err(unauthorized(
+                "api_key_revoked",
+                "The API key in X-Api-Key was revoked.",
+                None,
+            )),
+            KeyLookup::Unknown => Err(unauthorized(
+                "invalid_api_key",
+                "The API key in X-Api-Key is not valid.",
+                None,
+            )),
+        }
+    }
+
+    /// Who a request that failed authentication claimed to be: the integration key it names
+    /// (revoked keys included, so the trail shows a revoked key's attempts), else anonymous.
+    pub fn claimed_actor(&self, headers: &HeaderMap) -> Actor {
+        headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|key| self.api_keys.id_of(key))
+            .map(|id| Actor {
+                kind: "api_key",
+                id,
+            })
+            .unwrap_or_else(Actor::anonymous)
     }
 
     /// Checks the client credentials of a token request.

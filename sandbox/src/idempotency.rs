@@ -151,6 +151,23 @@ impl IdempotencyStore {
         })
     }
 
+    /// Forgets every stored answer whose body contains `needle` (an erased contact's id), so a
+    /// replay cannot hand erased data back; returns how many. A later request with such a key
+    /// runs afresh.
+    pub fn forget_mentioning(&self, needle: &str) -> usize {
+        let needle = needle.as_bytes();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let before = entries.len();
+        entries.retain(|_, e| match e {
+            Entry::Done { response, .. } => !response
+                .body
+                .windows(needle.len().max(1))
+                .any(|w| w == needle),
+            Entry::InFlight { .. } => true,
+        });
+        before - entries.len()
+    }
+
     /// How many stored answers were replayed.
     pub fn replays(&self) -> u64 {
         self.replays.load(Ordering::Relaxed)

@@ -40,7 +40,9 @@
 //! ```
 #![warn(missing_docs)]
 
+mod api_keys;
 mod app;
+mod audit;
 mod auth;
 mod encryption;
 pub mod errors;
@@ -270,6 +272,7 @@ impl SandboxBuilder {
             idempotency: idempotency::IdempotencyStore::default(),
             faults: faults::FaultInjector::new(self.seed),
             accepted_events: Default::default(),
+            audit: audit::AuditLog::default(),
             webhook_client: webhook_client(),
             shutdown: shutdown_rx.clone(),
         });

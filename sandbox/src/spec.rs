@@ -80,6 +80,8 @@ impl fmt::Debug for RequestBody {
 pub struct Operation {
     /// `operationId`.
     pub operation_id: String,
+    /// The path template (`/contacts/{contact_id}`), as the audit trail names it.
+    pub path_template: String,
     /// OAuth scopes it needs; empty with `security: []`.
     pub scopes: Vec<String>,
     /// Whether the operation needs no credential (`security: []`).
@@ -276,6 +278,7 @@ impl Spec {
         };
         Ok(Operation {
             operation_id,
+            path_template: op.path.to_owned(),
             scopes,
             public,
             deprecated: op.deprecated(),

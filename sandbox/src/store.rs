@@ -66,6 +66,28 @@ impl<T: Clone> Table<T> {
         self.rows.remove(&key)
     }
 
+    /// Removes and returns the oldest row.
+    pub fn pop_first(&mut self) -> Option<T> {
+        let (key, row) = self.rows.pop_first()?;
+        self.keys.remove(&key.1);
+        Some(row)
+    }
+
+    /// Removes every row `remove` accepts; returns how many.
+    pub fn remove_where(&mut self, remove: impl Fn(&T) -> bool) -> usize {
+        let doomed: Vec<RowKey> = self
+            .rows
+            .iter()
+            .filter(|(_, row)| remove(row))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &doomed {
+            self.keys.remove(&key.1);
+            self.rows.remove(key);
+        }
+        doomed.len()
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.rows.len()

@@ -107,6 +107,20 @@ enum AuthKind {
 }
 
 impl Auth {
+    /// Who requests authenticate as, for audit records and interceptors; never the secret. An
+    /// API key is named by its first characters — at most 11, the length of the prefix the
+    /// platform lists keys by, and never more than a third of the key — so a record can be
+    /// matched to its key without revealing it.
+    pub(crate) fn identity(&self) -> String {
+        match &self.kind {
+            AuthKind::None => "none".into(),
+            AuthKind::ApiKey(key) => format!("api_key:{}", key.public_prefix()),
+            AuthKind::Bearer(_) => "bearer".into(),
+            AuthKind::OAuth2(oauth) => format!("oauth_client:{}", oauth.client_id),
+            AuthKind::Provider { .. } => "provider".into(),
+        }
+    }
+
     /// No authentication: requests carry no credential.
     pub fn none() -> Self {
         Self {

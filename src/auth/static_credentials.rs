@@ -38,6 +38,13 @@ impl ApiKey {
         })
     }
 
+    /// The key's first characters: at most 11 and at most a third of the key (the key is
+    /// checked to be ASCII, so any length is a character boundary).
+    pub(crate) fn public_prefix(&self) -> &str {
+        let key = self.key.expose_secret();
+        &key[..key.len().div_euclid(3).min(11)]
+    }
+
     pub(crate) fn header(&self) -> (HeaderName, HeaderValue) {
         (
             HeaderName::from_static(API_KEY_HEADER),

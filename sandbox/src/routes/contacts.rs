@@ -1,4 +1,5 @@
-//! Contacts: unique e-mail, subscription status, membership filter.
+//! Contacts: unique e-mail, subscription status, membership filter; and the privacy requests
+//! on them: export (everything held about a contact) and erasure.
 
 use super::Path;
 use super::{
@@ -13,7 +14,7 @@ use crate::pagination::ListBody;
 use crate::store::row_key;
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -27,6 +28,8 @@ pub(crate) fn routes() -> Router<App> {
                 .patch(update_contact)
                 .delete(delete_contact),
         )
+        .route("/v1/contacts/{contact_id}/export", post(export_contact))
+        .route("/v1/contacts/{contact_id}/erase", post(erase_contact))
 }
 
 #[derive(Deserialize)]
@@ -199,4 +202,94 @@ async fn delete_contact(State(app): State<App>, Path(id): Path<String>) -> ApiRe
     events.extend(changed.iter().map(|a| ("audience.updated", to_json(a))));
     emit_all(&app, events);
     no_content()
+}
+
+/// Whether a stored webhook payload carries the contact's data: its id, or its e-mail (which
+/// an event's properties may repeat without the id).
+fn mentions(payload: &str, contact: &Contact) -> bool {
+    payload.contains(&contact.id)
+        || payload
+            .to_lowercase()
+            .contains(&contact.email.to_lowercase())
+}
+
+async fn export_contact(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let store = app.store();
+    let contact = store
+        .contacts
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
+    let key = row_key(contact.created_at, &contact.id);
+    let events: Vec<_> = store
+        .events
+        .iter()
+        .filter(|e| e.contact_id.as_deref() == Some(id.as_str()))
+        .cloned()
+        .collect();
+    let mut audiences: Vec<Audience> = store
+        .memberships
+        .iter()
+        .filter(|(_, members)| members.contains(&key))
+        .filter_map(|(audience_id, _)| store.audiences.get(audience_id).cloned())
+        .collect();
+    audiences.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let deliveries: Vec<_> = store
+        .deliveries
+        .iter()
+        .filter(|row| mentions(&row.payload, &contact))
+        .map(|row| row.delivery.clone())
+        .collect();
+    let now = store.now();
+    drop(store);
+    ok(json!({
+        "contact": contact,
+        "events": events,
+        "audiences": audiences,
+        "webhook_deliveries": deliveries,
+        "exported_at": now,
+    }))
+}
+
+async fn erase_contact(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let mut store = app.store();
+    let contact = store
+        .contacts
+        .remove(&id)
+        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
+    store.contact_emails.remove(&contact.email.to_lowercase());
+    let key = row_key(contact.created_at, &contact.id);
+    let now = store.now();
+    let audience_ids: Vec<String> = store
+        .memberships
+        .iter_mut()
+        .filter_map(|(aud, members)| members.remove(&key).then(|| aud.clone()))
+        .collect();
+    for audience_id in &audience_ids {
+        if let Some(audience) = store.audiences.get_mut(audience_id) {
+            audience.contact_count -= 1;
+            audience.updated_at = now;
+        }
+    }
+    let events_erased = store
+        .events
+        .remove_where(|e| e.contact_id.as_deref() == Some(id.as_str()));
+    // Withdrawn, not redacted: a delivery's body is signed as it stands, and a pending retry or a
+    // later replay must not send the contact's data. Their background tasks find the row gone
+    // and stop.
+    let deliveries_withdrawn = store
+        .deliveries
+        .remove_where(|row| mentions(&row.payload, &contact));
+    drop(store);
+    app.idempotency.forget_mentioning(&contact.id);
+    // No webhook for the erasure: `contact.deleted` would carry the very data being erased, and
+    // the audiences' new counts are not worth an event that names the change. The audit trail
+    // records the request (its operation and the contact id) like any other.
+    ok(json!({
+        "contact_id": contact.id,
+        "erased_at": now,
+        "events_erased": events_erased,
+        "memberships_removed": audience_ids.len(),
+        "deliveries_withdrawn": deliveries_withdrawn,
+    }))
 }

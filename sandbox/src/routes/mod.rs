@@ -22,6 +22,7 @@ use serde_json::{Map, Value, json};
 pub mod ads;
 pub mod audiences;
 pub mod campaigns;
+pub mod compliance;
 pub mod contacts;
 pub mod creatives;
 pub mod encryption_keys;
@@ -40,6 +41,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(encryption_keys::routes())
+        .merge(compliance::routes())
         .merge(oauth::routes())
 }
 
