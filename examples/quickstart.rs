@@ -22,9 +22,9 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt, stream};
 use marketing_api::auth::OAuth2;
 use marketing_api::models::{
-    AudienceMembershipChange, CampaignId, CampaignObjective, ContactId, ContactStatus,
-    CreativeKind, InteractionEventType, NewAd, NewAudience, NewCampaign, NewContact, NewCreative,
-    NewInteractionEvent, NewWebhookEndpoint, WebhookEventType,
+    AudienceMembershipChange, CampaignId, CampaignObjective, ContactId, ContactStatus, Creative,
+    InteractionEventType, NewAd, NewAudience, NewCampaign, NewContact, NewCreative,
+    NewImageCreative, NewInteractionEvent, NewWebhookEndpoint, WebhookEventType,
 };
 use marketing_api::webhooks::{Event, Verifier};
 use marketing_api::{Client, models::EventBatch};
@@ -110,23 +110,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .campaigns()
         .ads(&campaign.id)
         .creatives(&ad.id)
-        .create(
-            &NewCreative::builder()
-                .kind(CreativeKind::Image)
-                .build()
-                .with_asset_url("https://cdn.example.com/bf-hero-1200x628.png")
-                .with_width(1200)
-                .with_height(628),
-        )
+        .create(&NewCreative::Image(
+            NewImageCreative::builder()
+                .asset_url("https://cdn.example.com/bf-hero-1200x628.png")
+                .width(1200)
+                .height(628)
+                .alt_text("A shopping bag with a 40% off tag")
+                .build(),
+        ))
         .send()
         .await?;
-    println!(
-        "   creative {} ({} {}x{})",
-        creative.id,
-        creative.kind,
-        creative.width.unwrap_or_default(),
-        creative.height.unwrap_or_default()
-    );
+    // A creative is one of several kinds; the SDK hands back the variant the API answered with.
+    match &creative {
+        Creative::Image(image) => println!(
+            "   creative {} (image {}x{})",
+            image.id, image.width, image.height
+        ),
+        other => println!("   creative of another kind: {other:?}"),
+    }
 
     step(3, "Import contacts");
     let import_started = Instant::now();

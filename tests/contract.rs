@@ -327,33 +327,63 @@ fn steps() -> Vec<Step> {
                 let ids = ctx.ids();
                 (need(&ids.campaign, "campaign")?, need(&ids.ad, "ad")?)
             };
-            let body = NewCreative::builder()
-                .kind(CreativeKind::Image)
-                .build()
-                .with_asset_url("https://cdn.example.com/hero.png")
-                .with_width(1200)
-                .with_height(628);
-            let creative = ctx
-                .client
-                .campaigns()
-                .ads(&campaign)
-                .creatives(&ad)
-                .create(&body)
-                .send()
-                .await?;
-            ctx.client
-                .campaigns()
-                .ads(&campaign)
-                .creatives(&ad)
-                .create(
-                    &NewCreative::builder()
-                        .kind(CreativeKind::Text)
+            let card = |headline: &str| {
+                CarouselCard::builder()
+                    .asset_url("https://cdn.example.com/card.png")
+                    .headline(headline)
+                    .destination_url("https://shop.example.com/card")
+                    .build()
+            };
+            // One of each kind: every variant of the `oneOf` crosses the validating proxy.
+            let bodies = [
+                NewCreative::Image(
+                    NewImageCreative::builder()
+                        .asset_url("https://cdn.example.com/hero.png")
+                        .width(1200)
+                        .height(628)
+                        .alt_text("A shopping bag")
+                        .build(),
+                ),
+                NewCreative::Video(
+                    NewVideoCreative::builder()
+                        .asset_url("https://cdn.example.com/teaser.mp4")
+                        .duration_ms(15_000)
                         .build()
-                        .with_body("Hurry!"),
-                )
-                .send()
-                .await?;
-            ctx.ids().creative = Some(creative.id);
+                        .with_poster_url("https://cdn.example.com/poster.png"),
+                ),
+                NewCreative::Html5(
+                    NewHtml5Creative::builder()
+                        .width(300)
+                        .height(250)
+                        .build()
+                        .with_markup("<p>Hurry!</p>"),
+                ),
+                NewCreative::Carousel(
+                    NewCarouselCreative::builder()
+                        .cards(vec![card("Boots"), card("Coats")])
+                        .build(),
+                ),
+            ];
+            let mut first = None;
+            for body in &bodies {
+                let creative = ctx
+                    .client
+                    .campaigns()
+                    .ads(&campaign)
+                    .creatives(&ad)
+                    .create(body)
+                    .send()
+                    .await?;
+                let id = match (body, creative) {
+                    (NewCreative::Image(_), Creative::Image(c)) => c.id,
+                    (NewCreative::Video(_), Creative::Video(c)) => c.id,
+                    (NewCreative::Html5(_), Creative::Html5(c)) => c.id,
+                    (NewCreative::Carousel(_), Creative::Carousel(c)) => c.id,
+                    (sent, got) => return Err(format!("sent {sent:?}, got {got:?}").into()),
+                };
+                first.get_or_insert(id);
+            }
+            ctx.ids().creative = first;
             Ok(())
         }),
         step("getCreative", |ctx| async move {
@@ -385,10 +415,14 @@ fn steps() -> Vec<Step> {
                 .ads(&campaign)
                 .creatives(&ad)
                 .list()
-                .kind(CreativeKind::Image)
+                .kind(CreativeKind::Carousel)
                 .send()
                 .await?;
-            assert_eq!(page.items.len(), 1);
+            assert!(
+                matches!(page.items.as_slice(), [Creative::Carousel(c)] if c.cards.len() == 2),
+                "{:?}",
+                page.items
+            );
             Ok(())
         }),
         // ---- contacts and audiences -----------------------------------------------------------

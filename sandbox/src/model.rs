@@ -89,7 +89,8 @@ pub struct Ad {
     pub updated_at: Timestamp,
 }
 
-/// A creative asset of an ad.
+/// A creative of an ad: the fields every kind shares, and the ones of its kind as the request
+/// carried them (already validated against the kind's schema).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Creative {
     /// `crv_…`
@@ -98,16 +99,11 @@ pub struct Creative {
     pub campaign_id: String,
     /// The owning ad.
     pub ad_id: String,
-    /// image, video, text or html.
+    /// image, video, html5 or carousel: the discriminator of the contract's `oneOf`.
     pub kind: String,
-    /// Location of the asset.
-    pub asset_url: Option<String>,
-    /// Text or HTML body.
-    pub body: Option<String>,
-    /// Width in pixels.
-    pub width: Option<i32>,
-    /// Height in pixels.
-    pub height: Option<i32>,
+    /// The fields of this kind (`asset_url`, `cards`, ...), serialized next to the shared ones.
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
     /// Creation time.
     pub created_at: Timestamp,
 }

@@ -64,6 +64,93 @@ pub struct RequestBody {
     validator: Option<Arc<Validator>>,
     /// The schema (references rewritten to `#/$defs/...`) and the definitions it refers to.
     schema: Option<(Value, Arc<Value>)>,
+    /// When the body is a discriminated `oneOf`: its members by tag value.
+    variants: Option<Variants>,
+}
+
+/// The members of a discriminated `oneOf` body, each with its own validator.
+///
+/// A body that fits no member of a plain `oneOf` can only be reported as "valid under none of
+/// the schemas"; with the discriminator, the sandbox validates against the member the tag
+/// selects and names the field to fix, as it does for any other body.
+struct Variants {
+    tag: String,
+    members: Vec<(String, Arc<Validator>)>,
+}
+
+impl Variants {
+    /// The members of `schema`'s discriminated `oneOf` (following one `$ref`), if it is one.
+    fn of(
+        doc: &Document,
+        compiler: &mut Compiler,
+        schema: &Value,
+    ) -> Result<Option<Self>, SpecError> {
+        let resolved = match schema.get("$ref").and_then(Value::as_str) {
+            Some(reference) => match reference
+                .strip_prefix('#')
+                .and_then(|p| doc.root.pointer(p))
+            {
+                Some(target) => target,
+                None => return Ok(None),
+            },
+            None => schema,
+        };
+        let Some(discriminator) = resolved.get("discriminator") else {
+            return Ok(None);
+        };
+        let (Some(tag), Some(mapping)) = (
+            discriminator.get("propertyName").and_then(Value::as_str),
+            discriminator.get("mapping").and_then(Value::as_object),
+        ) else {
+            return Ok(None);
+        };
+        let mut members = Vec::new();
+        for (wire, target) in mapping {
+            let Some(target) = target.as_str() else {
+                continue;
+            };
+            let validator = compiler
+                .compile(&serde_json::json!({ "$ref": target }))
+                .map_err(|e| SpecError(format!("discriminator mapping {wire}: {e}")))?;
+            members.push((wire.clone(), validator));
+        }
+        Ok(Some(Variants {
+            tag: tag.to_owned(),
+            members,
+        }))
+    }
+
+    /// Validates `body` against the member its tag selects.
+    fn validate(&self, body: &Value) -> Result<(), ApiError> {
+        let tag = &self.tag;
+        let known = || {
+            self.members
+                .iter()
+                .map(|(wire, _)| wire.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match body.get(tag) {
+            None if body.is_object() => Err(ApiError::bad_request(
+                "missing_field",
+                tag,
+                format!("'{tag}' is required: one of {}.", known()),
+            )),
+            None => Ok(()),
+            Some(value) => match self
+                .members
+                .iter()
+                .find(|(wire, _)| value.as_str() == Some(wire.as_str()))
+            {
+                Some((_, validator)) => first_error(validator, body, ""),
+                None => Err(ApiError::bad_request(
+                    "invalid_value",
+                    tag,
+                    format!("'{tag}' must be one of {}, not {value}.", known()),
+                )),
+            },
+        }
+    }
 }
 
 impl fmt::Debug for RequestBody {
@@ -251,16 +338,19 @@ impl Spec {
                 let (media_type, schema) = first_content(body)
                     .map(|(media, schema)| (media.to_owned(), schema))
                     .unwrap_or_else(|| ("application/json".into(), None));
-                let (validator, schema) = match schema {
+                let (validator, schema, variants) = match schema {
                     Some(schema) if media_type == "application/json" => {
                         let validator = compiler
                             .compile(schema)
                             .map_err(|e| SpecError(format!("{operation_id} request body: {e}")))?;
+                        let variants = Variants::of(doc, compiler, schema).map_err(|e| {
+                            SpecError(format!("{operation_id} request body: {}", e.0))
+                        })?;
                         let mut schema = schema.clone();
                         marketing_api_openapi::validate::rewrite_component_refs(&mut schema);
-                        (Some(validator), Some((schema, Arc::clone(defs))))
+                        (Some(validator), Some((schema, Arc::clone(defs))), variants)
                     }
-                    _ => (None, None),
+                    _ => (None, None, None),
                 };
                 Some(RequestBody {
                     required: body
@@ -270,6 +360,7 @@ impl Spec {
                     media_type,
                     validator,
                     schema,
+                    variants,
                 })
             }
             None => None,
@@ -380,6 +471,9 @@ impl Operation {
 
     /// Validates a JSON body against the operation's request schema.
     pub fn validate_body(&self, body: &Value) -> Result<(), ApiError> {
+        if let Some(variants) = self.body.as_ref().and_then(|b| b.variants.as_ref()) {
+            variants.validate(body)?;
+        }
         match self.body.as_ref().and_then(|b| b.validator.as_ref()) {
             Some(validator) => first_error(validator, body, ""),
             None => Ok(()),

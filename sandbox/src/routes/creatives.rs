@@ -1,4 +1,8 @@
 //! Creatives, nested under their ad.
+//!
+//! A creative is one of the kinds of the contract's `NewCreative` `oneOf` (image, video, html5,
+//! carousel). The request validator has already matched the body to exactly one kind's schema,
+//! so this module keeps the kind's fields as they came and checks only what a schema cannot say.
 
 use super::Path;
 use super::{ApiResult, QueryArgs, created, emit_all, list, no_content, ok, parse, to_json};
@@ -12,7 +16,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use bytes::Bytes;
-use serde::Deserialize;
+use serde_json::{Map, Value};
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()
@@ -24,15 +28,6 @@ pub(crate) fn routes() -> Router<App> {
             "/v1/campaigns/{campaign_id}/ads/{ad_id}/creatives/{creative_id}",
             get(get_creative).delete(delete_creative),
         )
-}
-
-#[derive(Deserialize)]
-struct NewCreative {
-    kind: String,
-    asset_url: Option<String>,
-    body: Option<String>,
-    width: Option<i32>,
-    height: Option<i32>,
 }
 
 fn find<'a>(
@@ -47,6 +42,37 @@ fn find<'a>(
         .get(creative_id)
         .filter(|c| c.ad_id == ad_id)
         .ok_or_else(|| ApiError::not_found("creative", "creative_id", creative_id))
+}
+
+/// The stored fields of a creative of `kind` made from its (schema-valid) request fields:
+/// optional fields the response always carries are filled with `null`, and the rules that
+/// span several fields are checked.
+fn kind_details(
+    kind: &str,
+    mut fields: Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
+    match kind {
+        "video" => {
+            fields.entry("poster_url").or_insert(Value::Null);
+        }
+        "html5" => {
+            // "markup or bundle": JSON Schema could say it with a nested oneOf, but then a
+            // violation would be reported as "matches none", not as the field to fix.
+            let markup = fields.contains_key("markup");
+            let bundle = fields.contains_key("bundle_url");
+            if markup == bundle {
+                return Err(ApiError::bad_request(
+                    "invalid_value",
+                    "markup",
+                    "An html5 creative needs exactly one of `markup` and `bundle_url`.",
+                ));
+            }
+            fields.entry("markup").or_insert(Value::Null);
+            fields.entry("bundle_url").or_insert(Value::Null);
+        }
+        _ => {}
+    }
+    Ok(fields)
 }
 
 async fn list_creatives(
@@ -70,7 +96,18 @@ async fn create_creative(
     Path((campaign_id, ad_id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult {
-    let new: NewCreative = parse(&body)?;
+    let mut fields: Map<String, Value> = parse(&body)?;
+    let kind = match fields.remove("kind") {
+        Some(Value::String(kind)) => kind,
+        _ => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "kind",
+                "`kind` is required.",
+            ));
+        }
+    };
+    let details = kind_details(&kind, fields)?;
     let mut store = app.store();
     super::ads::find(&store, &campaign_id, &ad_id)?;
     let now = store.next_timestamp();
@@ -78,11 +115,8 @@ async fn create_creative(
         id: new_id("crv_"),
         campaign_id,
         ad_id,
-        kind: new.kind,
-        asset_url: new.asset_url,
-        body: new.body,
-        width: new.width,
-        height: new.height,
+        kind,
+        details,
         created_at: now,
     };
     store
