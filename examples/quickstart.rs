@@ -112,11 +112,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .creatives(&ad.id)
         .create(&NewCreative::Image(
             NewImageCreative::builder()
-                .asset_url("https://cdn.example.com/bf-hero-1200x628.png")
                 .width(1200)
                 .height(628)
                 .alt_text("A shopping bag with a 40% off tag")
-                .build(),
+                .build()
+                .with_asset_url("https://cdn.example.com/bf-hero-1200x628.png"),
         ))
         .send()
         .await?;

@@ -265,6 +265,8 @@ pub(crate) struct EncodedBody {
     /// The failure is kept, not reported here: building a request cannot fail, `.send()` can.
     bytes: Result<Bytes, EncodeFailure>,
     content_type: Cow<'static, str>,
+    /// A body sent as a stream (a file upload) instead of `bytes`.
+    stream: Option<crate::body::StreamBody>,
 }
 
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
@@ -275,6 +277,7 @@ impl EncodedBody {
         EncodedBody {
             bytes: Ok(bytes),
             content_type: Cow::Borrowed(content_type),
+            stream: None,
         }
     }
 
@@ -283,6 +286,28 @@ impl EncodedBody {
         EncodedBody {
             bytes: Ok(bytes),
             content_type: Cow::Owned(content_type),
+            stream: None,
+        }
+    }
+
+    /// A body streamed from `stream`, with its own content type.
+    pub(crate) fn streamed(stream: crate::body::StreamBody, content_type: String) -> Self {
+        EncodedBody {
+            bytes: Ok(Bytes::new()),
+            content_type: Cow::Owned(content_type),
+            stream: Some(stream),
+        }
+    }
+
+    /// A body that could not be encoded: `.send()` reports `source` as an encode error.
+    pub(crate) fn failed(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+        content_type: String,
+    ) -> Self {
+        EncodedBody {
+            bytes: Err(EncodeFailure::new(source)),
+            content_type: Cow::Owned(content_type),
+            stream: None,
         }
     }
 
@@ -293,6 +318,14 @@ impl EncodedBody {
     pub(crate) fn bytes(self) -> Result<Bytes, Error> {
         self.bytes
             .map_err(|EncodeFailure(source)| Error::encode(source))
+    }
+
+    /// What the request sends: the bytes, or the stream.
+    pub(crate) fn payload(self) -> Result<crate::body::Payload, Error> {
+        match self.stream {
+            Some(stream) => Ok(crate::body::Payload::Stream(stream)),
+            None => self.bytes().map(crate::body::Payload::Bytes),
+        }
     }
 }
 
@@ -325,6 +358,7 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
             .map(Bytes::from)
             .map_err(EncodeFailure::new),
         content_type: Cow::Borrowed(content_type),
+        stream: None,
     }
 }
 
@@ -361,6 +395,7 @@ pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
     EncodedBody {
         bytes: encoded,
         content_type: Cow::Borrowed("application/x-www-form-urlencoded"),
+        stream: None,
     }
 }
 

@@ -60,6 +60,7 @@ struct Ids {
     campaign: Option<CampaignId>,
     ad: Option<AdId>,
     creative: Option<CreativeId>,
+    asset: Option<CreativeAssetId>,
     audience: Option<AudienceId>,
     contact: Option<ContactId>,
     endpoint: Option<WebhookEndpointId>,
@@ -322,6 +323,35 @@ fn steps() -> Vec<Step> {
                 .await?;
             Ok(())
         }),
+        step("uploadCreativeAsset", |ctx| async move {
+            let png: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+            let form = marketing_api::multipart::Multipart::new()
+                .json(
+                    "metadata",
+                    &NewCreativeAsset::builder().name("Hero").build(),
+                )?
+                .file_reader("file", "hero.png", "image/png", std::io::Cursor::new(png));
+            let asset = ctx
+                .client
+                .creatives()
+                .upload_creative_asset(form)
+                .send()
+                .await?;
+            assert_eq!(asset.size_bytes, 70_000);
+            ctx.ids().asset = Some(asset.id);
+            Ok(())
+        }),
+        step("getCreativeAsset", |ctx| async move {
+            let id = need(&ctx.ids().asset, "asset")?;
+            let asset = ctx
+                .client
+                .creatives()
+                .get_creative_asset(&id)
+                .send()
+                .await?;
+            assert_eq!(asset.id, id);
+            Ok(())
+        }),
         step("createCreative", |ctx| async move {
             let (campaign, ad) = {
                 let ids = ctx.ids();
@@ -338,17 +368,25 @@ fn steps() -> Vec<Step> {
             let bodies = [
                 NewCreative::Image(
                     NewImageCreative::builder()
-                        .asset_url("https://cdn.example.com/hero.png")
                         .width(1200)
                         .height(628)
                         .alt_text("A shopping bag")
-                        .build(),
+                        .build()
+                        .with_asset_url("https://cdn.example.com/hero.png"),
+                ),
+                NewCreative::Image(
+                    NewImageCreative::builder()
+                        .width(1200)
+                        .height(628)
+                        .alt_text("A shopping bag")
+                        .build()
+                        .with_asset_id(need(&ctx.ids().asset, "asset")?),
                 ),
                 NewCreative::Video(
                     NewVideoCreative::builder()
-                        .asset_url("https://cdn.example.com/teaser.mp4")
                         .duration_ms(15_000)
                         .build()
+                        .with_asset_url("https://cdn.example.com/teaser.mp4")
                         .with_poster_url("https://cdn.example.com/poster.png"),
                 ),
                 NewCreative::Html5(

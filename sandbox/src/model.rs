@@ -108,6 +108,28 @@ pub struct Creative {
     pub created_at: Timestamp,
 }
 
+/// An uploaded creative asset. The sandbox keeps what the contract returns about the file, not
+/// the file: uploads of tens of megabytes do not accumulate in memory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CreativeAsset {
+    /// `ast_…`
+    pub id: String,
+    /// The name given in the metadata part.
+    pub name: String,
+    /// The file name of the file part.
+    pub filename: String,
+    /// The media type of the file part.
+    pub content_type: String,
+    /// Size of the file.
+    pub size_bytes: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// Where the file is served from.
+    pub url: String,
+    /// Upload time.
+    pub created_at: Timestamp,
+}
+
 /// A contact (personal data).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Contact {

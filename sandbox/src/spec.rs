@@ -66,6 +66,8 @@ pub struct RequestBody {
     schema: Option<(Value, Arc<Value>)>,
     /// When the body is a discriminated `oneOf`: its members by tag value.
     variants: Option<Variants>,
+    /// For `multipart/form-data`: a validator per part that is not a file (`format: binary`).
+    parts: Vec<(String, Arc<Validator>)>,
 }
 
 /// The members of a discriminated `oneOf` body, each with its own validator.
@@ -338,6 +340,7 @@ impl Spec {
                 let (media_type, schema) = first_content(body)
                     .map(|(media, schema)| (media.to_owned(), schema))
                     .unwrap_or_else(|| ("application/json".into(), None));
+                let spec_schema = schema;
                 let (validator, schema, variants) = match schema {
                     Some(schema) if media_type == "application/json" => {
                         let validator = compiler
@@ -352,6 +355,22 @@ impl Spec {
                     }
                     _ => (None, None, None),
                 };
+                let mut parts = Vec::new();
+                if media_type == "multipart/form-data"
+                    && let Some(properties) = spec_schema
+                        .and_then(|s| s.get("properties"))
+                        .and_then(Value::as_object)
+                {
+                    for (part, part_schema) in properties {
+                        if part_schema.get("format").and_then(Value::as_str) == Some("binary") {
+                            continue;
+                        }
+                        let validator = compiler.compile(part_schema).map_err(|e| {
+                            SpecError(format!("{operation_id} multipart part {part}: {e}"))
+                        })?;
+                        parts.push((part.clone(), validator));
+                    }
+                }
                 Some(RequestBody {
                     required: body
                         .get("required")
@@ -361,6 +380,7 @@ impl Spec {
                     validator,
                     schema,
                     variants,
+                    parts,
                 })
             }
             None => None,
@@ -467,6 +487,23 @@ impl Operation {
             }
         }
         Ok(())
+    }
+
+    /// Validates the JSON of a `multipart/form-data` part against its schema; errors name the
+    /// field as `part.field`. A part the spec does not describe is refused.
+    pub fn validate_part(&self, part: &str, value: &Value) -> Result<(), ApiError> {
+        match self
+            .body
+            .as_ref()
+            .and_then(|b| b.parts.iter().find(|(name, _)| name == part))
+        {
+            Some((_, validator)) => first_error(validator, value, part),
+            None => Err(ApiError::bad_request(
+                "unknown_field",
+                part,
+                format!("'{part}' is not a part of this form."),
+            )),
+        }
     }
 
     /// Validates a JSON body against the operation's request schema.

@@ -7,8 +7,8 @@
 //! lock order to get wrong.
 
 use crate::model::{
-    Ad, Audience, Campaign, Contact, Creative, InteractionEvent, Timestamp, WebhookDelivery,
-    WebhookEndpoint,
+    Ad, Audience, Campaign, Contact, Creative, CreativeAsset, InteractionEvent, Timestamp,
+    WebhookDelivery, WebhookEndpoint,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -151,6 +151,8 @@ pub struct Store {
     pub ads: Table<Ad>,
     /// Creatives of all ads.
     pub creatives: Table<Creative>,
+    /// Uploaded creative assets (their metadata: the bytes are hashed, not kept).
+    pub creative_assets: Table<CreativeAsset>,
     /// Contacts.
     pub contacts: Table<Contact>,
     /// Lower-cased e-mail → contact id.

@@ -45,15 +45,53 @@ fn find<'a>(
 }
 
 /// The stored fields of a creative of `kind` made from its (schema-valid) request fields:
-/// optional fields the response always carries are filled with `null`, and the rules that
-/// span several fields are checked.
+/// optional fields the response always carries are filled with `null`, an uploaded asset is
+/// resolved to its URL, and the rules that span several fields are checked.
 fn kind_details(
+    store: &Store,
     kind: &str,
     mut fields: Map<String, Value>,
 ) -> Result<Map<String, Value>, ApiError> {
     match kind {
-        "video" => {
-            fields.entry("poster_url").or_insert(Value::Null);
+        "image" | "video" => {
+            let asset_id = fields
+                .get("asset_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            match (asset_id, fields.contains_key("asset_url")) {
+                (Some(asset_id), false) => {
+                    let asset = store.creative_assets.get(&asset_id).ok_or_else(|| {
+                        ApiError::not_found("creative asset", "asset_id", &asset_id)
+                    })?;
+                    // An image creative of a video file cannot be rendered, nor the reverse.
+                    if !asset.content_type.starts_with(&format!("{kind}/")) {
+                        return Err(ApiError::bad_request(
+                            "invalid_value",
+                            "asset_id",
+                            format!(
+                                "Asset '{asset_id}' is {}; a {kind} creative needs a {kind} file.",
+                                asset.content_type
+                            ),
+                        ));
+                    }
+                    fields.insert("asset_url".into(), Value::String(asset.url.clone()));
+                }
+                (None, true) => {
+                    fields.insert("asset_id".into(), Value::Null);
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_value",
+                        "asset_id",
+                        format!(
+                            "A {kind} creative needs exactly one of `asset_id` and `asset_url`."
+                        ),
+                    ));
+                }
+            }
+            if kind == "video" {
+                fields.entry("poster_url").or_insert(Value::Null);
+            }
         }
         "html5" => {
             // "markup or bundle": JSON Schema could say it with a nested oneOf, but then a
@@ -107,9 +145,9 @@ async fn create_creative(
             ));
         }
     };
-    let details = kind_details(&kind, fields)?;
     let mut store = app.store();
     super::ads::find(&store, &campaign_id, &ad_id)?;
+    let details = kind_details(&store, &kind, fields)?;
     let now = store.next_timestamp();
     let creative = Creative {
         id: new_id("crv_"),
