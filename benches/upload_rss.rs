@@ -117,7 +117,7 @@ fn main() {
     let _ = child.wait();
     std::fs::remove_file(&path).ok();
     let asset = asset.expect("the upload succeeds");
-    assert_eq!(asset.size_bytes, mb * 1024 * 1024);
+    assert_eq!(u64::try_from(asset.size_bytes).ok(), Some(mb * 1024 * 1024));
     println!(
         "upload of {mb} MiB ({}): {:.0} MiB/s; client peak RSS {:.1} MiB (before the upload {:.1} MiB), {:.0}% of the file",
         if in_memory {
