@@ -57,9 +57,12 @@ impl fmt::Debug for Segment {
     }
 }
 
-/// A body sent as a stream of chunks, never whole.
+/// A body sent as a stream of chunks, never whole. One pointer wide: requests carry it in
+/// their (cloned, moved) encoded body next to the bytes most requests send.
 #[derive(Clone)]
-pub(crate) struct StreamBody {
+pub(crate) struct StreamBody(Arc<StreamParts>);
+
+struct StreamParts {
     segments: Arc<[Segment]>,
     len: Option<u64>,
     progress: Option<ProgressFn>,
@@ -68,9 +71,9 @@ pub(crate) struct StreamBody {
 impl fmt::Debug for StreamBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamBody")
-            .field("segments", &self.segments)
-            .field("len", &self.len)
-            .field("progress", &self.progress.is_some())
+            .field("segments", &self.0.segments)
+            .field("len", &self.0.len)
+            .field("progress", &self.0.progress.is_some())
             .finish()
     }
 }
@@ -164,22 +167,23 @@ impl StreamBody {
         len: Option<u64>,
         progress: Option<ProgressFn>,
     ) -> Self {
-        StreamBody {
+        StreamBody(Arc::new(StreamParts {
             segments: segments.into(),
             len,
             progress,
-        }
+        }))
     }
 
     /// Its length, sent as `Content-Length` so a server can refuse an oversized upload before
     /// reading it.
     pub(crate) fn len(&self) -> Option<u64> {
-        self.len
+        self.0.len
     }
 
     /// Whether every attempt can send it again (no reader in it).
     pub(crate) fn is_replayable(&self) -> bool {
         !self
+            .0
             .segments
             .iter()
             .any(|segment| matches!(segment, Segment::Reader(_)))
@@ -188,12 +192,12 @@ impl StreamBody {
     /// The chunks of one attempt.
     pub(crate) fn stream(&self) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
         let cursor = Cursor {
-            segments: Arc::clone(&self.segments),
+            segments: Arc::clone(&self.0.segments),
             next: 0,
             reader: None,
             sent: 0,
-            total: self.len,
-            progress: self.progress.clone(),
+            total: self.0.len,
+            progress: self.0.progress.clone(),
             done: false,
         };
         futures::stream::unfold(cursor, |mut cursor| async move {
