@@ -24,8 +24,9 @@ use marketing_api::auth::OAuth2;
 use marketing_api::models::{
     AudienceMembershipChange, CampaignId, CampaignObjective, ContactId, ContactStatus, Creative,
     InteractionEventType, NewAd, NewAudience, NewCampaign, NewContact, NewCreative,
-    NewImageCreative, NewInteractionEvent, NewWebhookEndpoint, WebhookEventType,
+    NewCreativeAsset, NewImageCreative, NewInteractionEvent, NewWebhookEndpoint, WebhookEventType,
 };
+use marketing_api::multipart::Multipart;
 use marketing_api::webhooks::{Event, Verifier};
 use marketing_api::{Client, models::EventBatch};
 use marketing_api_sandbox::Sandbox;
@@ -106,6 +107,27 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .send()
         .await?;
     println!("   ad       {} \"{}\" ({})", ad.id, ad.headline, ad.status);
+    // Upload the image (streamed: here from memory, `file_path` reads a file from disk), then
+    // make the creative from the uploaded asset.
+    let png: &'static [u8] = b"\x89PNG\r\n\x1a\n (a real image would be here)";
+    let asset = client
+        .creatives()
+        .upload_creative_asset(
+            Multipart::new()
+                .json(
+                    "metadata",
+                    &NewCreativeAsset::builder().name("Hero").build(),
+                )?
+                .file_reader("file", "bf-hero-1200x628.png", "image/png", png),
+        )
+        .send()
+        .await?;
+    println!(
+        "   asset    {} ({} bytes, sha256 {}…)",
+        asset.id,
+        asset.size_bytes,
+        &asset.sha256[..12]
+    );
     let creative = client
         .campaigns()
         .ads(&campaign.id)
@@ -116,7 +138,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 .height(628)
                 .alt_text("A shopping bag with a 40% off tag")
                 .build()
-                .with_asset_url("https://cdn.example.com/bf-hero-1200x628.png"),
+                .with_asset_id(&asset.id),
         ))
         .send()
         .await?;
