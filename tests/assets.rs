@@ -225,3 +225,54 @@ async fn a_reader_streams_once_and_limits_come_back_as_typed_errors() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_repeated_upload_with_the_same_key_is_replayed_not_stored_twice() {
+    let (sandbox, client) = setup().await;
+    let file = TempFile::new("again.png", 300_000);
+    // Each form gets its own random boundary; the key still names the same upload.
+    let form = || {
+        Multipart::new()
+            .json("metadata", &metadata("Again"))
+            .expect("metadata serializes")
+            .file_path("file", &file.0, "image/png")
+    };
+    let first = client
+        .creatives()
+        .upload_creative_asset(form())
+        .idempotency_key("upload-again-1")
+        .send_with_meta()
+        .await
+        .expect("the upload succeeds");
+    let again = client
+        .creatives()
+        .upload_creative_asset(form())
+        .idempotency_key("upload-again-1")
+        .send_with_meta()
+        .await
+        .expect("the repeat is answered");
+    assert_eq!(again.data.id, first.data.id);
+    assert_eq!(
+        again
+            .headers
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    // Another file under the same key is a different request.
+    let other = TempFile::new("other.png", 1000);
+    let error = client
+        .creatives()
+        .upload_creative_asset(
+            Multipart::new()
+                .json("metadata", &metadata("Again"))
+                .expect("metadata serializes")
+                .file_path("file", &other.0, "image/png"),
+        )
+        .idempotency_key("upload-again-1")
+        .send()
+        .await
+        .expect_err("the key was used for another file");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(422), "{error}");
+    sandbox.shutdown().await;
+}

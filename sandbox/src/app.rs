@@ -355,9 +355,23 @@ async fn checked(
     } else {
         None
     };
-    let print = idempotency_key
-        .as_ref()
-        .map(|_| fingerprint(parts.method.as_str(), parts.uri.path(), &bytes));
+    let print = idempotency_key.as_ref().map(|_| {
+        // A form is the same request whatever boundary frames it: a client repeating an upload
+        // builds the form again, with a new random boundary.
+        let boundary = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| multipart)
+            .and_then(|ct| multer::parse_boundary(ct).ok());
+        match boundary {
+            Some(boundary) => {
+                let framed = without_boundary(&bytes, boundary.as_bytes());
+                fingerprint(parts.method.as_str(), parts.uri.path(), &framed)
+            }
+            None => fingerprint(parts.method.as_str(), parts.uri.path(), &bytes),
+        }
+    });
     let request = Request::from_parts(parts, Body::from(handler_bytes.unwrap_or(bytes)));
     let (Some(key), Some(print)) = (idempotency_key, print) else {
         return next.run(request).await;
@@ -404,6 +418,23 @@ async fn checked(
     let ttl = app.settings.read(|s| s.idempotency_ttl);
     guard.complete(stored, ttl);
     Response::from_parts(parts, Body::from(body))
+}
+
+/// `body` with every occurrence of `boundary` removed: what a form says, not how it is framed.
+fn without_boundary(body: &[u8], boundary: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while !boundary.is_empty() {
+        match rest.windows(boundary.len()).position(|w| w == boundary) {
+            Some(at) => {
+                out.extend_from_slice(&rest[..at]);
+                rest = &rest[at + boundary.len()..];
+            }
+            None => break,
+        }
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 fn replay(stored: StoredResponse) -> Response {
