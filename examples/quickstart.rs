@@ -22,10 +22,11 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt, stream};
 use marketing_api::auth::OAuth2;
 use marketing_api::models::{
-    AudienceMembershipChange, CampaignId, CampaignObjective, ContactId, ContactStatus,
-    CreativeKind, InteractionEventType, NewAd, NewAudience, NewCampaign, NewContact, NewCreative,
-    NewInteractionEvent, NewWebhookEndpoint, WebhookEventType,
+    AudienceMembershipChange, CampaignId, CampaignObjective, ContactId, ContactStatus, Creative,
+    InteractionEventType, NewAd, NewAudience, NewCampaign, NewContact, NewCreative,
+    NewCreativeAsset, NewImageCreative, NewInteractionEvent, NewWebhookEndpoint, WebhookEventType,
 };
+use marketing_api::multipart::Multipart;
 use marketing_api::webhooks::{Event, Verifier};
 use marketing_api::{Client, models::EventBatch};
 use marketing_api_sandbox::Sandbox;
@@ -106,27 +107,49 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .send()
         .await?;
     println!("   ad       {} \"{}\" ({})", ad.id, ad.headline, ad.status);
-    let creative = client
-        .campaigns()
-        .ads(&campaign.id)
-        .creatives(&ad.id)
-        .create(
-            &NewCreative::builder()
-                .kind(CreativeKind::Image)
-                .build()
-                .with_asset_url("https://cdn.example.com/bf-hero-1200x628.png")
-                .with_width(1200)
-                .with_height(628),
+    // Upload the image (streamed: here from memory, `file_path` reads a file from disk), then
+    // make the creative from the uploaded asset.
+    let png: &'static [u8] = b"\x89PNG\r\n\x1a\n (a real image would be here)";
+    let asset = client
+        .creatives()
+        .upload_creative_asset(
+            Multipart::new()
+                .json(
+                    "metadata",
+                    &NewCreativeAsset::builder().name("Hero").build(),
+                )?
+                .file_reader("file", "bf-hero-1200x628.png", "image/png", png),
         )
         .send()
         .await?;
     println!(
-        "   creative {} ({} {}x{})",
-        creative.id,
-        creative.kind,
-        creative.width.unwrap_or_default(),
-        creative.height.unwrap_or_default()
+        "   asset    {} ({} bytes, sha256 {}…)",
+        asset.id,
+        asset.size_bytes,
+        &asset.sha256[..12]
     );
+    let creative = client
+        .campaigns()
+        .ads(&campaign.id)
+        .creatives(&ad.id)
+        .create(&NewCreative::Image(
+            NewImageCreative::builder()
+                .width(1200)
+                .height(628)
+                .alt_text("A shopping bag with a 40% off tag")
+                .build()
+                .with_asset_id(&asset.id),
+        ))
+        .send()
+        .await?;
+    // A creative is one of several kinds; the SDK hands back the variant the API answered with.
+    match &creative {
+        Creative::Image(image) => println!(
+            "   creative {} (image {}x{})",
+            image.id, image.width, image.height
+        ),
+        other => println!("   creative of another kind: {other:?}"),
+    }
 
     step(3, "Import contacts");
     let import_started = Instant::now();

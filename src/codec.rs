@@ -274,6 +274,8 @@ pub(crate) struct EncodedBody {
     /// writes seals before sending (`bytes` holds them in plaintext).
     #[cfg(feature = "encryption")]
     pub(crate) marked: Option<std::sync::Arc<serde_json::Value>>,
+    /// A body sent as a stream (a file upload) instead of `bytes`.
+    stream: Option<crate::body::StreamBody>,
 }
 
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
@@ -286,6 +288,7 @@ impl EncodedBody {
             content_type: Cow::Borrowed(content_type),
             #[cfg(feature = "encryption")]
             marked: None,
+            stream: None,
         }
     }
 
@@ -296,6 +299,28 @@ impl EncodedBody {
             content_type: Cow::Owned(content_type),
             #[cfg(feature = "encryption")]
             marked: None,
+            stream: None,
+        }
+    }
+
+    /// A body streamed from `stream`, with its own content type.
+    pub(crate) fn streamed(stream: crate::body::StreamBody, content_type: String) -> Self {
+        EncodedBody {
+            bytes: Ok(Bytes::new()),
+            content_type: Cow::Owned(content_type),
+            stream: Some(stream),
+        }
+    }
+
+    /// A body that could not be encoded: `.send()` reports `source` as an encode error.
+    pub(crate) fn failed(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+        content_type: String,
+    ) -> Self {
+        EncodedBody {
+            bytes: Err(EncodeFailure::new(source)),
+            content_type: Cow::Owned(content_type),
+            stream: None,
         }
     }
 
@@ -323,6 +348,14 @@ impl EncodedBody {
     pub(crate) fn bytes(self) -> Result<Bytes, Error> {
         self.bytes
             .map_err(|EncodeFailure(source)| Error::encode(source))
+    }
+
+    /// What the request sends: the bytes, or the stream.
+    pub(crate) fn payload(self) -> Result<crate::body::Payload, Error> {
+        match self.stream {
+            Some(stream) => Ok(crate::body::Payload::Stream(stream)),
+            None => self.bytes().map(crate::body::Payload::Bytes),
+        }
     }
 }
 
@@ -362,6 +395,7 @@ pub(crate) fn encode_json_as<T: Serialize + ?Sized>(
             Ok((value, marked)) if marked > 0 => Some(std::sync::Arc::new(value)),
             _ => None,
         },
+        stream: None,
     }
 }
 
@@ -400,6 +434,7 @@ pub(crate) fn encode_form<T: Serialize + ?Sized>(body: &T) -> EncodedBody {
         content_type: Cow::Borrowed("application/x-www-form-urlencoded"),
         #[cfg(feature = "encryption")]
         marked: None,
+        stream: None,
     }
 }
 

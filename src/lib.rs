@@ -51,6 +51,8 @@ pub mod audit;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod auth;
 #[cfg(feature = "client")]
+mod body;
+#[cfg(feature = "client")]
 mod client;
 pub mod clock;
 mod codec;

@@ -1,13 +1,26 @@
 //! `multipart/form-data` request bodies: a small form builder for operations that upload files.
+//!
+//! A file part holds bytes in memory ([`Multipart::file`]), or is streamed when the request is
+//! sent: from a path ([`Multipart::file_path`], read afresh by each attempt, so the upload is
+//! retried like any request) or from any `AsyncRead` ([`Multipart::file_reader`], sent once).
+//! A streamed form is never held whole in memory; [`Multipart::on_progress`] reports how much
+//! of it has been sent.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use tokio::io::AsyncRead;
 
+pub use crate::body::Progress;
+use crate::body::{ProgressFn, ReaderSlot, Segment, StreamBody};
 use crate::codec::EncodedBody;
 
 /// A `multipart/form-data` body: text fields and file parts, in order.
 ///
 /// Operations whose spec takes a multipart body accept one; their docs list the parts the API
-/// expects. The body is built in memory once and reused by every retry.
+/// expects. A form of in-memory parts is built once and reused by every retry; a form with
+/// streamed parts is read as it is sent.
 ///
 /// ```
 /// use marketing_api::multipart::Multipart;
@@ -17,10 +30,20 @@ use crate::codec::EncodedBody;
 ///     .file("file", "banner.png", "image/png", vec![0x89, b'P', b'N', b'G']);
 /// assert_eq!(form.len(), 2);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[must_use]
 pub struct Multipart {
     parts: Vec<Part>,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Multipart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Multipart")
+            .field("parts", &self.parts)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -29,7 +52,17 @@ struct Part {
     name: String,
     filename: Option<String>,
     content_type: Option<String>,
-    data: Bytes,
+    data: Data,
+}
+
+/// The content of a part.
+#[derive(Debug, Clone)]
+enum Data {
+    Bytes(Bytes),
+    /// Streamed from this file.
+    File(PathBuf),
+    /// Streamed from a reader (`Segment::Reader`).
+    Reader(Segment),
 }
 
 impl Multipart {
@@ -44,7 +77,7 @@ impl Multipart {
             name: name.into(),
             filename: None,
             content_type: None,
-            data: Bytes::from(value.into()),
+            data: Data::Bytes(Bytes::from(value.into())),
         });
         self
     }
@@ -64,12 +97,12 @@ impl Multipart {
             name,
             filename: None,
             content_type: Some("application/json".into()),
-            data: Bytes::from(data),
+            data: Data::Bytes(Bytes::from(data)),
         });
         Ok(self)
     }
 
-    /// Adds a file part.
+    /// Adds a file part held in memory.
     pub fn file(
         mut self,
         name: impl Into<String>,
@@ -81,8 +114,78 @@ impl Multipart {
             name: name.into(),
             filename: Some(filename.into()),
             content_type: Some(content_type.into()),
-            data: data.into(),
+            data: Data::Bytes(data.into()),
         });
+        self
+    }
+
+    /// Adds a file part streamed from the file at `path` when the request is sent, named by the
+    /// path's last component. Each attempt reads the file afresh, so the upload is retried like
+    /// any request; the file's size is declared as `Content-Length`, so a server can refuse an
+    /// oversized upload at once. A file that cannot be read is an
+    /// [`ErrorKind::Encode`](crate::ErrorKind::Encode) error from `.send()`, before anything is
+    /// sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: marketing_api::Client) -> Result<(), marketing_api::Error> {
+    /// use marketing_api::models::NewCreativeAsset;
+    /// use marketing_api::multipart::Multipart;
+    ///
+    /// let form = Multipart::new()
+    ///     .file_path("file", "hero.png", "image/png")
+    ///     .json("metadata", &NewCreativeAsset::builder().name("Hero").build())?
+    ///     .on_progress(|p| eprintln!("{} of {:?} bytes", p.sent, p.total));
+    /// let asset = client.creatives().upload_creative_asset(form).send().await?;
+    /// println!("{} ({} bytes)", asset.id, asset.size_bytes);
+    /// # Ok(()) }
+    /// ```
+    pub fn file_path(
+        mut self,
+        name: impl Into<String>,
+        path: impl AsRef<Path>,
+        content_type: impl Into<String>,
+    ) -> Self {
+        let path = path.as_ref().to_path_buf();
+        let filename = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        self.parts.push(Part {
+            name: name.into(),
+            filename: Some(filename),
+            content_type: Some(content_type.into()),
+            data: Data::File(path),
+        });
+        self
+    }
+
+    /// Adds a file part streamed from `reader` when the request is sent. A reader can be read
+    /// once: a request with one makes a single attempt (no retry), and its length is unknown,
+    /// so the body is sent chunked.
+    pub fn file_reader<R>(
+        mut self,
+        name: impl Into<String>,
+        filename: impl Into<String>,
+        content_type: impl Into<String>,
+        reader: R,
+    ) -> Self
+    where
+        R: AsyncRead + Send + 'static,
+    {
+        let slot: ReaderSlot = Arc::new(Mutex::new(Some(Box::pin(reader))));
+        self.parts.push(Part {
+            name: name.into(),
+            filename: Some(filename.into()),
+            content_type: Some(content_type.into()),
+            data: Data::Reader(Segment::Reader(slot)),
+        });
+        self
+    }
+
+    /// Calls `progress` as the body is sent, after each chunk, with the bytes sent so far and
+    /// the total when known. It runs on the task sending the request: keep it quick.
+    pub fn on_progress(mut self, progress: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
         self
     }
 
@@ -96,21 +199,29 @@ impl Multipart {
         self.parts.is_empty()
     }
 
-    /// Encodes the form with a boundary that occurs in none of its parts.
+    /// Encodes the form with a boundary that occurs in none of its in-memory parts (a streamed
+    /// part cannot be searched before it is sent: its boundary has 128 random bits, which a
+    /// file does not contain by chance).
     #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
     pub(crate) fn encode(self) -> EncodedBody {
         let boundary = loop {
             let candidate = format!("marketing-api-{:032x}", rand::random::<u128>());
-            let occurs = self.parts.iter().any(|p| {
-                p.data
+            let occurs = self.parts.iter().any(|p| match &p.data {
+                Data::Bytes(data) => data
                     .windows(candidate.len())
-                    .any(|w| w == candidate.as_bytes())
+                    .any(|w| w == candidate.as_bytes()),
+                Data::File(_) | Data::Reader(_) => false,
             });
             if !occurs {
                 break candidate;
             }
         };
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let streamed =
+            self.progress.is_some() || self.parts.iter().any(|p| !matches!(p.data, Data::Bytes(_)));
+        let mut segments = Vec::new();
         let mut out = BytesMut::new();
+        let mut len: Option<u64> = Some(0);
         for part in &self.parts {
             out.put_slice(format!("--{boundary}\r\n").as_bytes());
             let mut disposition = format!(
@@ -128,14 +239,59 @@ impl Multipart {
                 );
             }
             out.put_slice(b"\r\n");
-            out.put_slice(&part.data);
+            match &part.data {
+                Data::Bytes(data) => out.put_slice(data),
+                Data::File(path) => {
+                    let size = match std::fs::metadata(path) {
+                        Ok(meta) if meta.is_file() => meta.len(),
+                        Ok(_) => {
+                            return EncodedBody::failed(
+                                format!(
+                                    "multipart part `{}`: {} is not a file",
+                                    part.name,
+                                    path.display()
+                                ),
+                                content_type,
+                            );
+                        }
+                        Err(e) => {
+                            return EncodedBody::failed(
+                                format!(
+                                    "multipart part `{}`: cannot read {}: {e}",
+                                    part.name,
+                                    path.display()
+                                ),
+                                content_type,
+                            );
+                        }
+                    };
+                    segments.push(Segment::Bytes(out.split().freeze()));
+                    segments.push(Segment::File(path.clone()));
+                    len = len.map(|l| l + size);
+                }
+                Data::Reader(reader) => {
+                    segments.push(Segment::Bytes(out.split().freeze()));
+                    segments.push(reader.clone());
+                    len = None;
+                }
+            }
             out.put_slice(b"\r\n");
         }
         out.put_slice(format!("--{boundary}--\r\n").as_bytes());
-        EncodedBody::with_owned_type(
-            out.freeze(),
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        if !streamed {
+            return EncodedBody::with_owned_type(out.freeze(), content_type);
+        }
+        segments.push(Segment::Bytes(out.freeze()));
+        let len = len.map(|l| {
+            l + segments
+                .iter()
+                .map(|s| match s {
+                    Segment::Bytes(b) => b.len() as u64,
+                    _ => 0,
+                })
+                .sum::<u64>()
+        });
+        EncodedBody::streamed(StreamBody::new(segments, len, self.progress), content_type)
     }
 }
 

@@ -27,6 +27,7 @@ use serde::de::DeserializeOwned;
 use tracing::{Instrument, Span, field};
 
 use crate::auth::AppliedCredential;
+use crate::body::Payload;
 use crate::client::Client;
 use crate::clock::RandomSource;
 use crate::codec::{self, EncodedBody, Envelope};
@@ -510,23 +511,27 @@ impl Client {
         let op = request.operation;
         let checked = || -> Result<Prepared<'_>, Error> {
             let idempotency_key = idempotency_key_for(request)?;
+            let body = request
+                .body
+                .clone()
+                .map(|body| self.seal_body(body))
+                .transpose()?
+                .map(encoded_body)
+                .transpose()?;
+            // A body read from a caller's reader cannot be sent a second time.
+            let one_shot = body.as_ref().is_some_and(|(b, _)| !b.is_replayable());
             Ok(Prepared {
                 op,
                 url: self.url_for(request)?,
                 parameter_headers: parameter_headers(&request.headers)?,
-                body: request
-                    .body
-                    .clone()
-                    .map(|body| self.seal_body(body))
-                    .transpose()?
-                    .map(encoded_body)
-                    .transpose()?,
+                body,
                 safety: RequestSafety {
                     idempotent_method: op.method.is_idempotent(),
                     has_idempotency_key: idempotency_key.is_some(),
                 },
                 idempotency_key,
                 policy: match request.options.max_attempts {
+                    _ if one_shot => Cow::Owned(self.inner.retry.clone().max_attempts(1)),
                     Some(n) => Cow::Owned(self.inner.retry.clone().max_attempts(n)),
                     None => Cow::Borrowed(&self.inner.retry),
                 },
@@ -782,7 +787,10 @@ impl Client {
         }
         if let Some((body, content_type)) = &prepared.body {
             headers.insert(CONTENT_TYPE, content_type.clone());
-            *request.body_mut() = Some(body.clone().into());
+            if let Some(len) = body.streamed_len() {
+                headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+            }
+            *request.body_mut() = Some(body.to_reqwest());
         }
         if prepared.stream {
             // Only a stream: other attempts run within `attempt`'s own timeout.
@@ -911,7 +919,7 @@ struct Prepared<'c> {
     url: url::Url,
     parameter_headers: Vec<(HeaderName, HeaderValue)>,
     /// Encoded body and its content type.
-    body: Option<(Bytes, HeaderValue)>,
+    body: Option<(Payload, HeaderValue)>,
     /// One key per logical request, reused by every attempt, so the server can replay instead of
     /// acting twice.
     idempotency_key: Option<HeaderValue>,
@@ -923,11 +931,11 @@ struct Prepared<'c> {
     stream: bool,
 }
 
-fn encoded_body(body: EncodedBody) -> Result<(Bytes, HeaderValue), Error> {
+fn encoded_body(body: EncodedBody) -> Result<(Payload, HeaderValue), Error> {
     let content_type = HeaderValue::from_str(body.content_type()).map_err(|_| {
         Error::config("the request body's content type is not a valid header value")
     })?;
-    Ok((body.bytes()?, content_type))
+    Ok((body.payload()?, content_type))
 }
 
 fn parameter_headers(pairs: &codec::Pairs) -> Result<Vec<(HeaderName, HeaderValue)>, Error> {

@@ -60,6 +60,7 @@ struct Ids {
     campaign: Option<CampaignId>,
     ad: Option<AdId>,
     creative: Option<CreativeId>,
+    asset: Option<CreativeAssetId>,
     audience: Option<AudienceId>,
     contact: Option<ContactId>,
     endpoint: Option<WebhookEndpointId>,
@@ -324,38 +325,105 @@ fn steps() -> Vec<Step> {
                 .await?;
             Ok(())
         }),
+        step("uploadCreativeAsset", |ctx| async move {
+            let png: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+            let form = marketing_api::multipart::Multipart::new()
+                .json(
+                    "metadata",
+                    &NewCreativeAsset::builder().name("Hero").build(),
+                )?
+                .file_reader("file", "hero.png", "image/png", std::io::Cursor::new(png));
+            let asset = ctx
+                .client
+                .creatives()
+                .upload_creative_asset(form)
+                .send()
+                .await?;
+            assert_eq!(asset.size_bytes, 70_000);
+            ctx.ids().asset = Some(asset.id);
+            Ok(())
+        }),
+        step("getCreativeAsset", |ctx| async move {
+            let id = need(&ctx.ids().asset, "asset")?;
+            let asset = ctx
+                .client
+                .creatives()
+                .get_creative_asset(&id)
+                .send()
+                .await?;
+            assert_eq!(asset.id, id);
+            Ok(())
+        }),
         step("createCreative", |ctx| async move {
             let (campaign, ad) = {
                 let ids = ctx.ids();
                 (need(&ids.campaign, "campaign")?, need(&ids.ad, "ad")?)
             };
-            let body = NewCreative::builder()
-                .kind(CreativeKind::Image)
-                .build()
-                .with_asset_url("https://cdn.example.com/hero.png")
-                .with_width(1200)
-                .with_height(628);
-            let creative = ctx
-                .client
-                .campaigns()
-                .ads(&campaign)
-                .creatives(&ad)
-                .create(&body)
-                .send()
-                .await?;
-            ctx.client
-                .campaigns()
-                .ads(&campaign)
-                .creatives(&ad)
-                .create(
-                    &NewCreative::builder()
-                        .kind(CreativeKind::Text)
+            let card = |headline: &str| {
+                CarouselCard::builder()
+                    .asset_url("https://cdn.example.com/card.png")
+                    .headline(headline)
+                    .destination_url("https://shop.example.com/card")
+                    .build()
+            };
+            // One of each kind: every variant of the `oneOf` crosses the validating proxy.
+            let bodies = [
+                NewCreative::Image(
+                    NewImageCreative::builder()
+                        .width(1200)
+                        .height(628)
+                        .alt_text("A shopping bag")
                         .build()
-                        .with_body("Hurry!"),
-                )
-                .send()
-                .await?;
-            ctx.ids().creative = Some(creative.id);
+                        .with_asset_url("https://cdn.example.com/hero.png"),
+                ),
+                NewCreative::Image(
+                    NewImageCreative::builder()
+                        .width(1200)
+                        .height(628)
+                        .alt_text("A shopping bag")
+                        .build()
+                        .with_asset_id(need(&ctx.ids().asset, "asset")?),
+                ),
+                NewCreative::Video(
+                    NewVideoCreative::builder()
+                        .duration_ms(15_000)
+                        .build()
+                        .with_asset_url("https://cdn.example.com/teaser.mp4")
+                        .with_poster_url("https://cdn.example.com/poster.png"),
+                ),
+                NewCreative::Html5(
+                    NewHtml5Creative::builder()
+                        .width(300)
+                        .height(250)
+                        .build()
+                        .with_markup("<p>Hurry!</p>"),
+                ),
+                NewCreative::Carousel(
+                    NewCarouselCreative::builder()
+                        .cards(vec![card("Boots"), card("Coats")])
+                        .build(),
+                ),
+            ];
+            let mut first = None;
+            for body in &bodies {
+                let creative = ctx
+                    .client
+                    .campaigns()
+                    .ads(&campaign)
+                    .creatives(&ad)
+                    .create(body)
+                    .send()
+                    .await?;
+                let id = match (body, creative) {
+                    (NewCreative::Image(_), Creative::Image(c)) => c.id,
+                    (NewCreative::Video(_), Creative::Video(c)) => c.id,
+                    (NewCreative::Html5(_), Creative::Html5(c)) => c.id,
+                    (NewCreative::Carousel(_), Creative::Carousel(c)) => c.id,
+                    (sent, got) => return Err(format!("sent {sent:?}, got {got:?}").into()),
+                };
+                first.get_or_insert(id);
+            }
+            ctx.ids().creative = first;
             Ok(())
         }),
         step("getCreative", |ctx| async move {
@@ -387,10 +455,14 @@ fn steps() -> Vec<Step> {
                 .ads(&campaign)
                 .creatives(&ad)
                 .list()
-                .kind(CreativeKind::Image)
+                .kind(CreativeKind::Carousel)
                 .send()
                 .await?;
-            assert_eq!(page.items.len(), 1);
+            assert!(
+                matches!(page.items.as_slice(), [Creative::Carousel(c)] if c.cards.len() == 2),
+                "{:?}",
+                page.items
+            );
             Ok(())
         }),
         // ---- contacts and audiences -----------------------------------------------------------

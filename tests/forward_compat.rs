@@ -14,8 +14,8 @@ use marketing_api::Client;
 use marketing_api::auth::ApiKey;
 use marketing_api::clock::ManualClock;
 use marketing_api::models::{
-    CampaignId, CampaignObjective, CampaignStatus, ContactStatus, DeliveryStatus, ErrorType,
-    WebhookDeliveryId, WebhookEventType,
+    AdId, CampaignId, CampaignObjective, CampaignStatus, ContactStatus, Creative, DeliveryStatus,
+    ErrorType, WebhookDeliveryId, WebhookEventType,
 };
 use marketing_api::retry::RetryPolicy;
 use marketing_api::webhooks::{Event, Signer, Verifier, WebhookSecret};
@@ -309,4 +309,53 @@ fn a_delivery_failure_decodes_by_its_reason_and_an_unknown_reason_is_kept_as_it_
         json!({"reason": "http_status", "status": "five hundred"}),
     );
     assert!(broken.is_err());
+}
+
+#[tokio::test]
+async fn creatives_of_a_kind_added_later_decode_as_unknown_next_to_known_kinds() {
+    let server = MockServer::start().await;
+    let shared = json!({
+        "campaign_id": "cmp_1", "ad_id": "ad_1", "created_at": "2026-11-02T09:30:00Z"
+    });
+    let mut image = shared.clone();
+    image.as_object_mut().unwrap().extend(
+        json!({"id": "crv_1", "kind": "image", "asset_url": "https://cdn.example.com/a.png",
+               "width": 300, "height": 250, "alt_text": "A"})
+        .as_object()
+        .unwrap()
+        .clone(),
+    );
+    let mut lens = shared.clone();
+    lens.as_object_mut().unwrap().extend(
+        json!({"id": "crv_2", "kind": "ar_lens", "lens_url": "https://cdn.example.com/l.glb"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    Mock::given(method("GET"))
+        .and(path("/v1/campaigns/cmp_1/ads/ad_1/creatives"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [image, lens.clone()],
+            "meta": {"request_id": "req_1", "has_more": false, "next_cursor": null}
+        })))
+        .mount(&server)
+        .await;
+    let page = client(&server)
+        .await
+        .campaigns()
+        .ads(CampaignId::new("cmp_1"))
+        .creatives(AdId::new("ad_1"))
+        .list()
+        .send()
+        .await
+        .expect("a new kind does not fail the page");
+    match page.items.as_slice() {
+        [Creative::Image(image), Creative::Unknown(unknown)] => {
+            assert_eq!((image.width, image.height), (300, 250));
+            assert_eq!(unknown, &lens);
+            // Sent back, the unknown creative is the JSON it arrived as.
+            assert_eq!(serde_json::to_value(&page.items[1]).unwrap(), lens);
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -21,8 +21,12 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
-/// Largest request body accepted (1 MiB).
+/// Largest request body accepted (1 MiB), but for `multipart/form-data` uploads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What a multipart upload may carry besides its file: boundaries, part headers and the JSON
+/// parts. The body limit of an upload is the file limit plus this.
+pub const MULTIPART_OVERHEAD_BYTES: usize = 64 * 1024;
 
 /// Everything a running sandbox shares between requests and background deliveries.
 #[derive(Debug)]
@@ -239,7 +243,7 @@ fn with_rate_headers(mut response: Response, decision: &RateDecision) -> Respons
 async fn checked(
     app: &App,
     credential: &Credential,
-    operation: &crate::spec::Operation,
+    operation: &Arc<crate::spec::Operation>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -269,7 +273,24 @@ async fn checked(
     let (mut parts, body) = request.into_parts();
     // Handlers that act on the caller's own rights (creating an API key) read who it is.
     parts.extensions.insert(credential.clone());
-    let bytes = match read_body(&parts, body).await {
+    // A form with a file may be as large as the file limit; other bodies keep the small one.
+    let multipart = operation
+        .body
+        .as_ref()
+        .is_some_and(|b| b.media_type.starts_with("multipart/"));
+    let limit = if multipart {
+        let files = app.settings.read(|s| s.max_asset_bytes);
+        usize::try_from(files)
+            .unwrap_or(usize::MAX)
+            .saturating_add(MULTIPART_OVERHEAD_BYTES)
+    } else {
+        MAX_BODY_BYTES
+    };
+    // Handlers of forms validate their JSON parts with the operation's part schemas.
+    if multipart {
+        parts.extensions.insert(Arc::clone(operation));
+    }
+    let bytes = match read_body(&parts, body, limit, multipart).await {
         Ok(bytes) => bytes,
         // The OAuth endpoints answer in RFC 6749 form, this too.
         Err(error) if operation.public => return crate::routes::oauth::oauth_error_from(error),
@@ -373,9 +394,23 @@ async fn checked(
     } else {
         None
     };
-    let print = idempotency_key
-        .as_ref()
-        .map(|_| fingerprint(parts.method.as_str(), parts.uri.path(), &bytes));
+    let print = idempotency_key.as_ref().map(|_| {
+        // A form is the same request whatever boundary frames it: a client repeating an upload
+        // builds the form again, with a new random boundary.
+        let boundary = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| multipart)
+            .and_then(|ct| multer::parse_boundary(ct).ok());
+        match boundary {
+            Some(boundary) => {
+                let framed = without_boundary(&bytes, boundary.as_bytes());
+                fingerprint(parts.method.as_str(), parts.uri.path(), &framed)
+            }
+            None => fingerprint(parts.method.as_str(), parts.uri.path(), &bytes),
+        }
+    });
     let request = Request::from_parts(parts, Body::from(handler_bytes.unwrap_or(bytes)));
     let (Some(key), Some(print)) = (idempotency_key, print) else {
         return next.run(request).await;
@@ -472,6 +507,23 @@ async fn seal_response(app: &App, response: Response) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
+/// `body` with every occurrence of `boundary` removed: what a form says, not how it is framed.
+fn without_boundary(body: &[u8], boundary: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while !boundary.is_empty() {
+        match rest.windows(boundary.len()).position(|w| w == boundary) {
+            Some(at) => {
+                out.extend_from_slice(&rest[..at]);
+                rest = &rest[at + boundary.len()..];
+            }
+            None => break,
+        }
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 fn replay(stored: StoredResponse) -> Response {
     let mut response = Response::new(Body::from(stored.body));
     *response.status_mut() = stored.status;
@@ -487,15 +539,15 @@ fn replay(stored: StoredResponse) -> Response {
 async fn read_body(
     parts: &axum::http::request::Parts,
     body: Body,
+    limit: usize,
+    drain: bool,
 ) -> Result<bytes::Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorType::InvalidRequest,
             "payload_too_large",
-            format!(
-                "The request body exceeds {MAX_BODY_BYTES} bytes; split it into smaller requests."
-            ),
+            format!("The request body exceeds {limit} bytes; split it into smaller requests."),
         )
     };
     let declared = parts
@@ -503,10 +555,32 @@ async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+    if !drain && declared.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| too_large())
+    if !drain {
+        return axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| too_large());
+    }
+    // An upload over the limit is read to its end (up to a bound) before the 413: a client
+    // still writing a large file when the answer comes would otherwise see a reset connection
+    // instead of the error that says what is wrong.
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = bytes::BytesMut::new();
+    let mut seen: usize = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| too_large())?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            kept.extend_from_slice(&chunk);
+        } else if seen > limit.saturating_mul(4) {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(too_large());
+    }
+    Ok(kept.freeze())
 }

@@ -89,7 +89,8 @@ pub struct Ad {
     pub updated_at: Timestamp,
 }
 
-/// A creative asset of an ad.
+/// A creative of an ad: the fields every kind shares, and the ones of its kind as the request
+/// carried them (already validated against the kind's schema).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Creative {
     /// `crv_…`
@@ -98,17 +99,34 @@ pub struct Creative {
     pub campaign_id: String,
     /// The owning ad.
     pub ad_id: String,
-    /// image, video, text or html.
+    /// image, video, html5 or carousel: the discriminator of the contract's `oneOf`.
     pub kind: String,
-    /// Location of the asset.
-    pub asset_url: Option<String>,
-    /// Text or HTML body.
-    pub body: Option<String>,
-    /// Width in pixels.
-    pub width: Option<i32>,
-    /// Height in pixels.
-    pub height: Option<i32>,
+    /// The fields of this kind (`asset_url`, `cards`, ...), serialized next to the shared ones.
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
     /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// An uploaded creative asset. The sandbox keeps what the contract returns about the file, not
+/// the file: uploads of tens of megabytes do not accumulate in memory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CreativeAsset {
+    /// `ast_…`
+    pub id: String,
+    /// The name given in the metadata part.
+    pub name: String,
+    /// The file name of the file part.
+    pub filename: String,
+    /// The media type of the file part.
+    pub content_type: String,
+    /// Size of the file.
+    pub size_bytes: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// Where the file is served from.
+    pub url: String,
+    /// Upload time.
     pub created_at: Timestamp,
 }
 

@@ -71,6 +71,9 @@ pub struct Settings {
     pub secret_rotation_overlap: Duration,
     /// Injected faults.
     pub faults: FaultSettings,
+    /// Largest creative asset file accepted by `uploadCreativeAsset` (413 beyond); 64 MiB by
+    /// default, as the contract documents.
+    pub max_asset_bytes: u64,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             secret_rotation_overlap: Duration::from_secs(24 * 3600),
             faults: FaultSettings::default(),
+            max_asset_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -144,6 +148,11 @@ impl SettingsHandle {
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: FaultSettings) {
         self.update(|s| s.faults = faults);
+    }
+
+    /// Sets the largest creative asset file accepted.
+    pub fn set_max_asset_bytes(&self, bytes: u64) {
+        self.update(|s| s.max_asset_bytes = bytes);
     }
 
     /// Removes every injected fault.

@@ -64,6 +64,95 @@ pub struct RequestBody {
     validator: Option<Arc<Validator>>,
     /// The schema (references rewritten to `#/$defs/...`) and the definitions it refers to.
     schema: Option<(Value, Arc<Value>)>,
+    /// When the body is a discriminated `oneOf`: its members by tag value.
+    variants: Option<Variants>,
+    /// For `multipart/form-data`: a validator per part that is not a file (`format: binary`).
+    parts: Vec<(String, Arc<Validator>)>,
+}
+
+/// The members of a discriminated `oneOf` body, each with its own validator.
+///
+/// A body that fits no member of a plain `oneOf` can only be reported as "valid under none of
+/// the schemas"; with the discriminator, the sandbox validates against the member the tag
+/// selects and names the field to fix, as it does for any other body.
+struct Variants {
+    tag: String,
+    members: Vec<(String, Arc<Validator>)>,
+}
+
+impl Variants {
+    /// The members of `schema`'s discriminated `oneOf` (following one `$ref`), if it is one.
+    fn of(
+        doc: &Document,
+        compiler: &mut Compiler,
+        schema: &Value,
+    ) -> Result<Option<Self>, SpecError> {
+        let resolved = match schema.get("$ref").and_then(Value::as_str) {
+            Some(reference) => match reference
+                .strip_prefix('#')
+                .and_then(|p| doc.root.pointer(p))
+            {
+                Some(target) => target,
+                None => return Ok(None),
+            },
+            None => schema,
+        };
+        let Some(discriminator) = resolved.get("discriminator") else {
+            return Ok(None);
+        };
+        let (Some(tag), Some(mapping)) = (
+            discriminator.get("propertyName").and_then(Value::as_str),
+            discriminator.get("mapping").and_then(Value::as_object),
+        ) else {
+            return Ok(None);
+        };
+        let mut members = Vec::new();
+        for (wire, target) in mapping {
+            let Some(target) = target.as_str() else {
+                continue;
+            };
+            let validator = compiler
+                .compile(&serde_json::json!({ "$ref": target }))
+                .map_err(|e| SpecError(format!("discriminator mapping {wire}: {e}")))?;
+            members.push((wire.clone(), validator));
+        }
+        Ok(Some(Variants {
+            tag: tag.to_owned(),
+            members,
+        }))
+    }
+
+    /// Validates `body` against the member its tag selects.
+    fn validate(&self, body: &Value) -> Result<(), ApiError> {
+        let tag = &self.tag;
+        let known = || {
+            self.members
+                .iter()
+                .map(|(wire, _)| wire.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match body.get(tag) {
+            None if body.is_object() => Err(ApiError::bad_request(
+                "missing_field",
+                tag,
+                format!("'{tag}' is required: one of {}.", known()),
+            )),
+            None => Ok(()),
+            Some(value) => match self
+                .members
+                .iter()
+                .find(|(wire, _)| value.as_str() == Some(wire.as_str()))
+            {
+                Some((_, validator)) => first_error(validator, body, ""),
+                None => Err(ApiError::bad_request(
+                    "invalid_value",
+                    tag,
+                    format!("'{tag}' must be one of {}, not {value}.", known()),
+                )),
+            },
+        }
+    }
 }
 
 impl fmt::Debug for RequestBody {
@@ -253,17 +342,37 @@ impl Spec {
                 let (media_type, schema) = first_content(body)
                     .map(|(media, schema)| (media.to_owned(), schema))
                     .unwrap_or_else(|| ("application/json".into(), None));
-                let (validator, schema) = match schema {
+                let spec_schema = schema;
+                let (validator, schema, variants) = match schema {
                     Some(schema) if media_type == "application/json" => {
                         let validator = compiler
                             .compile(schema)
                             .map_err(|e| SpecError(format!("{operation_id} request body: {e}")))?;
+                        let variants = Variants::of(doc, compiler, schema).map_err(|e| {
+                            SpecError(format!("{operation_id} request body: {}", e.0))
+                        })?;
                         let mut schema = schema.clone();
                         marketing_api_openapi::validate::rewrite_component_refs(&mut schema);
-                        (Some(validator), Some((schema, Arc::clone(defs))))
+                        (Some(validator), Some((schema, Arc::clone(defs))), variants)
                     }
-                    _ => (None, None),
+                    _ => (None, None, None),
                 };
+                let mut parts = Vec::new();
+                if media_type == "multipart/form-data"
+                    && let Some(properties) = spec_schema
+                        .and_then(|s| s.get("properties"))
+                        .and_then(Value::as_object)
+                {
+                    for (part, part_schema) in properties {
+                        if part_schema.get("format").and_then(Value::as_str) == Some("binary") {
+                            continue;
+                        }
+                        let validator = compiler.compile(part_schema).map_err(|e| {
+                            SpecError(format!("{operation_id} multipart part {part}: {e}"))
+                        })?;
+                        parts.push((part.clone(), validator));
+                    }
+                }
                 Some(RequestBody {
                     required: body
                         .get("required")
@@ -272,6 +381,8 @@ impl Spec {
                     media_type,
                     validator,
                     schema,
+                    variants,
+                    parts,
                 })
             }
             None => None,
@@ -399,8 +510,28 @@ impl Operation {
         Ok(())
     }
 
+    /// Validates the JSON of a `multipart/form-data` part against its schema; errors name the
+    /// field as `part.field`. A part the spec does not describe is refused.
+    pub fn validate_part(&self, part: &str, value: &Value) -> Result<(), ApiError> {
+        match self
+            .body
+            .as_ref()
+            .and_then(|b| b.parts.iter().find(|(name, _)| name == part))
+        {
+            Some((_, validator)) => first_error(validator, value, part),
+            None => Err(ApiError::bad_request(
+                "unknown_field",
+                part,
+                format!("'{part}' is not a part of this form."),
+            )),
+        }
+    }
+
     /// Validates a JSON body against the operation's request schema.
     pub fn validate_body(&self, body: &Value) -> Result<(), ApiError> {
+        if let Some(variants) = self.body.as_ref().and_then(|b| b.variants.as_ref()) {
+            variants.validate(body)?;
+        }
         match self.body.as_ref().and_then(|b| b.validator.as_ref()) {
             Some(validator) => first_error(validator, body, ""),
             None => Ok(()),

@@ -7,7 +7,7 @@
 //! lock order to get wrong.
 
 use crate::model::{
-    Ad, Audience, Campaign, Contact, Creative, EncryptionKey, InteractionEvent, Timestamp,
+    Ad, Audience, Campaign, Contact, Creative, CreativeAsset, EncryptionKey, InteractionEvent, Timestamp,
     WebhookDelivery, WebhookEndpoint,
 };
 use chrono::{DateTime, Utc};
@@ -173,6 +173,8 @@ pub struct Store {
     pub ads: Table<Ad>,
     /// Creatives of all ads.
     pub creatives: Table<Creative>,
+    /// Uploaded creative assets (their metadata: the bytes are hashed, not kept).
+    pub creative_assets: Table<CreativeAsset>,
     /// Contacts.
     pub contacts: Table<Contact>,
     /// Lower-cased e-mail → contact id.

@@ -266,7 +266,7 @@ async fn ads_and_creatives_nest_under_their_campaign() {
     let creative = json(
         api.post(
             &format!("/campaigns/{cid}/ads/{aid}/creatives"),
-            json!({"kind": "image", "asset_url": "https://cdn.example.com/a.png", "width": 300, "height": 250}),
+            json!({"kind": "image", "asset_url": "https://cdn.example.com/a.png", "width": 300, "height": 250, "alt_text": "A"}),
         )
         .await,
         201,
@@ -274,7 +274,8 @@ async fn ads_and_creatives_nest_under_their_campaign() {
     .await;
     let crid = creative["data"]["id"].as_str().unwrap().to_owned();
     assert_eq!(creative["data"]["ad_id"], aid.as_str());
-    assert!(creative["data"]["body"].is_null());
+    assert_eq!(creative["data"]["kind"], "image");
+    assert_eq!(creative["data"]["alt_text"], "A");
     let got = json(
         api.get(&format!("/campaigns/{cid}/ads/{aid}/creatives/{crid}"))
             .await,
@@ -408,5 +409,117 @@ async fn pagination_is_stable_under_concurrent_inserts() {
         seen, created,
         "every campaign exactly once, in creation order"
     );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_creative_kind_is_validated_by_its_own_shape() {
+    let sandbox = Sandbox::start().await.expect("sandbox starts");
+    let api = Api::new(&sandbox);
+    let campaign = json(
+        api.post("/campaigns", json!({"name": "C", "budget_cents": 10}))
+            .await,
+        201,
+    )
+    .await;
+    let cid = campaign["data"]["id"].as_str().unwrap().to_owned();
+    let ad = json(
+        api.post(
+            &format!("/campaigns/{cid}/ads"),
+            json!({"name": "A", "headline": "H", "destination_url": "https://shop.example.com/"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let aid = ad["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/campaigns/{cid}/ads/{aid}/creatives");
+
+    let video = json(
+        api.post(
+            &path,
+            json!({"kind": "video", "asset_url": "https://cdn.example.com/v.mp4", "duration_ms": 15000}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(video["data"]["duration_ms"], 15000);
+    assert!(video["data"]["poster_url"].is_null());
+    let html5 = json(
+        api.post(
+            &path,
+            json!({"kind": "html5", "markup": "<p>Sale</p>", "width": 300, "height": 250}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(html5["data"]["markup"], "<p>Sale</p>");
+    assert!(html5["data"]["bundle_url"].is_null());
+    let card = json!({"asset_url": "https://cdn.example.com/c.png", "headline": "Boots", "destination_url": "https://shop.example.com/boots"});
+    let carousel = json(
+        api.post(
+            &path,
+            json!({"kind": "carousel", "cards": [card, card, card]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(carousel["data"]["cards"].as_array().unwrap().len(), 3);
+    let listed = json(api.get(&format!("{path}?kind=carousel")).await, 200).await;
+    assert_eq!(listed["data"][0]["cards"][2]["headline"], "Boots");
+
+    // A field of another kind, a carousel of one card or of eleven, an html5 creative with
+    // both or neither of its sources, a card without its headline: each names what to fix.
+    error(
+        api.post(
+            &path,
+            json!({"kind": "video", "asset_url": "https://cdn.example.com/v.mp4"}),
+        )
+        .await,
+        400,
+        "invalid_request_error",
+        "missing_field",
+        Some("duration_ms"),
+    )
+    .await;
+    for cards in [vec![card.clone()], vec![card.clone(); 11]] {
+        error(
+            api.post(&path, json!({"kind": "carousel", "cards": cards}))
+                .await,
+            400,
+            "invalid_request_error",
+            "invalid_value",
+            Some("cards"),
+        )
+        .await;
+    }
+    error(
+        api.post(
+            &path,
+            json!({"kind": "carousel", "cards": [card, {"asset_url": "https://cdn.example.com/c.png", "destination_url": "https://shop.example.com/"}]}),
+        )
+        .await,
+        400,
+        "invalid_request_error",
+        "missing_field",
+        Some("cards[1].headline"),
+    )
+    .await;
+    for body in [
+        json!({"kind": "html5", "width": 300, "height": 250}),
+        json!({"kind": "html5", "markup": "<p/>", "bundle_url": "https://cdn.example.com/b.zip", "width": 300, "height": 250}),
+    ] {
+        error(
+            api.post(&path, body).await,
+            400,
+            "invalid_request_error",
+            "invalid_value",
+            Some("markup"),
+        )
+        .await;
+    }
     sandbox.shutdown().await;
 }

@@ -145,7 +145,7 @@ async fn whole_numbers_with_a_decimal_point_are_integers_on_post_put_and_patch()
             &api,
             Method::POST,
             &format!("/campaigns/{id}/ads/{ad_id}/creatives"),
-            r#"{"kind": "image", "asset_url": "https://cdn.example.com/a.png", "width": 4.0, "height": 3e0}"#,
+            r#"{"kind": "image", "asset_url": "https://cdn.example.com/a.png", "width": 4.0, "height": 3e0, "alt_text": "A"}"#,
         )
         .await,
         201,
@@ -174,7 +174,7 @@ async fn whole_numbers_with_a_decimal_point_are_integers_on_post_put_and_patch()
             &api,
             Method::POST,
             &format!("/campaigns/{id}/ads/{ad_id}/creatives"),
-            r#"{"kind": "image", "asset_url": "https://cdn.example.com/a.png", "width": 2147483648}"#,
+            r#"{"kind": "image", "asset_url": "https://cdn.example.com/a.png", "width": 2147483648, "height": 1, "alt_text": "A"}"#,
         )
         .await,
         400,

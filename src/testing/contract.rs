@@ -250,6 +250,65 @@ fn media_type_of(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// The parts of a `multipart/form-data` body as one JSON object, so the form's schema can
+/// validate it: a part sent as `application/json` is its JSON, any other part a string (its
+/// text, or for a file a placeholder: a schema says nothing about a file's bytes).
+fn multipart_fields(body: &[u8]) -> Result<Value, String> {
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+    let first_line = find(body, b"\r\n").ok_or("no boundary line")?;
+    let boundary = body[..first_line]
+        .strip_prefix(b"--")
+        .filter(|b| !b.is_empty())
+        .ok_or("the body does not start with a boundary")?;
+    let delimiter = [b"\r\n--".as_slice(), boundary].concat();
+    let mut rest = &body[first_line + 2..];
+    let mut fields = serde_json::Map::new();
+    loop {
+        let end = find(rest, &delimiter).ok_or("a part is not closed by the boundary")?;
+        let (part, after) = (&rest[..end], &rest[end + delimiter.len()..]);
+        let split = find(part, b"\r\n\r\n").ok_or("a part has no blank line after its headers")?;
+        let headers = String::from_utf8_lossy(&part[..split]);
+        let content = &part[split + 4..];
+        let mut name = None;
+        let mut filename = false;
+        let mut json = false;
+        for line in headers.split("\r\n") {
+            let (header, value) = line.split_once(':').unwrap_or((line, ""));
+            if header.eq_ignore_ascii_case("content-disposition") {
+                name = value
+                    .split(';')
+                    .filter_map(|p| p.trim().strip_prefix("name="))
+                    .map(|n| n.trim_matches('"').to_owned())
+                    .next();
+                filename = value.contains("filename=");
+            } else if header.eq_ignore_ascii_case("content-type") {
+                json = value
+                    .trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json");
+            }
+        }
+        let name = name.ok_or("a part has no Content-Disposition name")?;
+        let value = if json {
+            serde_json::from_slice(content)
+                .map_err(|e| format!("part `{name}` is not JSON: {e}"))?
+        } else if filename {
+            Value::String(format!("<{} bytes>", content.len()))
+        } else {
+            Value::String(String::from_utf8_lossy(content).into_owned())
+        };
+        fields.insert(name, value);
+        if after.starts_with(b"--") {
+            return Ok(Value::Object(fields));
+        }
+        rest = after
+            .strip_prefix(b"\r\n")
+            .ok_or("a boundary is not followed by a line break")?;
+    }
+}
+
 /// A problem when the `Content-Type` sent is not the `declared` media type.
 fn content_type_problem(headers: &HeaderMap, declared: &str) -> Option<Problem> {
     let sent = media_type_of(headers);
@@ -721,7 +780,8 @@ impl OperationContract {
     }
 
     /// Validates a request body alone against the operation's request schema. Form bodies
-    /// (`application/x-www-form-urlencoded`) are checked field by field as strings.
+    /// (`application/x-www-form-urlencoded`) are checked field by field as strings;
+    /// `multipart/form-data` bodies part by part: JSON parts as JSON, the others as strings.
     ///
     /// # Errors
     /// A [`ContractViolation`] (part `request body`) naming every field at fault.
@@ -741,6 +801,15 @@ impl OperationContract {
                     .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
                     .collect(),
             )
+        } else if contract.media_type == "multipart/form-data" {
+            multipart_fields(body).map_err(|message| {
+                ContractViolation::one(
+                    &self.id,
+                    part,
+                    "",
+                    format!("not multipart/form-data: {message}"),
+                )
+            })?
         } else {
             serde_json::from_slice(body)
                 .map_err(|e| ContractViolation::one(&self.id, part, "", format!("not JSON: {e}")))?
@@ -850,6 +919,38 @@ impl OperationContract {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multipart_form_is_validated_part_by_part() -> Result<(), ContractError> {
+        let op = Contract::bundled()?
+            .operation("uploadCreativeAsset")
+            .expect("in the spec");
+        let form = |metadata: &str| {
+            format!(
+                "--b1\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n\
+                 --b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\nPNG\r\n--b1--\r\n"
+            )
+        };
+        op.validate_request_body(form(r#"{"name": "Hero"}"#).as_bytes())
+            .expect("a valid form");
+        let violation = op
+            .validate_request_body(form(r#"{"name": ""}"#).as_bytes())
+            .expect_err("an empty name");
+        assert!(
+            violation
+                .problems
+                .iter()
+                .any(|p| p.field == "metadata.name"),
+            "{violation}"
+        );
+        let violation = op
+            .validate_request_body(
+                b"--b1\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n",
+            )
+            .expect_err("not closed");
+        assert!(violation.to_string().contains("not closed"), "{violation}");
+        Ok(())
+    }
 
     #[test]
     fn a_content_type_other_than_the_declared_one_is_named() -> Result<(), ContractError> {

@@ -1,4 +1,8 @@
 //! Creatives, nested under their ad.
+//!
+//! A creative is one of the kinds of the contract's `NewCreative` `oneOf` (image, video, html5,
+//! carousel). The request validator has already matched the body to exactly one kind's schema,
+//! so this module keeps the kind's fields as they came and checks only what a schema cannot say.
 
 use super::Path;
 use super::{ApiResult, QueryArgs, created, emit_all, list, no_content, ok, parse, to_json};
@@ -12,7 +16,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use bytes::Bytes;
-use serde::Deserialize;
+use serde_json::{Map, Value};
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()
@@ -24,15 +28,6 @@ pub(crate) fn routes() -> Router<App> {
             "/v1/campaigns/{campaign_id}/ads/{ad_id}/creatives/{creative_id}",
             get(get_creative).delete(delete_creative),
         )
-}
-
-#[derive(Deserialize)]
-struct NewCreative {
-    kind: String,
-    asset_url: Option<String>,
-    body: Option<String>,
-    width: Option<i32>,
-    height: Option<i32>,
 }
 
 fn find<'a>(
@@ -47,6 +42,75 @@ fn find<'a>(
         .get(creative_id)
         .filter(|c| c.ad_id == ad_id)
         .ok_or_else(|| ApiError::not_found("creative", "creative_id", creative_id))
+}
+
+/// The stored fields of a creative of `kind` made from its (schema-valid) request fields:
+/// optional fields the response always carries are filled with `null`, an uploaded asset is
+/// resolved to its URL, and the rules that span several fields are checked.
+fn kind_details(
+    store: &Store,
+    kind: &str,
+    mut fields: Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
+    match kind {
+        "image" | "video" => {
+            let asset_id = fields
+                .get("asset_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            match (asset_id, fields.contains_key("asset_url")) {
+                (Some(asset_id), false) => {
+                    let asset = store.creative_assets.get(&asset_id).ok_or_else(|| {
+                        ApiError::not_found("creative asset", "asset_id", &asset_id)
+                    })?;
+                    // An image creative of a video file cannot be rendered, nor the reverse.
+                    if !asset.content_type.starts_with(&format!("{kind}/")) {
+                        return Err(ApiError::bad_request(
+                            "invalid_value",
+                            "asset_id",
+                            format!(
+                                "Asset '{asset_id}' is {}; a {kind} creative needs a {kind} file.",
+                                asset.content_type
+                            ),
+                        ));
+                    }
+                    fields.insert("asset_url".into(), Value::String(asset.url.clone()));
+                }
+                (None, true) => {
+                    fields.insert("asset_id".into(), Value::Null);
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_value",
+                        "asset_id",
+                        format!(
+                            "A {kind} creative needs exactly one of `asset_id` and `asset_url`."
+                        ),
+                    ));
+                }
+            }
+            if kind == "video" {
+                fields.entry("poster_url").or_insert(Value::Null);
+            }
+        }
+        "html5" => {
+            // "markup or bundle": JSON Schema could say it with a nested oneOf, but then a
+            // violation would be reported as "matches none", not as the field to fix.
+            let markup = fields.contains_key("markup");
+            let bundle = fields.contains_key("bundle_url");
+            if markup == bundle {
+                return Err(ApiError::bad_request(
+                    "invalid_value",
+                    "markup",
+                    "An html5 creative needs exactly one of `markup` and `bundle_url`.",
+                ));
+            }
+            fields.entry("markup").or_insert(Value::Null);
+            fields.entry("bundle_url").or_insert(Value::Null);
+        }
+        _ => {}
+    }
+    Ok(fields)
 }
 
 async fn list_creatives(
@@ -70,19 +134,27 @@ async fn create_creative(
     Path((campaign_id, ad_id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult {
-    let new: NewCreative = parse(&body)?;
+    let mut fields: Map<String, Value> = parse(&body)?;
+    let kind = match fields.remove("kind") {
+        Some(Value::String(kind)) => kind,
+        _ => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "kind",
+                "`kind` is required.",
+            ));
+        }
+    };
     let mut store = app.store();
     super::ads::find(&store, &campaign_id, &ad_id)?;
+    let details = kind_details(&store, &kind, fields)?;
     let now = store.next_timestamp();
     let creative = Creative {
         id: new_id("crv_"),
         campaign_id,
         ad_id,
-        kind: new.kind,
-        asset_url: new.asset_url,
-        body: new.body,
-        width: new.width,
-        height: new.height,
+        kind,
+        details,
         created_at: now,
     };
     store

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 pub mod ads;
+pub mod assets;
 pub mod audiences;
 pub mod campaigns;
 pub mod compliance;
@@ -36,6 +37,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(campaigns::routes())
         .merge(ads::routes())
         .merge(creatives::routes())
+        .merge(assets::routes())
         .merge(audiences::routes())
         .merge(contacts::routes())
         .merge(events::routes())
