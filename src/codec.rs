@@ -308,6 +308,8 @@ impl EncodedBody {
         EncodedBody {
             bytes: Ok(Bytes::new()),
             content_type: Cow::Owned(content_type),
+            #[cfg(feature = "encryption")]
+            marked: None,
             stream: Some(stream),
         }
     }
@@ -320,6 +322,8 @@ impl EncodedBody {
         EncodedBody {
             bytes: Err(EncodeFailure::new(source)),
             content_type: Cow::Owned(content_type),
+            #[cfg(feature = "encryption")]
+            marked: None,
             stream: None,
         }
     }

@@ -7,8 +7,8 @@
 //! lock order to get wrong.
 
 use crate::model::{
-    Ad, Audience, Campaign, Contact, Creative, CreativeAsset, EncryptionKey, InteractionEvent, Timestamp,
-    WebhookDelivery, WebhookEndpoint,
+    Ad, Audience, Campaign, Contact, Creative, CreativeAsset, EncryptionKey, InteractionEvent,
+    Timestamp, WebhookDelivery, WebhookEndpoint,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
