@@ -11,7 +11,7 @@ use crate::errors::ApiError;
 use crate::ids::new_id;
 use crate::model::{Audience, Contact};
 use crate::pagination::ListBody;
-use crate::store::row_key;
+use crate::store::{Store, row_key};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -175,29 +175,34 @@ async fn update_contact(State(app): State<App>, Path(id): Path<String>, body: By
     ok(contact)
 }
 
-async fn delete_contact(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
-    let mut store = app.store();
+/// Removes the contact with its email index entry and its memberships; the audiences it left are
+/// updated and returned. Shared by deletion and erasure, which differ in what they tell.
+fn remove_contact(store: &mut Store, id: &str) -> Result<(Contact, Vec<Audience>), ApiError> {
     let contact = store
         .contacts
-        .remove(&id)
-        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
+        .remove(id)
+        .ok_or_else(|| ApiError::not_found("contact", "contact_id", id))?;
     store.contact_emails.remove(&contact.email.to_lowercase());
     let key = row_key(contact.created_at, &contact.id);
     let now = store.now();
-    let mut changed: Vec<Audience> = Vec::new();
     let audience_ids: Vec<String> = store
         .memberships
         .iter_mut()
         .filter_map(|(aud, members)| members.remove(&key).then(|| aud.clone()))
         .collect();
+    let mut left = Vec::with_capacity(audience_ids.len());
     for audience_id in audience_ids {
         if let Some(audience) = store.audiences.get_mut(&audience_id) {
             audience.contact_count -= 1;
             audience.updated_at = now;
-            changed.push(audience.clone());
+            left.push(audience.clone());
         }
     }
-    drop(store);
+    Ok((contact, left))
+}
+
+async fn delete_contact(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let (contact, changed) = remove_contact(&mut app.store(), &id)?;
     let mut events = vec![("contact.deleted", to_json(&contact))];
     events.extend(changed.iter().map(|a| ("audience.updated", to_json(a))));
     emit_all(&app, events);
@@ -253,24 +258,8 @@ async fn export_contact(State(app): State<App>, Path(id): Path<String>) -> ApiRe
 
 async fn erase_contact(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
     let mut store = app.store();
-    let contact = store
-        .contacts
-        .remove(&id)
-        .ok_or_else(|| ApiError::not_found("contact", "contact_id", &id))?;
-    store.contact_emails.remove(&contact.email.to_lowercase());
-    let key = row_key(contact.created_at, &contact.id);
+    let (contact, left) = remove_contact(&mut store, &id)?;
     let now = store.now();
-    let audience_ids: Vec<String> = store
-        .memberships
-        .iter_mut()
-        .filter_map(|(aud, members)| members.remove(&key).then(|| aud.clone()))
-        .collect();
-    for audience_id in &audience_ids {
-        if let Some(audience) = store.audiences.get_mut(audience_id) {
-            audience.contact_count -= 1;
-            audience.updated_at = now;
-        }
-    }
     let events_erased = store
         .events
         .remove_where(|e| e.contact_id.as_deref() == Some(id.as_str()));
@@ -289,7 +278,7 @@ async fn erase_contact(State(app): State<App>, Path(id): Path<String>) -> ApiRes
         "contact_id": contact.id,
         "erased_at": now,
         "events_erased": events_erased,
-        "memberships_removed": audience_ids.len(),
+        "memberships_removed": left.len(),
         "deliveries_withdrawn": deliveries_withdrawn,
     }))
 }

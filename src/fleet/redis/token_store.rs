@@ -212,6 +212,29 @@ impl RedisTokenStore {
             .await
     }
 
+    /// Saves encoded tokens if `fence` still holds the lease; `false` when a newer holder has
+    /// fenced this one out.
+    async fn save_fenced(
+        &self,
+        what: &'static str,
+        fence: u64,
+        data: String,
+    ) -> Result<bool, FleetError> {
+        let keys = [&self.tokens_key, &self.lease_key];
+        self.fleet
+            .run(what, |mut connection| async move {
+                let saved: i64 = SAVE_FENCED
+                    .key(keys[0])
+                    .key(keys[1])
+                    .arg(fence)
+                    .arg(data)
+                    .invoke_async(&mut connection)
+                    .await?;
+                Ok(saved == 1)
+            })
+            .await
+    }
+
     /// What Redis answered, unless this process has seen newer tokens: then those, written back
     /// (under `fence` when this process holds the lease, so its own save stays allowed). The
     /// answer is what this process remembers from now on.
@@ -227,21 +250,7 @@ impl RedisTokenStore {
             return Some(stored);
         };
         let written = match encode(&local) {
-            Ok(data) if fence != 0 => {
-                let keys = [&self.tokens_key, &self.lease_key];
-                self.fleet
-                    .run("token write-back", |mut connection| async move {
-                        let saved: i64 = SAVE_FENCED
-                            .key(keys[0])
-                            .key(keys[1])
-                            .arg(fence)
-                            .arg(data)
-                            .invoke_async(&mut connection)
-                            .await?;
-                        Ok(saved == 1)
-                    })
-                    .await
-            }
+            Ok(data) if fence != 0 => self.save_fenced("token write-back", fence, data).await,
             Ok(_) => self.save_unfenced(&local).await.map(|()| true),
             Err(error) => Err(error),
         };
@@ -377,20 +386,8 @@ impl TokenStore for RedisTokenStore {
                 };
             }
             let data = encode(tokens).map_err(TokenStoreError::new)?;
-            let keys = [&self.tokens_key, &self.lease_key];
-            let fence = lease.fence();
             let outcome = self
-                .fleet
-                .run("token save under lease", |mut connection| async move {
-                    let saved: i64 = SAVE_FENCED
-                        .key(keys[0])
-                        .key(keys[1])
-                        .arg(fence)
-                        .arg(data)
-                        .invoke_async(&mut connection)
-                        .await?;
-                    Ok(saved == 1)
-                })
+                .save_fenced("token save under lease", lease.fence(), data)
                 .await;
             match outcome {
                 Ok(true) => {
