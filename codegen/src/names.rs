@@ -6,19 +6,17 @@ use std::collections::BTreeSet;
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
-/// Keywords that cannot name a field or method as they are: like every keyword they get a
-/// trailing underscore (`type_`), the spelling rustfmt and clippy suggest, rather than the raw
-/// identifier `r#type`, which reads as noise in user code.
+/// Keywords that cannot name a field or method as they are: they get a trailing underscore
+/// (`type_`), the spelling rustfmt and clippy suggest, rather than the raw identifier `r#type`,
+/// which reads as noise in user code (and which `self`, `Self`, `super`, `crate` and `_`, listed
+/// last, could not even use).
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "else", "enum", "extern", "false", "fn", "for", "if",
     "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
     "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn",
     "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized",
-    "virtual", "yield", "try", "gen",
+    "virtual", "yield", "try", "gen", "self", "Self", "super", "crate", "_",
 ];
-
-/// Keywords that could not even be raw identifiers.
-const NON_RAW_KEYWORDS: &[&str] = &["self", "Self", "super", "crate", "_"];
 
 /// Type names that would shadow the prelude (or be invalid) in the generated modules, which use
 /// `Option`, `String`, `Vec`, `Some`, … unqualified.
@@ -106,7 +104,7 @@ pub fn field_name(text: &str) -> String {
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');
     }
-    if NON_RAW_KEYWORDS.contains(&name.as_str()) || KEYWORDS.contains(&name.as_str()) {
+    if KEYWORDS.contains(&name.as_str()) {
         name.push('_');
     }
     name

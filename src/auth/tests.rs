@@ -916,6 +916,10 @@ fn token_requests_are_logged_without_tokens() {
         .build()
         .unwrap();
     tracing::subscriber::with_default(subscriber, || {
+        // Callsite interest is cached process-wide: a sibling test thread without a subscriber
+        // that reached the token-request event first may have cached it as "never". Rebuilding
+        // the cache while this subscriber is live makes the capture independent of test order.
+        tracing::callsite::rebuild_interest_cache();
         runtime.block_on(async {
             let server = MockServer::start().await;
             Mock::given(method("POST"))
