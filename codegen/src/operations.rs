@@ -713,11 +713,29 @@ fn parameter_type(
         // written in the parameter's style (an object as `name[key]=value` with deepObject).
         return Ty::Json;
     }
+    if is_scalar_union(types, &ty) {
+        // `oneOf [integer, string]` ids and `[string, boolean]` names: every member is text on
+        // the wire, so the text the caller writes is exactly what the spec allows.
+        return Ty::String;
+    }
     warn(
         at,
         "this parameter's schema has no text form the generator knows; taken as a string".into(),
     );
     Ty::String
+}
+
+/// A `oneOf`/`anyOf` without a discriminator whose members are all scalars.
+fn is_scalar_union(types: &TypeBuilder<'_>, ty: &Ty) -> bool {
+    match types.resolve_alias(ty) {
+        Ty::Named(n) => match types.def(n).map(|d| &d.kind) {
+            Some(TypeKind::Untagged(variants)) => {
+                !variants.is_empty() && variants.iter().all(|v| is_scalar(types, &v.ty))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 fn is_scalar(types: &TypeBuilder<'_>, ty: &Ty) -> bool {

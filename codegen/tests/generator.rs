@@ -82,6 +82,38 @@ fn what_is_not_supported_is_a_warning_naming_its_location_and_strict_mode_refuse
     assert!(generate_with(MINI, &Options::default().strict(true)).is_ok());
 }
 
+/// A path parameter whose schema is a union of scalars (`oneOf [integer, string]` ids, `[string,
+/// boolean]` names) has an exact text form: the caller's string. An object in a path has none,
+/// and stays a warning.
+#[test]
+fn a_path_parameter_that_is_a_union_of_scalars_is_text_without_a_warning() {
+    let parts_param = "      parameters:\n        - name: widget_id\n          in: path\n          required: true\n          description: The widget.\n          schema: {$ref: '#/components/schemas/WidgetId'}\n      responses:\n        '200':\n          description: A page of parts.";
+    assert!(MINI.contains(parts_param), "fixture changed");
+    for (schema, warns) in [
+        ("{oneOf: [{type: integer}, {type: string}]}", false),
+        ("{anyOf: [{type: string}, {type: boolean}]}", false),
+        ("{type: object, properties: {a: {type: string}}}", true),
+    ] {
+        let spec = MINI.replacen(
+            parts_param,
+            &parts_param.replace("{$ref: '#/components/schemas/WidgetId'}", schema),
+            1,
+        );
+        let generated = generate(&spec).unwrap_or_else(|e| panic!("{schema}: {e}"));
+        let warned = generated
+            .warnings
+            .iter()
+            .any(|w| w.location.contains("parts") && w.to_string().contains("no text form"));
+        assert_eq!(warned, warns, "{schema}: {:?}", generated.warnings);
+        assert!(
+            generated
+                .api
+                .contains("pub fn parts(&self, widget_id: impl Into<String>)"),
+            "{schema}: the parameter is text"
+        );
+    }
+}
+
 /// "One of these, or any other string", in both spellings real specs use, is an enum whose
 /// unknown values decode as `Unknown`, not an untagged union of two strings.
 #[test]
