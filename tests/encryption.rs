@@ -1,7 +1,8 @@
 //! Field-level encryption end to end, over real sockets: the sandbox encrypts `x-sensitive`
 //! fields once a key is registered (the raw bytes show JWE), the SDK decrypts them with its key
 //! provider, every way of failing is its own typed error, keys rotate, writes can be encrypted
-//! to the platform, and webhook payloads are decrypted after their signature is verified.
+//! to the platform, and webhook payloads are decrypted after their signature is verified. The
+//! same for financial values nested in an event's `properties`, bound to their path.
 
 use std::sync::Arc;
 use std::time::Duration;
