@@ -42,6 +42,8 @@ enum Problem {
     Found(&'static str),
     /// It did not serialize.
     Unserializable(serde_json::Error),
+    /// It is an object, but a member the schema names has a value of another type.
+    Mismatch(serde_json::Error),
 }
 
 impl NotAJsonObject {
@@ -60,6 +62,12 @@ impl fmt::Display for NotAJsonObject {
             Problem::Unserializable(_) => {
                 write!(f, "the value for `{}` cannot be serialized", self.field)
             }
+            // The value itself is not quoted: a named member may be sensitive.
+            Problem::Mismatch(_) => write!(
+                f,
+                "the value for `{}` has a member of the wrong type for its schema",
+                self.field
+            ),
         }
     }
 }
@@ -68,7 +76,7 @@ impl std::error::Error for NotAJsonObject {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.problem {
             Problem::Found(_) => None,
-            Problem::Unserializable(e) => Some(e),
+            Problem::Unserializable(e) | Problem::Mismatch(e) => Some(e),
         }
     }
 }
@@ -89,6 +97,19 @@ pub(crate) fn to_json_object(
         Ok(Value::Null) => Err(refuse(Problem::Found("null"))),
         Err(e) => Err(refuse(Problem::Unserializable(e))),
     }
+}
+
+/// Reads the object given for the field `field` into the open object type `T` (named members
+/// typed, the others kept in its map).
+#[allow(dead_code)] // used by code generated from specs with open object fields
+pub(crate) fn from_json_object<T: serde::de::DeserializeOwned>(
+    field: &'static str,
+    object: Map<String, Value>,
+) -> Result<T, NotAJsonObject> {
+    serde_json::from_value(Value::Object(object)).map_err(|e| NotAJsonObject {
+        field,
+        problem: Problem::Mismatch(e),
+    })
 }
 
 #[cfg(test)]

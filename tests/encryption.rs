@@ -1,7 +1,8 @@
 //! Field-level encryption end to end, over real sockets: the sandbox encrypts `x-sensitive`
 //! fields once a key is registered (the raw bytes show JWE), the SDK decrypts them with its key
 //! provider, every way of failing is its own typed error, keys rotate, writes can be encrypted
-//! to the platform, and webhook payloads are decrypted after their signature is verified.
+//! to the platform, and webhook payloads are decrypted after their signature is verified. The
+//! same for financial values nested in an event's `properties`, bound to their path.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,10 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use marketing_api::encryption::{DecryptErrorKind, PlatformKeys, PrivateKeySet, jwe_kid};
-use marketing_api::models::{ContactId, NewContact, NewWebhookEndpoint, WebhookEventType};
+use marketing_api::models::{
+    ContactId, EventBatch, InteractionEventType, NewContact, NewInteractionEvent,
+    NewWebhookEndpoint, WebhookEventType,
+};
 use marketing_api::webhooks::{Event, Verifier, WebhookSecret};
 use marketing_api::{Client, ErrorKind, auth::ApiKey};
 use marketing_api_sandbox::Sandbox;
@@ -446,6 +450,283 @@ async fn webhook_payloads_are_encrypted_and_the_verifier_decrypts_them() {
         .verify_event(&headers, &body)
         .expect_err("wrong key");
     assert_eq!(error.check(), "decrypt");
+    server.abort();
+    sandbox.shutdown().await;
+}
+
+/// A purchase event whose `properties` carry financial data: `revenue`, `payment_method` and
+/// `card_last4` (marked `x-sensitive: {class: financial}`) beside `currency` and free keys.
+fn purchase(revenue: &str, last4: &str, order: &str) -> NewInteractionEvent {
+    NewInteractionEvent::builder()
+        .type_(InteractionEventType::Purchase)
+        .occurred_at(chrono::Utc::now())
+        .build()
+        .with_properties(serde_json::json!({
+            "revenue": revenue,
+            "currency": "EUR",
+            "payment_method": "card",
+            "card_last4": last4,
+            "order_id": order,
+        }))
+        .expect("a JSON object")
+}
+
+#[tokio::test]
+async fn financial_event_properties_are_encrypted_at_their_nested_position() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let keys = PrivateKeySet::new();
+    let sdk = client(&sandbox.base_url(), sandbox.api_key(), Some(&keys));
+    keys.generate_and_register(&sdk, "fin-1")
+        .await
+        .expect("key");
+    let platform = PlatformKeys::fetch(&sdk).await.expect("jwks");
+
+    // A receiver on 127.0.0.1 for `purchase.completed`.
+    let (tx, mut rx) = mpsc::unbounded_channel::<(HeaderMap, Bytes)>();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let endpoint = sdk
+        .webhook_endpoints()
+        .create(
+            &NewWebhookEndpoint::builder()
+                .url(url)
+                .event_types(vec![WebhookEventType::PurchaseCompleted])
+                .build(),
+        )
+        .send()
+        .await
+        .expect("endpoint");
+    let secret = WebhookSecret::parse(endpoint.secret.as_deref().expect("secret")).unwrap();
+
+    // Writing: with `encrypt_writes` the nested financial values leave the process as JWE to
+    // the platform, bound to their path in the batch; `currency` and free keys stay plain.
+    let capture = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/events"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&capture)
+        .await;
+    let encrypting = |base: String| {
+        Client::builder(base)
+            .auth(ApiKey::new(sandbox.api_key()).unwrap())
+            .encrypt_writes(&platform)
+            .retry_policy(marketing_api::retry::RetryPolicy::never())
+            .build()
+            .unwrap()
+    };
+    let batch = EventBatch::builder()
+        .events(vec![
+            purchase("129.99", "4242", "ord_55120"),
+            purchase("5.00", "1881", "ord_55121"),
+        ])
+        .build();
+    let _ = encrypting(capture.uri())
+        .events()
+        .send_batch(&batch)
+        .send()
+        .await;
+    let sent = &capture.received_requests().await.expect("recorded")[0];
+    let sent_json: Value = serde_json::from_slice(&sent.body).unwrap();
+    let sent_text = String::from_utf8_lossy(&sent.body).into_owned();
+    assert!(
+        !sent_text.contains("129.99") && !sent_text.contains("4242"),
+        "{sent_text}"
+    );
+    for i in 0..2 {
+        let properties = &sent_json["events"][i]["properties"];
+        for field in ["revenue", "payment_method", "card_last4"] {
+            assert!(is_jwe(&properties[field]), "{field}: {sent_text}");
+        }
+        assert_eq!(properties["currency"], "EUR");
+    }
+    // Swapped between the two events of the batch: the platform refuses it, naming the place.
+    let mut swapped = sent_json.clone();
+    swapped["events"][0]["properties"]["revenue"] =
+        sent_json["events"][1]["properties"]["revenue"].clone();
+    let http = reqwest::Client::new();
+    let refused = http
+        .post(format!("{}/events", sandbox.base_url()))
+        .header("x-api-key", sandbox.api_key())
+        .header("content-type", "application/json")
+        .body(swapped.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused: Value = serde_json::from_slice(&refused.bytes().await.unwrap()).unwrap();
+    assert_eq!(refused["error"]["code"], "undecryptable_field");
+    assert_eq!(refused["error"]["param"], "events[0].properties.revenue");
+    // The SDK straight to the sandbox: the platform decrypts the nested values and stores them.
+    let result = encrypting(sandbox.base_url())
+        .events()
+        .send_batch(&batch)
+        .send()
+        .await
+        .expect("accepted");
+    assert_eq!(result.accepted, 2);
+
+    // Reading: on the wire each financial property is a JWE to the consumer's key.
+    let raw = raw_get(&sandbox, "/events?type=purchase").await;
+    assert!(
+        !raw.contains("4242") && !raw.contains("129.99") && !raw.contains("\"card\""),
+        "{raw}"
+    );
+    let page: Value = serde_json::from_str(&raw).expect("json");
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(2));
+    for event in page["data"].as_array().unwrap() {
+        let properties = &event["properties"];
+        for field in ["revenue", "payment_method", "card_last4"] {
+            assert!(is_jwe(&properties[field]), "{field}: {raw}");
+            assert_eq!(
+                jwe_kid(properties[field].as_str().unwrap()).as_deref(),
+                Some("fin-1")
+            );
+        }
+        assert_eq!(properties["currency"], "EUR");
+        assert!(properties["order_id"].as_str().unwrap().starts_with("ord_"));
+    }
+    // Through the SDK: plaintext, in the typed members; a filter still selects on the server.
+    let events = sdk
+        .events()
+        .list()
+        .type_(InteractionEventType::Purchase)
+        .send()
+        .await
+        .expect("list");
+    let mut revenues: Vec<&str> = events
+        .items
+        .iter()
+        .map(|e| {
+            e.properties
+                .revenue
+                .as_ref()
+                .expect("present")
+                .expose()
+                .expect("decrypted")
+                .as_str()
+        })
+        .collect();
+    revenues.sort_unstable();
+    assert_eq!(revenues, ["129.99", "5.00"]);
+    let first = &events.items[0];
+    assert_eq!(first.properties.currency.as_deref(), Some("EUR"));
+    assert!(
+        first
+            .properties
+            .additional_properties
+            .contains_key("order_id")
+    );
+    let debug = format!("{first:?}");
+    assert!(
+        !debug.contains("4242") && !debug.contains("1881"),
+        "{debug}"
+    );
+
+    // Two events' revenue ciphertexts swapped (as a proxy or a store could): a distinct error.
+    let mut swapped = page.clone();
+    swapped["data"][0]["properties"]["revenue"] = page["data"][1]["properties"]["revenue"].clone();
+    swapped["data"][1]["properties"]["revenue"] = page["data"][0]["properties"]["revenue"].clone();
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/events"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string(swapped.to_string()),
+        )
+        .mount(&mock)
+        .await;
+    let error = client(&mock.uri(), "sk_test", Some(&keys))
+        .events()
+        .list()
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::Decrypt);
+    let decrypt = error.decrypt_error().expect("the decrypt error");
+    assert_eq!(decrypt.kind(), DecryptErrorKind::Misbound);
+    assert_eq!(decrypt.path(), Some("data[0].properties.revenue"));
+    // Moved to another property of the same event: refused as well.
+    let mut moved = page.clone();
+    moved["data"][0]["properties"]["card_last4"] =
+        page["data"][0]["properties"]["payment_method"].clone();
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/events"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string(moved.to_string()),
+        )
+        .mount(&mock)
+        .await;
+    let error = client(&mock.uri(), "sk_test", Some(&keys))
+        .events()
+        .list()
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        error.decrypt_error().map(|e| e.kind()),
+        Some(DecryptErrorKind::Misbound)
+    );
+
+    // The webhook: the nested value is a JWE bound to the message; the Verifier decrypts it
+    // after verifying the signature.
+    let verifier = Verifier::builder()
+        .secret(secret)
+        .key_provider(keys.clone())
+        .build()
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (headers, body) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("delivered in time")
+            .expect("a delivery");
+        let payload: Value = serde_json::from_slice(&body).unwrap();
+        let revenue = &payload["data"]["properties"]["revenue"];
+        assert!(is_jwe(revenue), "{payload}");
+        assert_eq!(payload["data"]["properties"]["currency"], "EUR");
+        match verifier.verify_event(&headers, &body).expect("verified") {
+            Event::PurchaseCompleted(event) => {
+                let properties = &event.data.properties;
+                seen.push(
+                    properties
+                        .revenue
+                        .as_ref()
+                        .unwrap()
+                        .expose()
+                        .unwrap()
+                        .clone(),
+                );
+                assert_eq!(
+                    properties
+                        .payment_method
+                        .as_ref()
+                        .unwrap()
+                        .expose()
+                        .unwrap(),
+                    "card"
+                );
+            }
+            other => panic!("unexpected {}", other.event_type()),
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, ["129.99", "5.00"]);
     server.abort();
     sandbox.shutdown().await;
 }

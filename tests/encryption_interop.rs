@@ -193,3 +193,154 @@ async fn the_sandbox_interoperates_with_jwcrypto_both_ways() {
     assert_eq!(body["data"]["phone"], Value::Null);
     sandbox.shutdown().await;
 }
+
+/// Nested values: jwcrypto's side computes each binding itself from where it finds the value
+/// (`.ci/jose/interop.py`, `decrypt_document` and `encrypt_document`), by the rule the spec
+/// states; the SDK and the sandbox must agree with it both ways.
+#[tokio::test]
+async fn nested_bindings_agree_with_jwcrypto_both_ways() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // The SDK seals by the documented rule; jwcrypto derives the same binding from the place.
+    let pair = jwcrypto(json!({"op": "generate", "kid": "py-nested"}));
+    let public = PublicJwk::from_json(&pair["public"]).expect("jwcrypto's public JWK");
+    let seal = |value: Value, field: &str, object: Option<&str>| {
+        Value::String(
+            public
+                .encrypt(&value, bound(field, object))
+                .expect("encrypts"),
+        )
+    };
+    let page = json!({
+        "data": [
+            {"id": "evt_1", "properties": {
+                "revenue": seal(json!("129.99"), "properties/revenue", Some("evt_1")),
+                "currency": "USD",
+            }},
+            {"id": "evt_2", "properties": {
+                "revenue": seal(json!("5.00"), "properties/revenue", Some("evt_2")),
+            }},
+        ],
+        "meta": {"has_more": false},
+    });
+    let webhook = json!({
+        "id": "msg_1",
+        "type": "purchase.completed",
+        "data": {"event_id": "evt_1", "properties": {
+            "card_last4": seal(json!("4242"), "data/properties/card_last4", Some("msg_1")),
+        }},
+    });
+    let answer =
+        jwcrypto(json!({"op": "decrypt_document", "jwk": pair["private"], "document": page}));
+    assert_eq!(
+        answer["document"]["data"][0]["properties"]["revenue"], "129.99",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["document"]["data"][1]["properties"]["revenue"], "5.00",
+        "{answer}"
+    );
+    let answer =
+        jwcrypto(json!({"op": "decrypt_document", "jwk": pair["private"], "document": webhook}));
+    assert_eq!(
+        answer["document"]["data"]["properties"]["card_last4"], "4242",
+        "{answer}"
+    );
+    // Swapped between the two events: jwcrypto's side refuses it too.
+    let mut swapped = page.clone();
+    swapped["data"][0]["properties"]["revenue"] = page["data"][1]["properties"]["revenue"].clone();
+    let answer =
+        jwcrypto(json!({"op": "decrypt_document", "jwk": pair["private"], "document": swapped}));
+    assert!(answer.get("error").is_some(), "{answer}");
+
+    // jwcrypto seals at a place; the SDK decrypts the document, and refuses the value moved.
+    let keys = PrivateKeySet::new();
+    let rust_public = keys.generate("rust-nested").expect("a key").to_json();
+    let plain = json!({
+        "data": [{"id": "evt_7", "properties": {"revenue": "42.00", "payment_method": "card"}}],
+    });
+    let answer = jwcrypto(json!({
+        "op": "encrypt_document", "jwk": rust_public, "document": plain,
+        "at": ["/data/0/properties/revenue", "/data/0/properties/payment_method"],
+    }));
+    let sealed = &answer["document"];
+    assert!(
+        sealed["data"][0]["properties"]["revenue"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("eyJ")),
+        "{answer}"
+    );
+    let opened = marketing_api::encryption::decrypt_body(sealed.to_string().as_bytes(), &keys)
+        .expect("decrypts")
+        .expect("held JWE");
+    let opened: Value = serde_json::from_slice(&opened).expect("json");
+    assert_eq!(opened, plain);
+    let mut moved = sealed.clone();
+    moved["data"][0]["properties"]["revenue"] =
+        sealed["data"][0]["properties"]["payment_method"].clone();
+    assert!(marketing_api::encryption::decrypt_body(moved.to_string().as_bytes(), &keys).is_err());
+
+    // The sandbox: it opens a batch jwcrypto sealed to the platform key at a nested place, and
+    // what it then serves sealed to jwcrypto's key, jwcrypto's side opens by the same rule.
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", sandbox.base_url());
+    let key = sandbox.api_key().to_owned();
+    let jwks: Value = serde_json::from_slice(
+        &http
+            .get(url("/platform_keys"))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .expect("jwks")
+            .bytes()
+            .await
+            .expect("body"),
+    )
+    .expect("json");
+    let batch = json!({"events": [{
+        "type": "purchase", "occurred_at": "2026-11-02T09:30:00Z",
+        "properties": {"revenue": "129.99", "currency": "USD", "card_last4": "4242"},
+    }]});
+    let answer = jwcrypto(json!({
+        "op": "encrypt_document", "jwk": jwks["data"]["keys"][0], "document": batch,
+        "at": ["/events/0/properties/revenue", "/events/0/properties/card_last4"],
+    }));
+    let stored = http
+        .post(url("/events"))
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(answer["document"].to_string())
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(stored.status(), 200);
+    let stored: Value = serde_json::from_slice(&stored.bytes().await.expect("body")).expect("json");
+    assert_eq!(stored["data"]["accepted"], 1, "{stored}");
+    let registered = http
+        .post(url("/encryption_keys"))
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(json!({"jwk": pair["public"]}).to_string())
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(registered.status(), 201);
+    let raw = http
+        .get(url("/events"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("body");
+    assert!(!raw.contains("4242") && !raw.contains("129.99"), "{raw}");
+    let body: Value = serde_json::from_str(&raw).expect("json");
+    let answer =
+        jwcrypto(json!({"op": "decrypt_document", "jwk": pair["private"], "document": body}));
+    let properties = &answer["document"]["data"][0]["properties"];
+    assert_eq!(properties["revenue"], "129.99", "{answer}");
+    assert_eq!(properties["card_last4"], "4242", "{answer}");
+    assert_eq!(properties["currency"], "USD", "{answer}");
+    sandbox.shutdown().await;
+}

@@ -114,6 +114,82 @@ fn a_path_parameter_that_is_a_union_of_scalars_is_text_without_a_warning() {
     }
 }
 
+/// An object with both `properties` and `additionalProperties` (an event's `properties`: some
+/// members typed, some sensitive, any other key allowed) is a struct with the named members and a
+/// flattened map of the others; a field of that type is set from any JSON object, read into the
+/// struct, so callers keep writing `json!({..})` and the named members still get their types.
+#[test]
+fn an_open_object_is_a_struct_with_a_map_and_is_set_from_any_json_object() {
+    let spec = r#"
+openapi: 3.1.0
+info: {title: Shop, version: 1.0.0}
+paths: {}
+components:
+  schemas:
+    Order:
+      type: object
+      description: An order.
+      required: [id]
+      properties:
+        id: {type: string, description: Id.}
+        details: {$ref: '#/components/schemas/OrderDetails', description: Details.}
+        tags:
+          type: object
+          additionalProperties: true
+          description: Free-form tags.
+    OrderDetails:
+      type: object
+      description: Named details and any other key.
+      additionalProperties: true
+      properties:
+        total_cents:
+          type: integer
+          format: int64
+          description: Total.
+          x-sensitive: {class: financial}
+        currency: {type: string, description: Currency.}
+"#;
+    let generated = generate(spec).unwrap_or_else(|e| panic!("{e}"));
+    let models = &generated.models;
+    let details = &models[models
+        .find("pub struct OrderDetails {")
+        .expect("the struct")..];
+    let details = &details[..details.find("\n}").expect("its end")];
+    assert!(
+        details.contains("pub total_cents: Option<crate::Sensitive<i64>>"),
+        "{details}"
+    );
+    assert!(
+        details.contains("pub currency: Option<String>"),
+        "{details}"
+    );
+    assert!(
+        details.contains("#[serde(flatten)]")
+            && details.contains(
+                "pub additional_properties: std::collections::BTreeMap<String, serde_json::Value>"
+            ),
+        "{details}"
+    );
+    // The open object's field: any JSON object, read into the struct.
+    assert!(
+        models.contains(
+            "pub fn with_details(mut self, value: impl serde::Serialize) -> Result<Self, crate::NotAJsonObject>"
+        ),
+        "{models}"
+    );
+    assert!(
+        models.contains(
+            "let typed: crate::models::OrderDetails = crate::json_object::from_json_object(\"details\", object)?;"
+        ),
+        "{models}"
+    );
+    // A free-form map keeps its own setter.
+    assert!(
+        models.contains("crate::json_object::to_json_object(\"tags\", value)?;"),
+        "{models}"
+    );
+}
+
 /// "One of these, or any other string", in both spellings real specs use, is an enum whose
 /// unknown values decode as `Unknown`, not an untagged union of two strings.
 #[test]

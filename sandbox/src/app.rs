@@ -348,17 +348,22 @@ async fn checked(
                     .into_response();
                 }
             };
-            // Sensitive properties may come as a JWE to the platform's key: validation and the
-            // handler see the plaintext.
-            if let serde_json::Value::Object(map) = &mut json {
-                let path_id = parts.uri.path().rsplit('/').next();
-                if let Err((field, why)) = app.encryption.open_body(map, path_id) {
-                    return undecryptable(&field, why).into_response();
-                }
-            }
+            // Sensitive properties, at any depth, may come as a JWE to the platform's key:
+            // validation and the handler see the plaintext.
+            let path_id = parts.uri.path().rsplit('/').next();
+            let opened = match app.encryption.open_body(&mut json, path_id) {
+                Ok(opened) => opened,
+                Err((field, why)) => return undecryptable(&field, why).into_response(),
+            };
             // Event batches are validated event by event by their handler, so the reasons name
-            // the event at fault.
-            if operation.operation_id != "ingestEvents" {
+            // the event at fault; it still reads the opened plaintext.
+            if operation.operation_id == "ingestEvents" {
+                if opened > 0
+                    && let Ok(opened) = serde_json::to_vec(&json)
+                {
+                    handler_bytes = Some(bytes::Bytes::from(opened));
+                }
+            } else {
                 if let Err(error) = operation.check_body(&mut json) {
                     return error.into_response();
                 }
@@ -467,7 +472,7 @@ fn undecryptable(field: &str, why: crate::encryption::OpenError) -> ApiError {
             "is encrypted to a key that is not the platform's (see GET /platform_keys)"
         }
         OpenError::Undecryptable => "does not decrypt: wrong key, or the JWE was altered",
-        OpenError::Misbound => "is bound (fld/obj) to another property or object",
+        OpenError::Misbound => "is bound (fld/obj) to another property, position or object",
     };
     ApiError::bad_request(
         "undecryptable_field",
@@ -476,7 +481,7 @@ fn undecryptable(field: &str, why: crate::encryption::OpenError) -> ApiError {
     )
 }
 
-/// Encrypts the sensitive properties of a success body's `data` to the account's newest active
+/// Encrypts the sensitive properties of a success body (its `data`) to the account's newest active
 /// key; the body is left alone when there is none. Done after the idempotency store, so a
 /// replayed answer is encrypted to the key active at the time of the replay.
 async fn seal_response(app: &App, response: Response) -> Response {
@@ -499,8 +504,9 @@ async fn seal_response(app: &App, response: Response) -> Response {
         Ok(json) => json,
         Err(_) => return Response::from_parts(parts, Body::from(bytes)),
     };
-    if let Some(data) = json.get_mut("data") {
-        app.encryption.seal_tree(data, &recipient);
+    // The whole body is the document bindings are relative to (`meta` holds nothing sensitive).
+    if json.get("data").is_some() {
+        app.encryption.seal_tree(&mut json, &recipient);
     }
     let body = serde_json::to_vec(&json).unwrap_or_else(|_| bytes.to_vec());
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -3,9 +3,11 @@
 //! every property the spec marks `x-sensitive` travels in once the account has an active key.
 //!
 //! This is the sandbox's own implementation, written from the RFCs and independent of the SDK's;
-//! the primitives are RustCrypto's. The protected header carries `fld` (the property name) and
-//! `obj` (the `id` of the object holding it); being the AES-GCM additional data, both are
-//! authenticated, and the receiver compares them with where it found the value.
+//! the primitives are RustCrypto's. The protected header carries the value's place in its JSON
+//! document: `obj`, the `id` of the nearest enclosing object that has one (absent when none has),
+//! and `fld`, the JSON Pointer from that object (or from the document's root) to the value without
+//! its leading `/` (`email`, `properties/revenue`). Being the AES-GCM additional data, both
+//! are authenticated, and the receiver compares them with where it found the value.
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
@@ -15,14 +17,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::{EncodedPoint, PublicKey, SecretKey};
 use rand_core::{OsRng, RngCore};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fmt;
 
 const ALG: &str = "ECDH-ES+A256KW";
 const ENC: &str = "A256GCM";
 
-/// The platform's key pair and the names of the sensitive properties.
+/// The platform's key pair and where the sensitive properties are (name paths, see
+/// [`Spec::sensitive_properties`](crate::spec::Spec::sensitive_properties)).
 pub struct Encryption {
     platform: SecretKey,
     platform_kid: String,
@@ -160,51 +163,117 @@ impl Encryption {
         }]})
     }
 
-    /// Encrypts every sensitive property under `value` to `to`, each bound to its name and the
-    /// `id` of its object. `null` stays `null` (nothing to hide, and clearing must stay visible).
+    /// Encrypts every sensitive property of the document `value` (a whole response body or
+    /// webhook payload) to `to`, each bound to its place. `null` stays `null` (nothing to hide,
+    /// and clearing must stay visible).
     pub fn seal_tree(&self, value: &mut Value, to: &Recipient) {
-        match value {
-            Value::Object(map) => {
-                let id = map.get("id").and_then(Value::as_str).map(str::to_owned);
-                for (name, member) in map.iter_mut() {
-                    if self.sensitive.contains(name) && !member.is_null() && !is_sealed(member) {
-                        if let Some(jwe) = seal(to, name, id.as_deref(), member) {
-                            *member = Value::String(jwe);
-                        }
-                    } else {
-                        self.seal_tree(member, to);
-                    }
-                }
+        let mut walk = Walk::default();
+        let sealed = self.walk(value, None, String::new(), &mut walk, &mut |at, value| {
+            if !value.is_null()
+                && !is_sealed(value)
+                && let Some(jwe) = seal(to, at.pointer, at.anchor, value)
+            {
+                *value = Value::String(jwe);
             }
-            Value::Array(items) => items.iter_mut().for_each(|item| self.seal_tree(item, to)),
-            _ => {}
-        }
+            Ok(())
+        });
+        // Sealing never refuses anything.
+        debug_assert!(sealed.is_ok());
     }
 
-    /// Decrypts, in a request body, every sensitive property sent as a JWE to the platform's key.
-    /// `path_id` is the id the request's path names (a JWE with an `obj` must name it).
-    /// Returns the property that could not be decrypted, and why.
+    /// Decrypts, in a request body, every sensitive property (at any depth) sent as a JWE to
+    /// the platform's key. `path_id` is the id the request's path names: where no enclosing
+    /// object has an `id`, a JWE's `obj` may name it. Returns the property that could not be
+    /// decrypted (`events[0].properties.revenue`), and why; otherwise how many it decrypted.
     pub fn open_body(
         &self,
-        body: &mut Map<String, Value>,
+        body: &mut Value,
         path_id: Option<&str>,
-    ) -> Result<(), (String, OpenError)> {
-        for (name, member) in body.iter_mut() {
-            let Value::String(text) = &*member else {
-                continue;
+    ) -> Result<usize, (String, OpenError)> {
+        let mut walk = Walk::default();
+        let mut opened = 0;
+        self.walk(body, None, String::new(), &mut walk, &mut |at, value| {
+            let Value::String(text) = &*value else {
+                return Ok(());
             };
-            if !self.sensitive.contains(name) || !is_jwe(text) {
-                continue;
+            if !is_jwe(text) {
+                return Ok(());
             }
             let plain = self
-                .open(text, name, path_id)
-                .map_err(|error| (name.clone(), error))?;
-            *member = plain;
-        }
-        Ok(())
+                .open(text, at, path_id)
+                .map_err(|error| (at.display.to_owned(), error))?;
+            *value = plain;
+            opened += 1;
+            Ok(())
+        })?;
+        Ok(opened)
     }
 
-    fn open(&self, jwe: &str, field: &str, path_id: Option<&str>) -> Result<Value, OpenError> {
+    /// Calls `visit` on every sensitive position under `value`, which sits at `pointer` below
+    /// the object with id `anchor` (or the root).
+    fn walk(
+        &self,
+        value: &mut Value,
+        anchor: Option<&str>,
+        pointer: String,
+        walk: &mut Walk,
+        visit: &mut Visit<'_>,
+    ) -> Result<(), (String, OpenError)> {
+        match value {
+            Value::Object(map) => {
+                // An object with an `id` anchors what it holds: pointers start again from it.
+                let own = map.get("id").and_then(Value::as_str).map(str::to_owned);
+                let (anchor, pointer) = match &own {
+                    Some(id) => (Some(id.as_str()), String::new()),
+                    None => (anchor, pointer),
+                };
+                for (name, member) in map.iter_mut() {
+                    let child = pointer_child(&pointer, name);
+                    let len = walk.display.len();
+                    if !walk.display.is_empty() {
+                        walk.display.push('.');
+                    }
+                    walk.display.push_str(name);
+                    walk.names.push(name.clone());
+                    if self.is_sensitive(&walk.names) {
+                        let at = At {
+                            pointer: &child,
+                            anchor,
+                            display: &walk.display,
+                        };
+                        visit(&at, member)?;
+                    } else {
+                        self.walk(member, anchor, child, walk, visit)?;
+                    }
+                    walk.names.pop();
+                    walk.display.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let len = walk.display.len();
+                    walk.display.push_str(&format!("[{i}]"));
+                    let child = pointer_child(&pointer, &i.to_string());
+                    self.walk(item, anchor, child, walk, visit)?;
+                    walk.display.truncate(len);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the member at the end of `names` is sensitive: some suffix of the name path is a
+    /// sensitive name path.
+    fn is_sensitive(&self, names: &[String]) -> bool {
+        (0..names.len()).rev().any(|start| {
+            let suffix = names[start..].join("/");
+            self.sensitive.contains(&suffix)
+        })
+    }
+
+    fn open(&self, jwe: &str, at: &At<'_>, path_id: Option<&str>) -> Result<Value, OpenError> {
         use OpenError::*;
         let parts: Vec<&str> = jwe.split('.').collect();
         let [protected, wrapped, iv, ciphertext, tag] = parts[..] else {
@@ -254,17 +323,113 @@ impl Encryption {
                 },
             )
             .map_err(|_| Undecryptable)?;
-        let object_ok = match text("obj") {
-            None => true,
-            Some(obj) => Some(obj) == path_id,
+        let object_ok = match (text("obj"), at.anchor) {
+            (obj, Some(anchor)) => obj == Some(anchor),
+            (None, None) => true,
+            (Some(obj), None) => Some(obj) == path_id,
         };
-        if text("fld") != Some(field) || !object_ok {
+        if text("fld") != Some(at.pointer) || !object_ok {
             return Err(Misbound);
         }
         serde_json::from_slice(&plaintext).map_err(|_| Malformed)
     }
 }
 
+/// What [`Encryption::walk`] does at each sensitive position; an error names the place.
+type Visit<'v> = dyn FnMut(&At<'_>, &mut Value) -> Result<(), (String, OpenError)> + 'v;
+
+/// A sensitive position found by [`Encryption::walk`].
+struct At<'a> {
+    /// The JSON Pointer from the anchoring object (or the root), without its leading `/`.
+    pointer: &'a str,
+    /// The `id` of the nearest enclosing object that has one.
+    anchor: Option<&'a str>,
+    /// The dotted path from the root, for error messages (`events[0].properties.revenue`).
+    display: &'a str,
+}
+
+/// What [`Encryption::walk`] carries down: the member names from the root (array indices left
+/// out, for matching name paths) and the dotted path for error messages.
+#[derive(Default)]
+struct Walk {
+    names: Vec<String>,
+    display: String,
+}
+
+/// `pointer` extended by the reference token `token` (RFC 6901: `~` is `~0`, `/` is `~1`).
+fn pointer_child(pointer: &str, token: &str) -> String {
+    let token = token.replace('~', "~0").replace('/', "~1");
+    if pointer.is_empty() {
+        token
+    } else {
+        format!("{pointer}/{token}")
+    }
+}
+
 fn is_sealed(value: &Value) -> bool {
     value.as_str().is_some_and(is_jwe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platform() -> Encryption {
+        Encryption::new(
+            ["email", "properties/revenue"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
+    fn to_platform(encryption: &Encryption) -> Recipient {
+        Recipient {
+            kid: encryption.platform_kid.clone(),
+            key: encryption.platform.public_key(),
+        }
+    }
+
+    #[test]
+    fn nested_values_are_sealed_at_their_place_and_opened_only_there() {
+        let encryption = platform();
+        let to = to_platform(&encryption);
+        let mut page = json!({"data": [
+            {"id": "evt_1", "properties": {"revenue": "1.00", "currency": "USD"}},
+            {"id": "evt_2", "properties": {"revenue": "2.00"}, "attributes": {"revenue": "x"}},
+        ]});
+        encryption.seal_tree(&mut page, &to);
+        assert!(is_sealed(&page["data"][0]["properties"]["revenue"]));
+        assert_eq!(page["data"][0]["properties"]["currency"], "USD");
+        // Only under `properties`: the name alone elsewhere is not sensitive.
+        assert_eq!(page["data"][1]["attributes"]["revenue"], "x");
+
+        // A request body carrying the sealed values at the same places opens; swapped, it is
+        // refused naming the place.
+        let first = page["data"][0]["properties"]["revenue"].clone();
+        let second = page["data"][1]["properties"]["revenue"].clone();
+        let mut body = json!({"data": [
+            {"id": "evt_1", "properties": {"revenue": first.clone()}},
+            {"id": "evt_2", "properties": {"revenue": second.clone()}},
+        ]});
+        assert_eq!(encryption.open_body(&mut body, None), Ok(2));
+        assert_eq!(body["data"][1]["properties"]["revenue"], "2.00");
+        let mut swapped = json!({"data": [
+            {"id": "evt_1", "properties": {"revenue": second}},
+            {"id": "evt_2", "properties": {"revenue": first}},
+        ]});
+        assert_eq!(
+            encryption.open_body(&mut swapped, None),
+            Err(("data[0].properties.revenue".to_owned(), OpenError::Misbound))
+        );
+    }
+
+    #[test]
+    fn a_member_name_with_a_slash_or_tilde_is_escaped_in_the_pointer() {
+        assert_eq!(pointer_child("", "a/b~c"), "a~1b~0c");
+        assert_eq!(
+            pointer_child("events/0", "properties"),
+            "events/0/properties"
+        );
+    }
 }

@@ -398,22 +398,83 @@ impl Spec {
         })
     }
 
-    /// The names of the properties the spec marks `x-sensitive` (in any schema): what is
-    /// encrypted field by field once the account registered a key.
+    /// Where the spec marks a property `x-sensitive`, as name paths: `email` for a property
+    /// matched by its name wherever it is, `properties/revenue` for a property of an object
+    /// schema without an `id` that another schema holds under `properties` (matched only there,
+    /// so a free-form `revenue` elsewhere is left alone). What is encrypted field by field
+    /// once the account registered a key.
     pub fn sensitive_properties(&self) -> BTreeSet<String> {
-        let mut names = BTreeSet::new();
-        for schema in self.defs.as_object().into_iter().flat_map(|d| d.values()) {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            for (name, property) in properties.into_iter().flatten() {
-                if property
-                    .get("x-sensitive")
-                    .is_some_and(|x| x.is_object() || x == &Value::Bool(true))
+        let empty = serde_json::Map::new();
+        let defs = self.defs.as_object().unwrap_or(&empty);
+        let members = |schema: &Value| -> Vec<(String, Value)> {
+            schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        };
+        let has_id = |schema: &Value| schema.pointer("/properties/id").is_some();
+        let sensitive = |property: &Value| {
+            property
+                .get("x-sensitive")
+                .is_some_and(|x| x.is_object() || x == &Value::Bool(true))
+        };
+        // The schemas a property refers to: directly, through a nullable `anyOf`, or as items.
+        let targets = |property: &Value| -> Vec<String> {
+            let mut found = Vec::new();
+            let mut look = |node: &Value| {
+                if let Some(name) = node
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/$defs/"))
                 {
-                    names.insert(name.clone());
+                    found.push(name.to_owned());
+                }
+            };
+            look(property);
+            for branch in property
+                .get("anyOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                look(branch);
+            }
+            if let Some(items) = property.get("items") {
+                look(items);
+            }
+            found
+        };
+        // Id-less object schemas held by a property: their members are nested, not top-level.
+        let mut nested = BTreeSet::new();
+        for schema in defs.values() {
+            for (_, property) in members(schema) {
+                for target in targets(&property) {
+                    if defs.get(&target).is_some_and(|t| !has_id(t)) {
+                        nested.insert(target);
+                    }
                 }
             }
         }
-        names
+        let mut paths = BTreeSet::new();
+        for (name, schema) in defs {
+            for (member, property) in members(schema) {
+                if sensitive(&property) && (has_id(schema) || !nested.contains(name)) {
+                    paths.insert(member.clone());
+                }
+                for target in targets(&property) {
+                    let Some(held) = defs.get(&target).filter(|t| !has_id(t)) else {
+                        continue;
+                    };
+                    for (inner, inner_property) in members(held) {
+                        if sensitive(&inner_property) {
+                            paths.insert(format!("{member}/{inner}"));
+                        }
+                    }
+                }
+            }
+        }
+        paths
     }
 
     /// Every OAuth scope the spec declares.
@@ -866,6 +927,27 @@ mod tests {
             parse_json_body(b"{\"a\": }"),
             Err(JsonBodyError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn sensitive_properties_are_names_or_paths_under_their_holder() {
+        let paths = Spec::bundled()
+            .expect("the bundled spec compiles")
+            .sensitive_properties();
+        for expected in [
+            "email",
+            "phone",
+            "properties/revenue",
+            "properties/payment_method",
+            "properties/card_last4",
+        ] {
+            assert!(paths.contains(expected), "{expected} in {paths:?}");
+        }
+        // A property of the id-less `EventProperties` is matched only under `properties`, and a
+        // plain property is not sensitive.
+        for absent in ["revenue", "card_last4", "properties/currency", "currency"] {
+            assert!(!paths.contains(absent), "{absent} in {paths:?}");
+        }
     }
 
     #[test]

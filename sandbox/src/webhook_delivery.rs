@@ -41,20 +41,22 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &str) -> Option<St
 
 /// Records a delivery of `data` as event `event_type` to every subscribed endpoint and starts
 /// sending them.
-pub(crate) fn emit(app: &App, event_type: &str, mut data: Value) {
-    // Sensitive properties go out encrypted to the key active now; the payload is signed as sent.
-    let recipient = app.store().encryption_recipient();
-    if let Some(recipient) = recipient {
-        app.encryption.seal_tree(&mut data, &recipient);
-    }
+pub(crate) fn emit(app: &App, event_type: &str, data: Value) {
     let msg_id = new_id("msg_");
-    let payload = json!({
+    let mut payload = json!({
         "id": msg_id,
         "type": event_type,
         "created_at": Utc::now(),
         "data": data,
-    })
-    .to_string();
+    });
+    // Sensitive properties go out encrypted to the key active now, bound to their place in the
+    // whole payload (what has no nearer `id` is anchored to the message's); the payload is
+    // signed as sent.
+    let recipient = app.store().encryption_recipient();
+    if let Some(recipient) = recipient {
+        app.encryption.seal_tree(&mut payload, &recipient);
+    }
+    let payload = payload.to_string();
     let mut started = Vec::new();
     {
         let mut store = app.store();

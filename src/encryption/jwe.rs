@@ -2,8 +2,10 @@
 //! on P-256 (RFC 7518 §4.6) and content encryption `A256GCM` (§5.3). Every primitive is
 //! RustCrypto's; this file only arranges them as the RFCs say.
 //!
-//! Binding: the protected header carries `fld` (the JSON member name of the field) and `obj`
-//! (the `id` of the object holding it, absent for an object without one). The protected header
+//! Binding: the protected header carries `fld` (the JSON Pointer, without its leading `/`, from
+//! the nearest enclosing object with an `id` to the value: a member name, or a path such as
+//! `properties/revenue`) and `obj` (that object's `id`, absent when no enclosing object has
+//! one and the pointer starts at the document's root). The protected header
 //! is the AES-GCM additional authenticated data (RFC 7516 §5.1 step 14), so neither can be
 //! changed without the tag failing, and the decrypting side compares both with where it found
 //! the ciphertext: a value moved to another field or another object is refused.
@@ -27,13 +29,24 @@ pub(crate) const ALG: &str = "ECDH-ES+A256KW";
 /// The content encryption algorithm (`enc`).
 pub(crate) const ENC: &str = "A256GCM";
 
-/// Where a ciphertext belongs: the field's JSON member name and the `id` of the object that
-/// holds it (`None` for an object without an `id`, such as a creation request body).
+/// Where a ciphertext belongs (its `fld` and `obj` header members): the `id` of the nearest
+/// object enclosing the value that has one, and the JSON Pointer (RFC 6901, without its leading
+/// `/`) from that object to the value — or from the document's root when no enclosing object
+/// has an `id`, as in a creation request body.
+///
+/// | where the value is | `field` | `object` |
+/// |---|---|---|
+/// | `email` of a contact | `email` | `Some("ctc_9Vx4Jm6q")` |
+/// | `properties.revenue` of an event | `properties/revenue` | `Some("evt_2Cz7Nk5p")` |
+/// | the same in a `purchase.completed` payload | `data/properties/revenue` | the message id |
+/// | `email` of a creation request | `email` | `None` |
+/// | `events[0].properties.revenue` of a batch | `events/0/properties/revenue` | `None` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binding<'a> {
-    /// The JSON member name (`email`).
+    /// The JSON Pointer from the anchoring object without its leading `/` (`email`,
+    /// `properties/revenue`); a member name escapes `~` as `~0` and `/` as `~1`.
     pub field: &'a str,
-    /// The `id` of the enclosing object (`ctc_9Vx4Jm6q`), if it has one.
+    /// The `id` of the nearest enclosing object that has one (`ctc_9Vx4Jm6q`), if any.
     pub object: Option<&'a str>,
 }
 

@@ -3,10 +3,14 @@
 //! Each sensitive value travels as its own JWE compact serialization (RFC 7516): key agreement
 //! `ECDH-ES+A256KW` on P-256, content encryption `A256GCM`, the recipient's key named by `kid`.
 //! The plaintext is the field's JSON value (`"ada@example.com"`, quotes included). The protected
-//! header — AES-GCM's additional authenticated data — also carries `fld`, the field's JSON member
-//! name, and `obj`, the `id` of the object that holds it (absent when that object has none, as
-//! in a creation request); the decrypting side checks both against where it found the value, so
-//! a ciphertext moved to another field or swapped between two contacts is refused
+//! header — AES-GCM's additional authenticated data — also carries the value's place in its JSON
+//! document (response body, webhook payload or request body): `obj`, the `id` of the nearest
+//! enclosing object that has one (absent when none has, as in a creation request), and `fld`, the
+//! JSON Pointer (RFC 6901) from that object — or from the document's root — to the value, without
+//! its leading `/`. A member of an object with an `id` is bound by its name (`email`), a member of
+//! a nested object without one by its path (`properties/revenue` under the event's id). The
+//! decrypting side computes both from where it found the value, so a ciphertext moved to another
+//! field or position, or swapped between two contacts or two events, is refused
 //! ([`DecryptErrorKind::Misbound`]), and one altered anywhere fails the tag
 //! ([`DecryptErrorKind::Tampered`]).
 //!
@@ -69,8 +73,9 @@ pub fn jwe_kid(jwe: &str) -> Option<String> {
     jwe::kid(jwe)
 }
 
-/// Decrypts every JWE in a JSON body, each checked against the member name it sits under and
-/// the `id` of its object: what the client does to each response, for bodies kept raw (a queue,
+/// Decrypts every JWE in a JSON body, each checked against its place in the body (the `id` of
+/// the nearest enclosing object that has one, and the JSON Pointer from there): what the client
+/// does to each response and the webhook verifier to each payload, for bodies kept raw (a queue,
 /// an archive). Returns the new body, or `None` when it held no JWE (use the bytes you have).
 ///
 /// ```
@@ -97,58 +102,112 @@ pub fn decrypt_body(
         return Ok(None);
     };
     let mut path = String::new();
-    if decrypt_tree(&mut value, provider, None, &mut path)? == 0 {
+    if decrypt_tree(&mut value, provider, &mut path)? == 0 {
         return Ok(None);
     }
     Ok(serde_json::to_vec(&value).ok())
 }
 
-/// Decrypts every JWE under `value`; how many it decrypted. `field` is the member name `value`
-/// sits under (array items inherit it).
+/// Where a walk through a JSON document stands: the `id` of the nearest enclosing object that has
+/// one (the binding's `obj`), and the JSON Pointer from that object (or from the document's root
+/// when none has an `id`) without its leading `/` (the binding's `fld`).
+struct Place {
+    anchor: Option<String>,
+    pointer: String,
+}
+
+impl Place {
+    fn root() -> Self {
+        Self {
+            anchor: None,
+            pointer: String::new(),
+        }
+    }
+
+    /// The place of member or index `token` of the value here.
+    fn child(&self, token: &str) -> String {
+        // RFC 6901: `~` and `/` inside a reference token are escaped.
+        let token = token.replace('~', "~0").replace('/', "~1");
+        if self.pointer.is_empty() {
+            token
+        } else {
+            format!("{}/{token}", self.pointer)
+        }
+    }
+
+    /// The place inside object `map` at `pointer`: an object with an `id` starts a new anchor.
+    fn enter(&self, map: &Map<String, Value>, pointer: String) -> Self {
+        match map.get("id").and_then(Value::as_str) {
+            Some(id) => Self {
+                anchor: Some(id.to_owned()),
+                pointer: String::new(),
+            },
+            None => Self {
+                anchor: self.anchor.clone(),
+                pointer,
+            },
+        }
+    }
+}
+
+/// Decrypts every JWE in the document `value`, each checked against its place (see [`Place`]);
+/// how many it decrypted. `path` is the dotted path for error messages (`data[3].email`).
 pub(crate) fn decrypt_tree(
     value: &mut Value,
     provider: &dyn KeyProvider,
-    field: Option<&str>,
     path: &mut String,
 ) -> Result<usize, DecryptError> {
+    let root = Place::root();
     match value {
-        Value::Object(map) => decrypt_object(map, provider, path),
+        Value::Object(map) => {
+            let here = root.enter(map, String::new());
+            decrypt_members(map, provider, &here, path)
+        }
+        Value::Array(items) => decrypt_items(items, provider, &root, path),
+        _ => Ok(0),
+    }
+}
+
+/// Decrypts `value`, found at `pointer` under `place`, or what it holds.
+fn decrypt_at(
+    value: &mut Value,
+    provider: &dyn KeyProvider,
+    place: &Place,
+    pointer: String,
+    path: &mut String,
+) -> Result<usize, DecryptError> {
+    if let Value::String(text) = &*value
+        && looks_like_jwe(text)
+    {
+        let binding = Binding {
+            field: &pointer,
+            object: place.anchor.as_deref(),
+        };
+        *value = decrypt_value(text, provider, binding).map_err(|e| e.at(path.clone()))?;
+        return Ok(1);
+    }
+    match value {
+        Value::Object(map) => {
+            let here = place.enter(map, pointer);
+            decrypt_members(map, provider, &here, path)
+        }
         Value::Array(items) => {
-            let mut count = 0;
-            for (i, item) in items.iter_mut().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                let sealed = match &*item {
-                    Value::String(text) if looks_like_jwe(text) => field.map(|field| {
-                        let binding = Binding {
-                            field,
-                            object: None,
-                        };
-                        decrypt_value(text, provider, binding).map_err(|e| e.at(path.clone()))
-                    }),
-                    _ => None,
-                };
-                match sealed {
-                    Some(plain) => {
-                        *item = plain?;
-                        count += 1;
-                    }
-                    None => count += decrypt_tree(item, provider, field, path)?,
-                }
-                path.truncate(len);
-            }
-            Ok(count)
+            let here = Place {
+                anchor: place.anchor.clone(),
+                pointer,
+            };
+            decrypt_items(items, provider, &here, path)
         }
         _ => Ok(0),
     }
 }
 
-fn decrypt_object(
+fn decrypt_members(
     map: &mut Map<String, Value>,
     provider: &dyn KeyProvider,
+    here: &Place,
     path: &mut String,
 ) -> Result<usize, DecryptError> {
-    let id = map.get("id").and_then(Value::as_str).map(str::to_owned);
     let mut count = 0;
     for (name, member) in map.iter_mut() {
         let len = path.len();
@@ -156,53 +215,72 @@ fn decrypt_object(
             path.push('.');
         }
         path.push_str(name);
-        let sealed = match &*member {
-            Value::String(text) if looks_like_jwe(text) => {
-                let binding = Binding {
-                    field: name,
-                    object: id.as_deref(),
-                };
-                Some(decrypt_value(text, provider, binding).map_err(|e| e.at(path.clone()))?)
-            }
-            _ => None,
-        };
-        match sealed {
-            Some(plain) => {
-                *member = plain;
-                count += 1;
-            }
-            None => count += decrypt_tree(member, provider, Some(name), path)?,
-        }
+        count += decrypt_at(member, provider, here, here.child(name), path)?;
+        path.truncate(len);
+    }
+    Ok(count)
+}
+
+fn decrypt_items(
+    items: &mut [Value],
+    provider: &dyn KeyProvider,
+    here: &Place,
+    path: &mut String,
+) -> Result<usize, DecryptError> {
+    let mut count = 0;
+    for (i, item) in items.iter_mut().enumerate() {
+        let len = path.len();
+        path.push_str(&format!("[{i}]"));
+        count += decrypt_at(item, provider, here, here.child(&i.to_string()), path)?;
         path.truncate(len);
     }
     Ok(count)
 }
 
 /// Replaces each value [`marking`](crate::sensitive::marking) wrapped by its JWE to `key`
-/// (`Some`), or by the plain value (`None`).
+/// (`Some`), bound to its place in the document `value` (see [`Place`]), or by the plain value
+/// (`None`).
 pub(crate) fn seal_marked(value: &mut Value, key: Option<&PublicJwk>) -> Result<(), EncryptError> {
+    seal_at(value, key, &Place::root(), String::new())
+}
+
+fn seal_at(
+    value: &mut Value,
+    key: Option<&PublicJwk>,
+    place: &Place,
+    pointer: String,
+) -> Result<(), EncryptError> {
+    if let Some(inner) = take_marked(value) {
+        *value = match key {
+            Some(key) => Value::String(key.encrypt(
+                &inner,
+                Binding {
+                    field: &pointer,
+                    object: place.anchor.as_deref(),
+                },
+            )?),
+            None => inner,
+        };
+        return Ok(());
+    }
     match value {
         Value::Object(map) => {
-            let id = map.get("id").and_then(Value::as_str).map(str::to_owned);
+            let here = place.enter(map, pointer);
             for (name, member) in map.iter_mut() {
-                if let Some(inner) = take_marked(member) {
-                    *member = match key {
-                        Some(key) => Value::String(key.encrypt(
-                            &inner,
-                            Binding {
-                                field: name,
-                                object: id.as_deref(),
-                            },
-                        )?),
-                        None => inner,
-                    };
-                } else {
-                    seal_marked(member, key)?;
-                }
+                seal_at(member, key, &here, here.child(name))?;
             }
             Ok(())
         }
-        Value::Array(items) => items.iter_mut().try_for_each(|item| seal_marked(item, key)),
+        Value::Array(items) => {
+            let here = Place {
+                anchor: place.anchor.clone(),
+                pointer,
+            };
+            for (i, item) in items.iter_mut().enumerate() {
+                seal_at(item, key, &here, here.child(&i.to_string()))?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

@@ -191,3 +191,128 @@ fn marked_values_are_sealed_with_their_member_name() {
         "ada@example.com"
     );
 }
+
+#[test]
+fn nested_values_are_bound_to_their_path_from_the_nearest_object_with_an_id() {
+    let keys = PrivateKeySet::new();
+    let public = keys.generate("k1").unwrap();
+    let seal = |value: Value, field: &str, object: Option<&str>| {
+        public.encrypt(&value, Binding { field, object }).unwrap()
+    };
+    let revenue = |event: &str, cents: i64| seal(json!(cents), "properties/revenue", Some(event));
+    let page = |first: String, second: String| {
+        json!({
+            "data": [
+                {"id": "evt_1", "properties": {"revenue": first, "currency": "USD"}},
+                {"id": "evt_2", "properties": {"revenue": second, "currency": "EUR"}},
+            ],
+            "meta": {"has_more": false}
+        })
+        .to_string()
+    };
+    let out = decrypt_body(
+        page(revenue("evt_1", 12999), revenue("evt_2", 500)).as_bytes(),
+        &keys,
+    )
+    .unwrap()
+    .unwrap();
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(out["data"][0]["properties"]["revenue"], 12999);
+    assert_eq!(out["data"][1]["properties"]["revenue"], 500);
+    assert_eq!(out["data"][1]["properties"]["currency"], "EUR");
+
+    // Swapped between two events: each is refused where it was found.
+    let error = decrypt_body(
+        page(revenue("evt_2", 500), revenue("evt_1", 12999)).as_bytes(),
+        &keys,
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), DecryptErrorKind::Misbound);
+    assert_eq!(error.path(), Some("data[0].properties.revenue"));
+    // Bound by its name alone (as a top-level member), or moved to another property of the same
+    // event: refused too.
+    for jwe in [
+        seal(json!(12999), "revenue", Some("evt_1")),
+        seal(json!(12999), "properties/card_last4", Some("evt_1")),
+    ] {
+        let error = decrypt_body(page(jwe, revenue("evt_2", 500)).as_bytes(), &keys).unwrap_err();
+        assert_eq!(error.kind(), DecryptErrorKind::Misbound);
+    }
+
+    // A webhook payload: the message's own `id` anchors what has no nearer one.
+    let payload = json!({
+        "id": "msg_1",
+        "type": "purchase.completed",
+        "data": {
+            "event_id": "evt_1",
+            "contact": {"id": "ctc_1", "email": seal(json!("a@b.example"), "email", Some("ctc_1"))},
+            "properties": {"revenue": seal(json!(42), "data/properties/revenue", Some("msg_1"))},
+        }
+    });
+    let out = decrypt_body(payload.to_string().as_bytes(), &keys)
+        .unwrap()
+        .unwrap();
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(out["data"]["properties"]["revenue"], 42);
+    assert_eq!(out["data"]["contact"]["email"], "a@b.example");
+
+    // Array items are pointer tokens; `~` and `/` in a member name are escaped.
+    let body = json!({
+        "events": [{}, {"properties": {
+            "a/b~c": seal(json!("x"), "events/1/properties/a~1b~0c", None),
+        }}]
+    });
+    let out = decrypt_body(body.to_string().as_bytes(), &keys)
+        .unwrap()
+        .unwrap();
+    let out: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(out["events"][1]["properties"]["a/b~c"], "x");
+}
+
+#[test]
+fn nested_marked_values_are_sealed_with_their_path() {
+    #[derive(serde::Serialize)]
+    struct Properties {
+        revenue: Option<crate::Sensitive<i64>>,
+        currency: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Event {
+        properties: Properties,
+    }
+    #[derive(serde::Serialize)]
+    struct Batch {
+        events: Vec<Event>,
+    }
+    let batch = Batch {
+        events: vec![
+            Event {
+                properties: Properties {
+                    revenue: None,
+                    currency: "USD",
+                },
+            },
+            Event {
+                properties: Properties {
+                    revenue: Some(12999.into()),
+                    currency: "USD",
+                },
+            },
+        ],
+    };
+    let (mut marked, count) = crate::sensitive::marking::to_marked_value(&batch).unwrap();
+    assert_eq!(count, 1);
+    let keys = PrivateKeySet::new();
+    let public = keys.generate("platform").unwrap();
+    seal_marked(&mut marked, Some(&public)).unwrap();
+    let jwe = marked["events"][1]["properties"]["revenue"]
+        .as_str()
+        .unwrap();
+    let binding = Binding {
+        field: "events/1/properties/revenue",
+        object: None,
+    };
+    assert_eq!(decrypt_value(jwe, &keys, binding).unwrap(), 12999);
+    assert_eq!(marked["events"][1]["properties"]["currency"], "USD");
+    assert_eq!(marked["events"][0]["properties"]["revenue"], Value::Null);
+}

@@ -20,6 +20,7 @@ pub fn models_part(api: &Api, part: usize, parts: usize) -> TokenStream {
     let is_id = |name: &str| ids.contains(name);
     let type_names: std::collections::HashSet<&str> =
         api.types.iter().map(|t| t.name.as_str()).collect();
+    let open = open_objects(api);
     let parts = parts.max(1);
     let chunk = api.types.len().div_ceil(parts);
     let start = (part * chunk).min(api.types.len());
@@ -27,7 +28,7 @@ pub fn models_part(api: &Api, part: usize, parts: usize) -> TokenStream {
     let mut out: TokenStream = api.types[start..end]
         .iter()
         .map(|t| match &t.kind {
-            TypeKind::Struct(s) => struct_model(t, s, &type_names, &is_id),
+            TypeKind::Struct(s) => struct_model(t, s, &type_names, &open, &is_id),
             TypeKind::Enum(variants) => enum_model(t, variants),
             TypeKind::Id => id_model(t),
             TypeKind::Alias(ty) => alias_model(t, ty),
@@ -54,10 +55,25 @@ fn type_docs(t: &TypeDef) -> TokenStream {
     docs(&text)
 }
 
+/// The structs that are open JSON objects: named properties beside `additionalProperties` of any
+/// JSON value (an event's `properties` with its typed, possibly sensitive, members). A field of
+/// such a type is set like a free-form object (`json!({..})`, a map, a struct), then read into
+/// the struct, so a caller never has to spell out the named members.
+fn open_objects(api: &Api) -> std::collections::HashSet<&str> {
+    api.types
+        .iter()
+        .filter(|t| {
+            matches!(&t.kind, TypeKind::Struct(s) if !s.fields.is_empty() && s.additional == Some(Ty::Json))
+        })
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
 fn struct_model(
     t: &TypeDef,
     s: &StructDef,
     type_names: &std::collections::HashSet<&str>,
+    open: &std::collections::HashSet<&str>,
     is_id: &dyn Fn(&str) -> bool,
 ) -> TokenStream {
     let name = ident(&t.name);
@@ -119,6 +135,12 @@ fn struct_model(
             let set_doc = format!(" Sets `{}`.", f.wire);
             if f.ty == Ty::JsonMap && !f.boxed {
                 return json_object_setter(f, s.patch, &with, &set_doc);
+            }
+            if let Ty::Named(target) = &f.ty
+                && open.contains(target.as_str())
+                && !f.boxed
+            {
+                return open_object_setter(f, target, s.patch, &with, &set_doc);
             }
             match f.repr(s.patch) {
                 FieldRepr::Patch => {
@@ -456,6 +478,53 @@ fn json_object_setter(
         #doc
         pub fn #with(mut self, value: impl serde::Serialize) -> Result<Self, crate::NotAJsonObject> {
             let object = crate::json_object::to_json_object(#wire, value)?;
+            self.#field = #store;
+            Ok(self)
+        }
+        #clear
+    }
+}
+
+/// The setter of a field whose type is an open object ([`open_objects`]): any value that
+/// serializes to a JSON object, read into the struct (named members typed, the others kept).
+fn open_object_setter(
+    f: &Field,
+    target: &str,
+    patch: bool,
+    with: &proc_macro2::Ident,
+    set_doc: &str,
+) -> TokenStream {
+    let field = ident(&f.rust);
+    let wire = &f.wire;
+    let target_ty = ty_tokens(&f.ty);
+    let store = match f.repr(patch) {
+        FieldRepr::Patch => quote!(crate::Patch::Value(typed)),
+        _ => quote!(Some(typed)),
+    };
+    let doc = format!(
+        "{set_doc}\n\nTakes a [`{target}`] or any value that serializes to a JSON object \
+         (`json!({{..}})`, a map, a struct deriving `Serialize`): its named members are read into \
+         their types, the other keys kept as they are. A value that is not a JSON object, or whose \
+         named members have the wrong type, is a [`crate::NotAJsonObject`] error."
+    );
+    let doc = docs(&doc);
+    let clear = (f.repr(patch) == FieldRepr::Patch).then(|| {
+        let bare = f.rust.trim_start_matches('_').trim_end_matches('_');
+        let clear = format_ident!("clear_{}", bare);
+        let clear_doc = format!(" Sends `{}: null`, clearing it on the server.", f.wire);
+        quote! {
+            #[doc = #clear_doc]
+            pub fn #clear(mut self) -> Self {
+                self.#field = crate::Patch::Null;
+                self
+            }
+        }
+    });
+    quote! {
+        #doc
+        pub fn #with(mut self, value: impl serde::Serialize) -> Result<Self, crate::NotAJsonObject> {
+            let object = crate::json_object::to_json_object(#wire, value)?;
+            let typed: #target_ty = crate::json_object::from_json_object(#wire, object)?;
             self.#field = #store;
             Ok(self)
         }
