@@ -164,6 +164,26 @@ impl ApiError {
         &self.body
     }
 
+    /// The faults the answer lists one by one, in its `details`: a refused audience rule
+    /// (`invalid_rule`) names each fault by a JSON pointer into the request body, such as
+    /// `/rule/all/2/not/field`. Empty when the answer lists none (most errors have one cause,
+    /// which [`message`](Self::message) and [`param`](Self::param) give) or its body was not the
+    /// API's envelope.
+    pub fn details(&self) -> Vec<crate::models::ErrorDetail> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            error: Listed,
+        }
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            #[serde(default)]
+            details: Vec<crate::models::ErrorDetail>,
+        }
+        serde_json::from_slice::<Envelope>(&self.body)
+            .map(|envelope| envelope.error.details)
+            .unwrap_or_default()
+    }
+
     /// Keeps the answer's headers and (the start of) its body.
     pub(crate) fn with_answer(mut self, headers: http::HeaderMap, body: bytes::Bytes) -> Self {
         self.body = body.slice(..body.len().min(Self::MAX_KEPT_BODY));
