@@ -15,7 +15,7 @@ use http::StatusCode;
 
 use crate::auth::AuthError;
 #[cfg(marketing_api_bundled_spec)]
-use crate::models::{ErrorCode, ErrorType};
+use crate::models::{ErrorCode, ErrorDetail, ErrorType};
 use crate::retry::AttemptFailure;
 
 /// A string newtype standing in for a generated enum when the SDK is generated from a spec
@@ -53,6 +53,20 @@ wire_string! {
 wire_string! {
     /// The machine-readable code of an API error (`error.code`), as the API names it.
     ErrorCode
+}
+
+/// One fault of a request body (`error.details[]`), standing in for the contract's
+/// `ErrorDetail` when the SDK is generated from a spec that does not define it.
+#[cfg(not(marketing_api_bundled_spec))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ErrorDetail {
+    /// Where the fault is, as a JSON pointer into the request body.
+    pub pointer: String,
+    /// What is wrong there.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -169,7 +183,7 @@ impl ApiError {
     /// `/rule/all/2/not/field`. Empty when the answer lists none (most errors have one cause,
     /// which [`message`](Self::message) and [`param`](Self::param) give) or its body was not the
     /// API's envelope.
-    pub fn details(&self) -> Vec<crate::models::ErrorDetail> {
+    pub fn details(&self) -> Vec<ErrorDetail> {
         #[derive(serde::Deserialize)]
         struct Envelope {
             error: Listed,
@@ -177,7 +191,7 @@ impl ApiError {
         #[derive(serde::Deserialize)]
         struct Listed {
             #[serde(default)]
-            details: Vec<crate::models::ErrorDetail>,
+            details: Vec<ErrorDetail>,
         }
         serde_json::from_slice::<Envelope>(&self.body)
             .map(|envelope| envelope.error.details)
