@@ -33,11 +33,7 @@ fn client(sandbox: &Sandbox) -> Client {
 fn field(name: &str, operator: RuleOperator, value: Value) -> AudienceRule {
     let exists = operator == RuleOperator::Exists;
     let rule = FieldRule::builder().field(name).operator(operator).build();
-    AudienceRule::Field(if exists {
-        rule
-    } else {
-        rule.with_value(value)
-    })
+    AudienceRule::Field(if exists { rule } else { rule.with_value(value) })
 }
 
 fn all(rules: Vec<AudienceRule>) -> AudienceRule {
@@ -107,7 +103,11 @@ fn seed() -> Seed {
         let country = COUNTRIES[n % COUNTRIES.len()];
         let plan = PLANS[n % PLANS.len()];
         let ltv = (n % 11) * 20;
-        let status = if n % 13 == 0 { "unsubscribed" } else { "subscribed" };
+        let status = if n % 13 == 0 {
+            "unsubscribed"
+        } else {
+            "subscribed"
+        };
         let created_at = start + chrono::Duration::microseconds(n as i64);
         let id = format!("ctc_seed{n:06}");
         let purchases = if n % 7 == 0 { n % 3 } else { 0 };
@@ -127,7 +127,8 @@ fn seed() -> Seed {
             });
         }
         // The rule, written out: the sandbox must agree with it on every contact.
-        let local = ["GB", "IE"].contains(&country) && !(plan == "free" || status == "unsubscribed");
+        let local =
+            ["GB", "IE"].contains(&country) && !(plan == "free" || status == "unsubscribed");
         if (local || purchases >= 2) && ltv > 100 {
             expected.push(id.clone());
         }
@@ -185,11 +186,7 @@ async fn a_depth_six_rule_over_100_000_contacts_previews_and_pages_each_member_o
     );
     assert_eq!(preview.count, expected.len() as i64);
     assert!(preview.has_more);
-    let first: Vec<String> = preview
-        .contacts
-        .iter()
-        .map(|c| c.id.to_string())
-        .collect();
+    let first: Vec<String> = preview.contacts.iter().map(|c| c.id.to_string()).collect();
     assert_eq!(first, expected[..25]);
 
     // Saved, it has the same members, and a stream pages through each exactly once.
@@ -222,11 +219,16 @@ async fn a_depth_six_rule_over_100_000_contacts_previews_and_pages_each_member_o
     assert_eq!(members, expected);
 }
 
-async fn refused(result: Result<impl std::fmt::Debug, marketing_api::Error>) -> Vec<(String, String)> {
+async fn refused(
+    result: Result<impl std::fmt::Debug, marketing_api::Error>,
+) -> Vec<(String, String)> {
     let error = result.expect_err("the rule is refused");
     let api = error.api_error().expect("an API error");
     assert_eq!(api.status.as_u16(), 422, "{error}");
-    assert_eq!(api.code.as_ref().map(ToString::to_string).as_deref(), Some("invalid_rule"));
+    assert_eq!(
+        api.code.as_ref().map(ToString::to_string).as_deref(),
+        Some("invalid_rule")
+    );
     assert_eq!(api.param.as_deref(), Some("rule"));
     api.details()
         .into_iter()
@@ -257,9 +259,15 @@ async fn refused_rules_name_each_fault_by_its_pointer() {
         field("status", RuleOperator::Eq, json!("subscribed")),
         field("attributes.plan", RuleOperator::Exists, Value::Null),
         not(field("favourite_colour", RuleOperator::Eq, json!("red"))),
-        any(vec![membership(marketing_api::models::AudienceId::new("aud_doesnotexist"))]),
+        any(vec![membership(marketing_api::models::AudienceId::new(
+            "aud_doesnotexist",
+        ))]),
     ]);
-    let answer = client.audiences().create(&dynamic("Broken", rule)).send().await;
+    let answer = client
+        .audiences()
+        .create(&dynamic("Broken", rule))
+        .send()
+        .await;
     assert_eq!(
         refused(answer).await,
         faults(&[
@@ -273,7 +281,11 @@ async fn refused_rules_name_each_fault_by_its_pointer() {
     for _ in 1..9 {
         deep = not(deep);
     }
-    let answer = client.audiences().create(&dynamic("Deep", deep)).send().await;
+    let answer = client
+        .audiences()
+        .create(&dynamic("Deep", deep))
+        .send()
+        .await;
     let ninth = format!("/rule{}", "/not".repeat(8));
     assert_eq!(refused(answer).await, faults(&[(&ninth, "too_deep")]));
 

@@ -5,8 +5,10 @@
 //! are issued and expire, rate limits are enforced per credential, idempotency keys replay
 //! stored answers, webhooks are delivered signed with retries and a dead-letter queue, fields
 //! marked `x-sensitive` are encrypted (JWE) to the account's registered key in answers and
-//! webhook payloads and accepted encrypted to the platform's key on writes, and faults (latency,
-//! 429/500/503, dropped connections) can be injected on demand.
+//! webhook payloads and accepted encrypted to the platform's key on writes, dynamic audiences
+//! are evaluated from their rules whenever they are read, and faults (latency, 429/500/503,
+//! dropped connections) can be injected on demand. Large data sets are seeded without HTTP with
+//! [`Sandbox::insert_contacts`] and [`Sandbox::insert_events`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
