@@ -84,7 +84,8 @@ pub struct ApiError {
     /// Extra headers (`Retry-After`, `WWW-Authenticate`).
     pub headers: Vec<(&'static str, String)>,
     /// Each fault, when a body can have several (an audience rule): the envelope's `details`.
-    pub details: Vec<ErrorDetail>,
+    /// A boxed slice: errors travel in every handler's `Result`, so they stay small.
+    pub details: Box<[ErrorDetail]>,
 }
 
 /// One fault in a request body: the contract's `ErrorDetail`.
@@ -113,13 +114,13 @@ impl ApiError {
             message: message.into(),
             param: None,
             headers: Vec::new(),
-            details: Vec::new(),
+            details: Box::default(),
         }
     }
 
     /// Lists the faults found (the envelope's `details`).
     pub fn with_details(mut self, details: Vec<ErrorDetail>) -> Self {
-        self.details = details;
+        self.details = details.into_boxed_slice();
         self
     }
 

@@ -721,8 +721,9 @@ fn memberships(rule: &Rule, out: &mut Vec<String>) {
 pub(crate) enum Members<'s> {
     /// A static audience's members.
     Curated(Option<&'s BTreeSet<RowKey>>),
-    /// A dynamic audience's rule, ready to evaluate.
-    Computed(Evaluator<'s>, Rule),
+    /// A dynamic audience's rule, ready to evaluate (boxed: the evaluator is large, and most
+    /// audiences met in one request are static).
+    Computed(Box<(Evaluator<'s>, Rule)>),
 }
 
 impl<'s> Members<'s> {
@@ -733,7 +734,7 @@ impl<'s> Members<'s> {
             Some(rule) => {
                 let rule = compile_stored(store, rule, now).unwrap_or(Rule::Any(Vec::new()));
                 let evaluator = Evaluator::new(store, &[&rule], now);
-                Members::Computed(evaluator, rule)
+                Members::Computed(Box::new((evaluator, rule)))
             }
         }
     }
@@ -744,7 +745,7 @@ impl<'s> Members<'s> {
             Members::Curated(set) => {
                 set.is_some_and(|s| s.contains(&row_key(contact.created_at, &contact.id)))
             }
-            Members::Computed(evaluator, rule) => evaluator.matches(rule, contact),
+            Members::Computed(computed) => computed.0.matches(&computed.1, contact),
         }
     }
 }
