@@ -253,7 +253,7 @@ async fn export_contact(State(app): State<App>, Path(id): Path<String>) -> ApiRe
             .filter(|a| {
                 a.rule.is_some() && crate::segments::Members::of(&store, a, now).contains(&contact)
             })
-            .cloned(),
+            .map(|a| crate::segments::served(&store, a.clone(), now)),
     );
     audiences.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     let deliveries: Vec<_> = store
