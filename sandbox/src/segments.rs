@@ -21,6 +21,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// How many levels a rule tree may have; the root is level 1.
 pub const MAX_DEPTH: usize = 8;
+/// How long a chain of dynamic audiences referring to one another (A's rule refers to B, whose
+/// rule refers to C) may be, the audience being saved included. Evaluation follows such chains,
+/// so they are bounded like the depth of one tree.
+pub const MAX_AUDIENCE_CHAIN: usize = 8;
 /// How many rules (nodes) one tree may have.
 pub const MAX_RULES: usize = 200;
 /// How many values an `in` list may have.
@@ -553,6 +557,60 @@ fn reaches(store: &Store, from: &str, goal: &str) -> bool {
     false
 }
 
+/// How many dynamic audiences the longest chain of membership rules starting at `id` passes
+/// through (0 for a static audience).
+fn chain_below(
+    store: &Store,
+    id: &str,
+    memo: &mut HashMap<String, usize>,
+    path: &mut HashSet<String>,
+) -> usize {
+    if let Some(&n) = memo.get(id) {
+        return n;
+    }
+    let Some(rule) = store.audiences.get(id).and_then(|a| a.rule.as_ref()) else {
+        return 0;
+    };
+    // Stored rules never form a cycle (it is refused on the way in); the path guards anyway.
+    if !path.insert(id.to_owned()) {
+        return 0;
+    }
+    let mut referenced = Vec::new();
+    referenced_ids(rule, &mut referenced);
+    let below = referenced
+        .iter()
+        .map(|r| chain_below(store, r, memo, path))
+        .max()
+        .unwrap_or(0);
+    path.remove(id);
+    memo.insert(id.to_owned(), 1 + below);
+    1 + below
+}
+
+/// How many dynamic audiences the longest chain of membership rules leading to `id` passes
+/// through before it (0 when no rule refers to `id`).
+fn chain_above(
+    store: &Store,
+    id: &str,
+    memo: &mut HashMap<String, usize>,
+    path: &mut HashSet<String>,
+) -> usize {
+    if let Some(&n) = memo.get(id) {
+        return n;
+    }
+    if !path.insert(id.to_owned()) {
+        return 0;
+    }
+    let above = referrers(store, id)
+        .iter()
+        .map(|r| 1 + chain_above(store, r, memo, path))
+        .max()
+        .unwrap_or(0);
+    path.remove(id);
+    memo.insert(id.to_owned(), above);
+    above
+}
+
 /// Checks a rule given in a request body at `pointer` (`/rule`), for the audience `saving` (when
 /// an existing audience gets it: references back to that audience are cycles), and compiles it.
 /// Every fault is listed in a 422 `invalid_rule`.
@@ -571,14 +629,34 @@ pub(crate) fn check(
         references: Vec::new(),
     };
     let rule = checker.node(value, pointer, 1);
+    let references = std::mem::take(&mut checker.references);
     if let Some(saving) = saving {
-        for (at, id) in std::mem::take(&mut checker.references) {
+        for (at, id) in references.clone() {
             if reaches(store, &id, saving) {
                 checker.fault(
                     at,
                     "cyclic_rule",
                     format!(
                         "audience '{id}' is, or refers to, the audience '{saving}' this rule belongs to"
+                    ),
+                );
+            }
+        }
+    }
+    if checker.faults.is_empty() && !references.is_empty() {
+        let above = saving.map_or(0, |id| {
+            chain_above(store, id, &mut HashMap::new(), &mut HashSet::new())
+        });
+        let mut memo = HashMap::new();
+        for (at, id) in references {
+            let chain = above + 1 + chain_below(store, &id, &mut memo, &mut HashSet::new());
+            if chain > MAX_AUDIENCE_CHAIN {
+                checker.fault(
+                    at,
+                    "too_deep",
+                    format!(
+                        "through '{id}' this rule makes a chain of {chain} dynamic audiences \
+                         referring to one another; at most {MAX_AUDIENCE_CHAIN} are allowed"
                     ),
                 );
             }

@@ -518,3 +518,64 @@ async fn field_operators_compare_as_documented() {
     assert_eq!(body["data"]["has_more"], true);
     assert_eq!(body["data"]["contacts"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn chains_of_audiences_referring_to_one_another_are_bounded() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let api = Api::new(&sandbox);
+    let everyone = json!({"type": "field", "field": "email", "operator": "exists"});
+    // A chain of eight dynamic audiences, each referring to the one before.
+    let first = dynamic(&api, "chain 1", everyone.clone()).await;
+    let mut ids = vec![first["id"].as_str().expect("id").to_owned()];
+    for n in 2..=8 {
+        let previous = ids.last().expect("one").clone();
+        let next = dynamic(
+            &api,
+            &format!("chain {n}"),
+            json!({"type": "membership", "audience_id": previous}),
+        )
+        .await;
+        ids.push(next["id"].as_str().expect("id").to_owned());
+    }
+    // A ninth would make the chain too long: refused at its reference.
+    let last = ids.last().expect("eight").clone();
+    let answer = api
+        .post("/audiences", json!({"name": "chain 9", "kind": "dynamic", "rule": {"type": "membership", "audience_id": last}}))
+        .await;
+    let body = error(
+        answer,
+        422,
+        "invalid_request_error",
+        "invalid_rule",
+        Some("rule"),
+    )
+    .await;
+    assert_eq!(
+        pointers(&body),
+        [("/rule/audience_id".to_owned(), "too_deep".to_owned())]
+    );
+    // So would lengthening it from the bottom: the first audience referring to another dynamic one.
+    let other = dynamic(&api, "other", everyone).await;
+    let other_id = other["id"].as_str().expect("id");
+    let answer = api
+        .patch(
+            &format!("/audiences/{}", ids[0]),
+            json!({"rule": {"type": "membership", "audience_id": other_id}}),
+        )
+        .await;
+    let body = error(
+        answer,
+        422,
+        "invalid_request_error",
+        "invalid_rule",
+        Some("rule"),
+    )
+    .await;
+    assert_eq!(
+        pointers(&body),
+        [("/rule/audience_id".to_owned(), "too_deep".to_owned())]
+    );
+    // The eighth still has every contact of the first.
+    contact(&api, "ada@example.com", json!({})).await;
+    assert_eq!(member_ids(&api, &last, 10).await.len(), 1);
+}
