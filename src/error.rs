@@ -15,7 +15,7 @@ use http::StatusCode;
 
 use crate::auth::AuthError;
 #[cfg(marketing_api_bundled_spec)]
-use crate::models::{ErrorCode, ErrorType};
+use crate::models::{ErrorCode, ErrorDetail, ErrorType};
 use crate::retry::AttemptFailure;
 
 /// A string newtype standing in for a generated enum when the SDK is generated from a spec
@@ -53,6 +53,20 @@ wire_string! {
 wire_string! {
     /// The machine-readable code of an API error (`error.code`), as the API names it.
     ErrorCode
+}
+
+/// One fault of a request body (`error.details[]`), standing in for the contract's
+/// `ErrorDetail` when the SDK is generated from a spec that does not define it.
+#[cfg(not(marketing_api_bundled_spec))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ErrorDetail {
+    /// Where the fault is, as a JSON pointer into the request body.
+    pub pointer: String,
+    /// What is wrong there.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -162,6 +176,26 @@ impl ApiError {
     /// The error answer's body as received, cut at [`ApiError::MAX_KEPT_BODY`] bytes.
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// The faults the answer lists one by one, in its `details`: a refused audience rule
+    /// (`invalid_rule`) names each fault by a JSON pointer into the request body, such as
+    /// `/rule/all/2/not/field`. Empty when the answer lists none (most errors have one cause,
+    /// which [`message`](Self::message) and [`param`](Self::param) give) or its body was not the
+    /// API's envelope.
+    pub fn details(&self) -> Vec<ErrorDetail> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            error: Listed,
+        }
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            #[serde(default)]
+            details: Vec<ErrorDetail>,
+        }
+        serde_json::from_slice::<Envelope>(&self.body)
+            .map(|envelope| envelope.error.details)
+            .unwrap_or_default()
     }
 
     /// Keeps the answer's headers and (the start of) its body.

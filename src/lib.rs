@@ -134,7 +134,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{ApiError, Error, ErrorKind};
 #[cfg(all(feature = "client", not(marketing_api_bundled_spec)))]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub use error::{ErrorCode, ErrorType};
+pub use error::{ErrorCode, ErrorDetail, ErrorType};
 pub use json_object::NotAJsonObject;
 pub use patch::Patch;
 #[cfg(feature = "client")]

@@ -604,6 +604,82 @@ fn steps() -> Vec<Step> {
             assert_eq!(result.added, 1);
             Ok(())
         }),
+        step("previewAudience", |ctx| async move {
+            let (audience, contact) = {
+                let ids = ctx.ids();
+                (
+                    need(&ids.audience, "audience")?,
+                    need(&ids.contact, "contact")?,
+                )
+            };
+            // Subscribed members of the static audience, who have not bought twice this month.
+            let rule = AudienceRule::All(
+                AllRule::builder()
+                    .all(vec![
+                        AudienceRule::Membership(
+                            MembershipRule::builder().audience_id(&audience).build(),
+                        ),
+                        AudienceRule::Field(
+                            FieldRule::builder()
+                                .field("status")
+                                .operator(RuleOperator::In)
+                                .build()
+                                .with_value(json!(["subscribed"])),
+                        ),
+                        AudienceRule::Not(Box::new(
+                            NotRule::builder()
+                                .not(AudienceRule::Event(
+                                    EventRule::builder()
+                                        .event_type(InteractionEventType::Purchase)
+                                        .build()
+                                        .with_min_count(2)
+                                        .with_within_days(30),
+                                ))
+                                .build(),
+                        )),
+                    ])
+                    .build(),
+            );
+            let preview = ctx
+                .client
+                .audiences()
+                .preview(
+                    &AudiencePreviewRequest::builder()
+                        .rule(rule.clone())
+                        .build()
+                        .with_limit(10),
+                )
+                .send()
+                .await?;
+            assert_eq!(preview.count, 1);
+            assert_eq!(preview.contacts[0].id, contact);
+            // Saved as a dynamic audience, the same rule lists the same member, and is served
+            // back as it was given.
+            let dynamic = ctx
+                .client
+                .audiences()
+                .create(
+                    &NewAudience::builder()
+                        .name("Subscribed VIPs")
+                        .build()
+                        .with_kind(AudienceKind::Dynamic)
+                        .with_rule(rule.clone()),
+                )
+                .send()
+                .await?;
+            assert_eq!(dynamic.rule, Some(rule));
+            assert_eq!(dynamic.contact_count, 1);
+            let members = ctx
+                .client
+                .audiences()
+                .contacts(&dynamic.id)
+                .list()
+                .send()
+                .await?;
+            assert_eq!(members.items.len(), 1);
+            ctx.client.audiences().delete(&dynamic.id).send().await?;
+            Ok(())
+        }),
         step("listAudienceContacts", |ctx| async move {
             let audience = need(&ctx.ids().audience, "audience")?;
             let page = ctx
@@ -1207,6 +1283,14 @@ async fn error_answers_match_the_spec() {
                 .header("content-type", "application/json")
                 .body(r#"{"budget_cents": 1}"#),
             400,
+        ),
+        (
+            "a rule naming an unknown field",
+            http.post(format!("{base}/audiences/preview"))
+                .header("x-api-key", &key)
+                .header("content-type", "application/json")
+                .body(r#"{"rule": {"type": "not", "not": {"type": "field", "field": "shoe_size", "operator": "exists"}}}"#),
+            422,
         ),
         (
             "malformed JSON",

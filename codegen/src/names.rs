@@ -121,11 +121,21 @@ pub fn variant_name(wire: &str) -> String {
             _ => other.to_owned(),
         },
     };
-    let mut name = type_name(&spelled, "Value");
-    if name == "Unknown" {
-        name = "UnknownValue".to_owned();
+    // Variants are always written qualified (`Self::Eq`, `RuleOperator::Eq`), so they cannot
+    // shadow the prelude the way a type name would: only what is no identifier at all (`Self`)
+    // and the catch-all's own name are changed.
+    let mut name = ascii_words(&spelled).to_upper_camel_case();
+    if name.is_empty() {
+        name = "Value".to_owned();
     }
-    name
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'V');
+    }
+    match name.as_str() {
+        "Self" => "SelfModel".to_owned(),
+        "Unknown" => "UnknownValue".to_owned(),
+        _ => name,
+    }
 }
 
 /// Names already taken in one scope (a module, a struct, an impl); [`Namespace::claim`] hands out
@@ -214,6 +224,10 @@ mod tests {
         assert_eq!(variant_name("1"), "V1");
         assert_eq!(variant_name(""), "Empty");
         assert_eq!(variant_name("unknown"), "UnknownValue");
+        // Qualified wherever they are used, variants keep names a type could not have.
+        assert_eq!(variant_name("eq"), "Eq");
+        assert_eq!(variant_name("none"), "None");
+        assert_eq!(variant_name("self"), "SelfModel");
     }
 
     #[test]

@@ -83,6 +83,20 @@ pub struct ApiError {
     pub param: Option<String>,
     /// Extra headers (`Retry-After`, `WWW-Authenticate`).
     pub headers: Vec<(&'static str, String)>,
+    /// Each fault, when a body can have several (an audience rule): the envelope's `details`.
+    /// A boxed slice: errors travel in every handler's `Result`, so they stay small.
+    pub details: Box<[ErrorDetail]>,
+}
+
+/// One fault in a request body: the contract's `ErrorDetail`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorDetail {
+    /// Where, as a JSON pointer into the request body (`/rule/all/2/not/field`).
+    pub pointer: String,
+    /// What is wrong there (`unknown_field`, `cyclic_rule`, ...).
+    pub code: &'static str,
+    /// A message that says what to fix.
+    pub message: String,
 }
 
 impl ApiError {
@@ -100,7 +114,14 @@ impl ApiError {
             message: message.into(),
             param: None,
             headers: Vec::new(),
+            details: Box::default(),
         }
+    }
+
+    /// Lists the faults found (the envelope's `details`).
+    pub fn with_details(mut self, details: Vec<ErrorDetail>) -> Self {
+        self.details = details.into_boxed_slice();
+        self
     }
 
     /// Names the field or query parameter at fault.
@@ -174,6 +195,9 @@ impl ApiError {
         // single field is to blame.
         if let (Some(param), Some(map)) = (&self.param, error.as_object_mut()) {
             map.insert("param".into(), json!(param));
+        }
+        if let (false, Some(map)) = (self.details.is_empty(), error.as_object_mut()) {
+            map.insert("details".into(), json!(self.details));
         }
         json!({ "error": error })
     }

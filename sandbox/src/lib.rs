@@ -5,8 +5,10 @@
 //! are issued and expire, rate limits are enforced per credential, idempotency keys replay
 //! stored answers, webhooks are delivered signed with retries and a dead-letter queue, fields
 //! marked `x-sensitive` are encrypted (JWE) to the account's registered key in answers and
-//! webhook payloads and accepted encrypted to the platform's key on writes, and faults (latency,
-//! 429/500/503, dropped connections) can be injected on demand.
+//! webhook payloads and accepted encrypted to the platform's key on writes, dynamic audiences
+//! are evaluated from their rules whenever they are read, and faults (latency, 429/500/503,
+//! dropped connections) can be injected on demand. Large data sets are seeded without HTTP with
+//! [`Sandbox::insert_contacts`] and [`Sandbox::insert_events`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -53,6 +55,7 @@ pub mod model;
 mod pagination;
 mod ratelimit;
 mod routes;
+mod segments;
 mod settings;
 pub mod spec;
 mod store;
@@ -424,6 +427,37 @@ impl Sandbox {
     /// Number of stored contacts.
     pub fn contact_count(&self) -> usize {
         self.state.store().contacts.len()
+    }
+
+    /// Stores contacts directly, without HTTP, webhooks or validation, for seeding data sets too
+    /// large to send one request at a time (a segment over 100,000 contacts). Each keeps its id
+    /// and times; a contact whose id or e-mail (case-insensitively) is already stored is skipped.
+    /// Returns how many were stored.
+    pub fn insert_contacts(&self, contacts: impl IntoIterator<Item = model::Contact>) -> usize {
+        let mut store = self.state.store();
+        contacts
+            .into_iter()
+            .map(|c| store.insert_contact(c))
+            .filter(|stored| *stored)
+            .count()
+    }
+
+    /// Stores interaction events directly, without HTTP, webhooks or campaign metrics, for
+    /// seeding event histories; they count for rules on event history like ingested ones. An
+    /// event whose id is already stored is skipped. Returns how many were stored.
+    pub fn insert_events(
+        &self,
+        events: impl IntoIterator<Item = model::InteractionEvent>,
+    ) -> usize {
+        let mut store = self.state.store();
+        let mut stored = 0;
+        for event in events {
+            if store.events.get(&event.id).is_none() {
+                store.insert_event(event);
+                stored += 1;
+            }
+        }
+        stored
     }
 
     /// Number of events accepted by `POST /events` since start.

@@ -162,7 +162,12 @@ pub struct Audience {
     pub name: String,
     /// Description.
     pub description: Option<String>,
-    /// Number of members.
+    /// `static` (curated membership) or `dynamic` (membership computed from `rule`).
+    pub kind: String,
+    /// The rule of a dynamic audience, as the request gave it (already checked); `None` for a
+    /// static one.
+    pub rule: Option<Value>,
+    /// Number of members (of a dynamic audience: computed when the audience is served).
     pub contact_count: i64,
     /// Creation time.
     pub created_at: Timestamp,

@@ -185,6 +185,9 @@ pub struct Store {
     pub memberships: HashMap<String, BTreeSet<RowKey>>,
     /// Interaction events.
     pub events: Table<InteractionEvent>,
+    /// Contact id → ids of its events, oldest first: what rules on event history read, so a
+    /// segment is evaluated without scanning every event for every contact.
+    pub events_by_contact: HashMap<String, Vec<String>>,
     /// Webhook endpoints.
     pub endpoints: Table<EndpointRow>,
     /// Webhook deliveries.
@@ -215,6 +218,43 @@ impl Store {
         let micros = now.max(self.last_micros + 1);
         self.last_micros = micros;
         DateTime::from_timestamp_micros(micros).unwrap_or_else(Utc::now)
+    }
+
+    /// Stores an ingested event and indexes it under its contact.
+    pub fn insert_event(&mut self, event: InteractionEvent) {
+        if let Some(contact_id) = &event.contact_id {
+            self.events_by_contact
+                .entry(contact_id.clone())
+                .or_default()
+                .push(event.id.clone());
+        }
+        self.events
+            .insert(row_key(event.received_at, &event.id), event);
+    }
+
+    /// Removes every event of a contact; returns how many.
+    pub fn remove_events_of(&mut self, contact_id: &str) -> usize {
+        let Some(ids) = self.events_by_contact.remove(contact_id) else {
+            return 0;
+        };
+        ids.iter()
+            .filter(|id| self.events.remove(id).is_some())
+            .count()
+    }
+
+    /// Stores a contact as given (seeding without HTTP): `false`, and nothing stored, when its
+    /// id or e-mail (case-insensitively) is taken. Later creations still sort after it.
+    pub fn insert_contact(&mut self, contact: Contact) -> bool {
+        let email = contact.email.to_lowercase();
+        if self.contact_emails.contains_key(&email) || self.contacts.get(&contact.id).is_some() {
+            return false;
+        }
+        let micros = contact.created_at.timestamp_micros();
+        self.last_micros = self.last_micros.max(micros);
+        self.contact_emails.insert(email, contact.id.clone());
+        self.contacts
+            .insert(row_key(contact.created_at, &contact.id), contact);
+        true
     }
 
     /// The current time at microsecond precision, for `updated_at` and the like.

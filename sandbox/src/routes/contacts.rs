@@ -55,7 +55,14 @@ async fn list_contacts(State(app): State<App>, q: QueryArgs) -> ApiResult {
     let created_after = q.time("created_after")?;
     let created_before = q.time("created_before")?;
     let store = app.store();
-    let members = audience.map(|id| store.memberships.get(id));
+    let now = store.now();
+    // An unknown audience has no members: the filter then matches nobody.
+    let members = audience.map(|id| {
+        store
+            .audiences
+            .get(id)
+            .map(|a| crate::segments::Members::of(&store, a, now))
+    });
     let keep = |c: &Contact| {
         status.is_none_or(|s| c.status == s)
             && email.as_deref().is_none_or(|e| c.email.to_lowercase() == e)
@@ -64,7 +71,7 @@ async fn list_contacts(State(app): State<App>, q: QueryArgs) -> ApiResult {
             && match &members {
                 None => true,
                 Some(None) => false,
-                Some(Some(set)) => set.contains(&row_key(c.created_at, &c.id)),
+                Some(Some(members)) => members.contains(c),
             }
     };
     let page = store.contacts.page(after.as_ref(), limit, keep);
@@ -238,6 +245,16 @@ async fn export_contact(State(app): State<App>, Path(id): Path<String>) -> ApiRe
         .filter(|(_, members)| members.contains(&key))
         .filter_map(|(audience_id, _)| store.audiences.get(audience_id).cloned())
         .collect();
+    let now = store.now();
+    audiences.extend(
+        store
+            .audiences
+            .iter()
+            .filter(|a| {
+                a.rule.is_some() && crate::segments::Members::of(&store, a, now).contains(&contact)
+            })
+            .map(|a| crate::segments::served(&store, a.clone(), now)),
+    );
     audiences.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     let deliveries: Vec<_> = store
         .deliveries
@@ -245,7 +262,6 @@ async fn export_contact(State(app): State<App>, Path(id): Path<String>) -> ApiRe
         .filter(|row| mentions(&row.payload, &contact))
         .map(|row| row.delivery.clone())
         .collect();
-    let now = store.now();
     drop(store);
     ok(json!({
         "contact": contact,
@@ -260,9 +276,7 @@ async fn erase_contact(State(app): State<App>, Path(id): Path<String>) -> ApiRes
     let mut store = app.store();
     let (contact, left) = remove_contact(&mut store, &id)?;
     let now = store.now();
-    let events_erased = store
-        .events
-        .remove_where(|e| e.contact_id.as_deref() == Some(id.as_str()));
+    let events_erased = store.remove_events_of(&id);
     // Withdrawn, not redacted: a delivery's body is signed as it stands, and a pending retry or a
     // later replay must not send the contact's data. Their background tasks find the row gone
     // and stop.

@@ -6,7 +6,6 @@ use crate::errors::ApiError;
 use crate::ids::new_id;
 use crate::model::{InteractionEvent, Timestamp};
 use crate::pagination::ListBody;
-use crate::store::row_key;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -180,7 +179,7 @@ async fn ingest_events(State(app): State<App>, body: Bytes) -> ApiResult {
                     _ => {}
                 }
                 results.push(json!({"index": index, "status": "accepted", "id": event.id, "error": null}));
-                store.events.insert(row_key(event.received_at, &event.id), event);
+                store.insert_event(event);
             }
             Err(rejection) => results.push(json!({
                 "index": index,
