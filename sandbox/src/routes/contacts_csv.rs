@@ -292,8 +292,9 @@ async fn csv_file(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
                     format!("The multipart/form-data body is malformed: {e}."),
                 )
             };
-            let boundary = multer::parse_boundary(content_type)
-                .map_err(|_| unsupported("Send the form as multipart/form-data with a boundary."))?;
+            let boundary = multer::parse_boundary(content_type).map_err(|_| {
+                unsupported("Send the form as multipart/form-data with a boundary.")
+            })?;
             let stream =
                 futures::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
             let mut form = multer::Multipart::new(stream, boundary);
@@ -301,7 +302,9 @@ async fn csv_file(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
             while let Some(field) = form.next_field().await.map_err(malformed)? {
                 let name = field.name().unwrap_or_default().to_owned();
                 match name.as_str() {
-                    "file" if file.is_none() => file = Some(field.bytes().await.map_err(malformed)?),
+                    "file" if file.is_none() => {
+                        file = Some(field.bytes().await.map_err(malformed)?)
+                    }
                     "file" => {
                         return Err(ApiError::bad_request(
                             "duplicate_field",
@@ -318,7 +321,9 @@ async fn csv_file(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
                     }
                 }
             }
-            file.ok_or_else(|| ApiError::bad_request("missing_field", "file", "'file' is required."))
+            file.ok_or_else(|| {
+                ApiError::bad_request("missing_field", "file", "'file' is required.")
+            })
         }
         _ => Err(unsupported(
             "Send the CSV file as text/csv, or as the 'file' part of multipart/form-data.",
@@ -376,12 +381,14 @@ fn read_header(file: &[u8]) -> Result<Header, ApiError> {
                 ),
             ));
         }
-        seen.push(IMPORT_COLUMNS
-            .iter()
-            .chain(&IGNORED_COLUMNS)
-            .find(|c| **c == name)
-            .copied()
-            .unwrap_or_default());
+        seen.push(
+            IMPORT_COLUMNS
+                .iter()
+                .chain(&IGNORED_COLUMNS)
+                .find(|c| **c == name)
+                .copied()
+                .unwrap_or_default(),
+        );
     }
     if !seen.contains(&"email") {
         return Err(invalid_csv(
