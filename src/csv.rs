@@ -35,7 +35,6 @@ use crate::{ByteStream, Error};
 pub struct CsvRow {
     header: Arc<csv_async::StringRecord>,
     record: csv_async::StringRecord,
-    line: u64,
 }
 
 impl CsvRow {
@@ -70,18 +69,12 @@ impl CsvRow {
     pub fn is_empty(&self) -> bool {
         self.record.is_empty()
     }
-
-    /// The line of the body the row starts on (the header is line 1).
-    pub fn line(&self) -> u64 {
-        self.line
-    }
 }
 
 impl fmt::Debug for CsvRow {
     // Rows of an export hold personal data (email, names): only their shape is shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CsvRow")
-            .field("line", &self.line)
             .field("fields", &self.record.len())
             .finish_non_exhaustive()
     }
@@ -162,22 +155,18 @@ impl<R: tokio::io::AsyncRead + Unpin + Send> Parse<R> {
                     self.done = true;
                     return None;
                 }
-                Ok(true) => {
-                    let line = record.position().map_or(0, |p| p.line());
-                    match &self.header {
-                        None => {
-                            self.header = Some(Arc::new(record));
-                            continue;
-                        }
-                        Some(header) => {
-                            return Some(Ok(CsvRow {
-                                header: Arc::clone(header),
-                                record,
-                                line,
-                            }));
-                        }
+                Ok(true) => match &self.header {
+                    None => {
+                        self.header = Some(Arc::new(record));
+                        continue;
                     }
-                }
+                    Some(header) => {
+                        return Some(Ok(CsvRow {
+                            header: Arc::clone(header),
+                            record,
+                        }));
+                    }
+                },
                 Err(error) => {
                     self.done = true;
                     let cause = self

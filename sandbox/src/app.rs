@@ -282,9 +282,18 @@ async fn checked(
     let import = operation.operation_id == crate::routes::contacts_csv::IMPORT_OPERATION;
     let limit = if import {
         let files = app.settings.read(|s| s.max_import_bytes);
+        let form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/")
+            });
         usize::try_from(files)
             .unwrap_or(usize::MAX)
-            .saturating_add(MULTIPART_OVERHEAD_BYTES)
+            .saturating_add(if form { MULTIPART_OVERHEAD_BYTES } else { 0 })
     } else if multipart {
         let files = app.settings.read(|s| s.max_asset_bytes);
         usize::try_from(files)

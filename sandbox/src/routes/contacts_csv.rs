@@ -581,14 +581,19 @@ fn run_import(app: &App, id: &str, file: &[u8], header: &Header) {
         .flexible(true)
         .from_reader(file);
     let mut record = csv::ByteRecord::new();
+    // The reader's own line count lags by one after a CRLF (it ends a record at the CR), so
+    // lines are counted here from byte offsets: newlines before the record's first byte.
+    let mut lines = LineCounter::default();
     let mut finished = false;
     while !finished {
         let mut batch: Vec<Result<ValidRow, RejectedRow>> = Vec::with_capacity(CHUNK_ROWS);
         while batch.len() < CHUNK_ROWS {
-            let line = reader.position().line();
+            let line = lines.line_at(file, reader.position().byte());
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {
-                    let line = record.position().map_or(line, |p| p.line());
+                    let line = record
+                        .position()
+                        .map_or(line, |p| lines.line_at(file, p.byte()));
                     batch.push(validate_row(app, &create, header, &record, line));
                 }
                 Ok(false) => {
@@ -596,10 +601,9 @@ fn run_import(app: &App, id: &str, file: &[u8], header: &Header) {
                     break;
                 }
                 Err(error) => {
-                    // The csv reader stops at a malformed record (an unclosed quote runs to the
-                    // end of the file): it is the last row.
+                    // The csv reader stops at a malformed record: it is the last row.
                     batch.push(Err(RejectedRow {
-                        line: error.position().map_or(line, |p| p.line()),
+                        line,
                         column: None,
                         reason: format!("The row is not valid CSV: {error}."),
                     }));
@@ -636,6 +640,40 @@ fn run_import(app: &App, id: &str, file: &[u8], header: &Header) {
                 job.completed_at = Some(now);
             }
         }
+    }
+}
+
+/// The physical line of a byte offset, counted incrementally (offsets only grow).
+#[derive(Debug)]
+struct LineCounter {
+    offset: usize,
+    line: u64,
+}
+
+impl Default for LineCounter {
+    fn default() -> Self {
+        LineCounter { offset: 0, line: 1 }
+    }
+}
+
+impl LineCounter {
+    /// The line of the first byte at or after `offset` that is not a line end (where the record
+    /// starting at `offset` really begins).
+    fn line_at(&mut self, file: &[u8], offset: u64) -> u64 {
+        let mut start = usize::try_from(offset)
+            .unwrap_or(file.len())
+            .min(file.len());
+        while start < file.len() && matches!(file[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.offset {
+            self.line += file[self.offset..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.offset = start;
+        }
+        self.line
     }
 }
 
