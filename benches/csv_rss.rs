@@ -83,7 +83,8 @@ fn measure(rows: usize) -> u64 {
         words.next().expect("a base URL").to_owned(),
         words.next().expect("an API key").to_owned(),
     );
-    let path = std::env::temp_dir().join(format!("marketing-api-export-{}.csv", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("marketing-api-export-{}.csv", std::process::id()));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -199,5 +200,8 @@ fn main() {
     }
     let ratio = peaks[1] as f64 / peaks[0].max(1) as f64;
     println!("client peak RSS at 1,000,000 rows / at 10,000 rows: {ratio:.2} (flat: at most 1.20)");
-    assert!(ratio <= 1.2, "the client's memory grew with the export size");
+    assert!(
+        ratio <= 1.2,
+        "the client's memory grew with the export size"
+    );
 }

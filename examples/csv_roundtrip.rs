@@ -38,9 +38,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("1. Contacts in the first account");
     let people = [
         ("ada@example.com", "Ada", "Lovelace", json!({"plan": "pro"})),
-        ("grace@example.com", "Grace, Jr.", "Hopper", json!({"note": "a, b"})),
-        ("edsger@example.com", "Edsger \"EWD\"", "Dijkstra", json!({"seats": 3})),
-        ("barbara@example.com", "Barbara", "Liskov\nSubstitution", json!({})),
+        (
+            "grace@example.com",
+            "Grace, Jr.",
+            "Hopper",
+            json!({"note": "a, b"}),
+        ),
+        (
+            "edsger@example.com",
+            "Edsger \"EWD\"",
+            "Dijkstra",
+            json!({"seats": 3}),
+        ),
+        (
+            "barbara@example.com",
+            "Barbara",
+            "Liskov\nSubstitution",
+            json!({}),
+        ),
     ];
     for (email, first, last, attributes) in people {
         let new = NewContact::builder()
@@ -67,7 +82,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("   {bytes} bytes written to {}", path.display());
     let mut rows = from.contacts().export_csv().send().await?.csv_rows();
     if let Some(row) = rows.try_next().await? {
-        println!("   columns: {}", row.columns().collect::<Vec<_>>().join(", "));
+        println!(
+            "   columns: {}",
+            row.columns().collect::<Vec<_>>().join(", ")
+        );
     }
     while let Some(row) = rows.try_next().await? {
         if row.get("email") == Some("barbara@example.com") {
@@ -92,7 +110,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .build()?;
     let mut rows = analyst.contacts().export_csv().send().await?.csv_rows();
     if let Some(row) = rows.try_next().await? {
-        println!("   columns: {}\n", row.columns().collect::<Vec<_>>().join(", "));
+        println!(
+            "   columns: {}\n",
+            row.columns().collect::<Vec<_>>().join(", ")
+        );
     }
 
     println!("4. Import the file into the second account (idempotent by key)");
@@ -124,13 +145,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
                   list@example.com,List,subscribed,[1]\r\n";
     let job = to.contacts().import_csv(edited).send().await?;
     report(&wait(&to, &job.id).await?);
-    println!("   the second account now has {} contacts", target.contact_count());
+    println!(
+        "   the second account now has {} contacts",
+        target.contact_count()
+    );
 
     std::fs::remove_file(&path).ok();
     Ok(())
 }
 
-async fn wait(client: &Client, id: &ContactImportId) -> Result<ContactImport, marketing_api::Error> {
+async fn wait(
+    client: &Client,
+    id: &ContactImportId,
+) -> Result<ContactImport, marketing_api::Error> {
     loop {
         let job = client.contacts().get_import(id).send().await?;
         if job.status == ContactImportStatus::Completed {

@@ -573,3 +573,41 @@ async fn an_export_imported_into_a_fresh_sandbox_keeps_every_contact() -> TestRe
     assert_eq!(before, after);
     Ok(())
 }
+
+#[cfg(feature = "testing")]
+#[tokio::test]
+async fn mock_api_answers_an_export_and_an_import_as_the_spec_declares() -> TestResult {
+    use marketing_api::testing::MockApi;
+    let mock = MockApi::start().await;
+    mock.contacts()
+        .export_csv()
+        .times(1)
+        .returns("id,status\r\nctc_1,subscribed\r\n")
+        .await;
+    let job: ContactImport = MockApi::example("ContactImport").expect("the spec's example");
+    mock.contacts()
+        .import_csv()
+        .times(1)
+        .returns(job.clone())
+        .await;
+
+    let client = mock.client();
+    let rows: Vec<_> = client
+        .contacts()
+        .export_csv()
+        .send()
+        .await?
+        .csv_rows()
+        .try_collect()
+        .await?;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get("id"), Some("ctc_1"));
+    let answered = client
+        .contacts()
+        .import_csv("email\r\na@example.com\r\n")
+        .send()
+        .await?;
+    assert_eq!(answered, job);
+    mock.verify().await;
+    Ok(())
+}
