@@ -419,9 +419,12 @@ impl Contract {
     /// `/campaigns/cmp_1`) is for.
     pub fn find(&self, method: &Method, path: &str) -> Option<&OperationContract> {
         let segments = split_path(path);
+        // A concrete path wins over a templated one that also matches (`/contacts/export`
+        // over `/contacts/{contact_id}`), whatever their order in the spec.
         self.operations
             .iter()
-            .find(|op| op.method == method && op.template.matches(&segments))
+            .filter(|op| op.method == method && op.template.matches(&segments))
+            .min_by_key(|op| op.template.parameter_count())
     }
 
     /// Every component schema name.
