@@ -301,6 +301,18 @@ impl Error {
         e
     }
 
+    /// A CSV body that is not well-formed CSV, at `line` when known.
+    #[cfg(feature = "client")]
+    pub(crate) fn decode_csv(line: Option<u64>, source: impl Into<BoxError>) -> Self {
+        let mut e = Self::new(ErrorKind::Decode);
+        e.inner.message = Some(match line {
+            Some(line) => format!("the CSV body is malformed at line {line}"),
+            None => "the CSV body is malformed".to_owned(),
+        });
+        e.inner.source = Some(SharedError::from(source.into()));
+        e
+    }
+
     pub(crate) fn auth(source: impl Into<Arc<AuthError>>) -> Self {
         let mut e = Self::new(ErrorKind::Auth);
         let source: Arc<AuthError> = source.into();

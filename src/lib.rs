@@ -56,6 +56,9 @@ mod body;
 mod client;
 pub mod clock;
 mod codec;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod csv;
 #[cfg(feature = "encryption")]
 #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
 pub mod encryption;
@@ -97,6 +100,9 @@ pub mod testing;
 mod tls;
 #[cfg(feature = "client")]
 mod transport;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod upload;
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub mod webhooks;

@@ -63,6 +63,7 @@ struct Ids {
     asset: Option<CreativeAssetId>,
     audience: Option<AudienceId>,
     contact: Option<ContactId>,
+    contact_import: Option<ContactImportId>,
     endpoint: Option<WebhookEndpointId>,
     endpoint_secret: Option<String>,
     delivery: Option<WebhookDeliveryId>,
@@ -493,6 +494,48 @@ fn steps() -> Vec<Step> {
             let updated = ctx.client.contacts().update(&id, &body).send().await?;
             assert_eq!(updated.phone, None);
             Ok(())
+        }),
+        step("exportContacts", |ctx| async move {
+            let rows: Vec<_> = ctx
+                .client
+                .contacts()
+                .export_csv()
+                .status(ContactStatus::Subscribed)
+                .send()
+                .await?
+                .csv_rows()
+                .try_collect()
+                .await?;
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].get("first_name"), Some("Augusta Ada"));
+            Ok(())
+        }),
+        step("importContacts", |ctx| async move {
+            let file = "email,first_name,attributes\r\n\
+                        grace@example.com,\"Grace, \"\"Amazing\"\"\",\"{\"\"plan\"\":\"\"pro\"\"}\"\r\n\
+                        not-an-email,Bad,\r\n";
+            let job = ctx
+                .client
+                .contacts()
+                .import_csv(file)
+                .idempotency_key("contract-import")
+                .send()
+                .await?;
+            ctx.ids().contact_import = Some(job.id);
+            Ok(())
+        }),
+        step("getContactImport", |ctx| async move {
+            let id = need(&ctx.ids().contact_import, "contact import")?;
+            for _ in 0..200 {
+                let job = ctx.client.contacts().get_import(&id).send().await?;
+                if job.status == ContactImportStatus::Completed {
+                    assert_eq!((job.created, job.rejected), (1, 1));
+                    assert_eq!(job.rejected_rows[0].line, 3);
+                    return Ok(());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err("the import did not complete".into())
         }),
         step("exportContact", |ctx| async move {
             let id = need(&ctx.ids().contact, "contact")?;

@@ -807,6 +807,24 @@ fn preferred_media(content: &serde_json::Map<String, Value>) -> Option<(&str, &V
         })
 }
 
+/// The media type a request body is sent as: as for responses, but one raw body (text or
+/// binary, which the SDK can stream from a file) is preferred over a multipart form offering
+/// the same file as a part.
+fn preferred_request_media(
+    content: &serde_json::Map<String, Value>,
+) -> Option<(&str, &Value, MediaKind)> {
+    let (ct, media, kind) = preferred_media(content)?;
+    if kind != MediaKind::Multipart {
+        return Some((ct, media, kind));
+    }
+    content
+        .iter()
+        .map(|(ct, media)| (ct.as_str(), media, media_kind(ct)))
+        .filter(|(ct, _, kind)| matches!(kind, MediaKind::Text | MediaKind::Binary) && *ct != "*/*")
+        .min_by_key(|(_, _, kind)| *kind)
+        .or(Some((ct, media, kind)))
+}
+
 fn json_schema_of(response: &Value) -> Option<&Value> {
     let content = response.get("content")?.as_object()?;
     content
@@ -834,7 +852,7 @@ fn request_body(
     };
     let required = body.get("required") == Some(&Value::Bool(true));
     let content = body.get("content").and_then(Value::as_object)?;
-    let (content_type, media, kind) = preferred_media(content)?;
+    let (content_type, media, kind) = preferred_request_media(content)?;
     let media_at = format!("{body_at}/content/{}", escape_pointer_token(content_type));
     let hint = format!("{builder}Body");
     let kind = match kind {

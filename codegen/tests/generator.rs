@@ -308,3 +308,44 @@ fn a_broken_spec_file_is_named_with_its_line() {
     );
     assert!(error.contains(" at line "), "{error}");
 }
+
+#[test]
+fn text_and_binary_bodies_stream_both_ways_and_a_raw_body_is_preferred_over_a_form() {
+    let spec = MINI.replace(
+        "  /widgets/{widget_id}/parts:\n",
+        "  /widgets/export:\n    get:\n      operationId: exportWidgets\n      summary: Export widgets as CSV\n      tags: [widgets]\n      responses:\n        '200':\n          description: The widgets.\n          content:\n            text/csv:\n              schema: {type: string}\n    post:\n      operationId: importWidgets\n      summary: Import widgets from CSV\n      tags: [widgets]\n      requestBody:\n        required: true\n        content:\n          multipart/form-data:\n            schema:\n              type: object\n              properties:\n                file: {type: string, format: binary}\n          text/csv:\n            schema: {type: string}\n      responses:\n        '204':\n          description: Imported.\n  /widgets/{widget_id}/parts:\n",
+    );
+    let generated = generate(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let api = &generated.api;
+    let builder = |name: &str| {
+        let start = api
+            .find(&format!("impl {name} {{"))
+            .unwrap_or_else(|| panic!("no impl of {name}"));
+        let end = api[start..]
+            .find("\n}\n")
+            .map_or(api.len(), |end| start + end);
+        api[start..end].to_owned()
+    };
+    let export = builder("ExportWidgets");
+    assert!(
+        export.contains("pub async fn send(self) -> Result<crate::ByteStream, crate::Error>"),
+        "a text answer is streamed: {export}"
+    );
+    assert!(
+        export.contains("client.execute_stream(request)"),
+        "{export}"
+    );
+    assert!(
+        export.contains("pub async fn text(self) -> Result<String, crate::Error>"),
+        "and can still be read whole: {export}"
+    );
+    assert!(
+        api.contains("body: impl Into<crate::upload::Upload>"),
+        "a raw body takes bytes, a file, a reader or a stream"
+    );
+    assert!(
+        api.contains("body.into().encode(\"text/csv\")"),
+        "the CSV body is preferred over the form offering the same file"
+    );
+    assert!(!api.contains("crate::multipart::Multipart) -> ImportWidgets"));
+}

@@ -278,7 +278,23 @@ async fn checked(
         .body
         .as_ref()
         .is_some_and(|b| b.media_type.starts_with("multipart/"));
-    let limit = if multipart {
+    // A CSV import may be a large file, sent as it is or as a form's file part.
+    let import = operation.operation_id == crate::routes::contacts_csv::IMPORT_OPERATION;
+    let limit = if import {
+        let files = app.settings.read(|s| s.max_import_bytes);
+        let form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/")
+            });
+        usize::try_from(files)
+            .unwrap_or(usize::MAX)
+            .saturating_add(if form { MULTIPART_OVERHEAD_BYTES } else { 0 })
+    } else if multipart {
         let files = app.settings.read(|s| s.max_asset_bytes);
         usize::try_from(files)
             .unwrap_or(usize::MAX)
@@ -290,7 +306,7 @@ async fn checked(
     if multipart {
         parts.extensions.insert(Arc::clone(operation));
     }
-    let bytes = match read_body(&parts, body, limit, multipart).await {
+    let bytes = match read_body(&parts, body, limit, multipart || import).await {
         Ok(bytes) => bytes,
         // The OAuth endpoints answer in RFC 6749 form, this too.
         Err(error) if operation.public => return crate::routes::oauth::oauth_error_from(error),
@@ -406,7 +422,7 @@ async fn checked(
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .filter(|_| multipart)
+            .filter(|_| multipart || import)
             .and_then(|ct| multer::parse_boundary(ct).ok());
         match boundary {
             Some(boundary) => {

@@ -460,6 +460,13 @@ impl Sandbox {
         stored
     }
 
+    /// Inserts `count` synthetic contacts (`seed-<n>-…@example.com`, with names, a phone and
+    /// attributes) straight into the store, without requests or webhooks: a large data set for
+    /// benchmarks and load tests in seconds. Returns the number of contacts afterwards.
+    pub fn seed_contacts(&self, count: usize) -> usize {
+        crate::routes::contacts_csv::seed_contacts(&mut self.state.store(), count)
+    }
+
     /// Number of events accepted by `POST /events` since start.
     pub fn accepted_event_count(&self) -> u64 {
         self.state.accepted_events.load(Ordering::Relaxed)

@@ -153,6 +153,40 @@ pub struct Contact {
     pub updated_at: Timestamp,
 }
 
+/// A bulk import of contacts from CSV (`ContactImport`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContactImport {
+    /// `imp_…`
+    pub id: String,
+    /// `processing` or `completed`.
+    pub status: String,
+    /// Data rows processed so far.
+    pub rows: u64,
+    /// Rows that created a contact.
+    pub created: u64,
+    /// Rows that updated a contact.
+    pub updated: u64,
+    /// Rows that changed nothing.
+    pub rejected: u64,
+    /// The first rejected rows, in line order (bounded).
+    pub rejected_rows: Vec<RejectedRow>,
+    /// Submission time.
+    pub created_at: Timestamp,
+    /// When the last row was processed.
+    pub completed_at: Option<Timestamp>,
+}
+
+/// A rejected import row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RejectedRow {
+    /// The physical line the row starts on (the header is line 1).
+    pub line: u64,
+    /// The column at fault, if one is.
+    pub column: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
 /// A named set of contacts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Audience {

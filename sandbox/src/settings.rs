@@ -74,6 +74,9 @@ pub struct Settings {
     /// Largest creative asset file accepted by `uploadCreativeAsset` (413 beyond); 64 MiB by
     /// default, as the contract documents.
     pub max_asset_bytes: u64,
+    /// Largest CSV file accepted by `importContacts` (413 beyond); 256 MiB by default, as the
+    /// contract documents.
+    pub max_import_bytes: u64,
 }
 
 impl Default for Settings {
@@ -94,6 +97,7 @@ impl Default for Settings {
             secret_rotation_overlap: Duration::from_secs(24 * 3600),
             faults: FaultSettings::default(),
             max_asset_bytes: 64 * 1024 * 1024,
+            max_import_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -491,7 +491,15 @@ impl Spec {
     pub fn find(&self, method: &Method, path: &str) -> RouteMatch {
         let segments = split_path(path);
         let mut path_matched = false;
+        // Concrete paths win over templated ones (OpenAPI's path matching rule): once a
+        // template matched, one with more parameters is not a candidate, so `PATCH
+        // /contacts/import` is 405, not an update of a contact named `import`.
+        let mut matched_parameters = None;
         for route in &self.paths {
+            let parameters = route.template.parameter_count();
+            if matched_parameters.is_some_and(|fewest| parameters > fewest) {
+                break;
+            }
             if !route.template.matches(&segments) {
                 continue;
             }
@@ -499,6 +507,7 @@ impl Spec {
                 return RouteMatch::Operation(Arc::clone(op));
             }
             path_matched = true;
+            matched_parameters = Some(parameters);
         }
         if path_matched {
             RouteMatch::MethodNotAllowed

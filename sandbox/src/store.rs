@@ -7,8 +7,8 @@
 //! lock order to get wrong.
 
 use crate::model::{
-    Ad, Audience, Campaign, Contact, Creative, CreativeAsset, EncryptionKey, InteractionEvent,
-    Timestamp, WebhookDelivery, WebhookEndpoint,
+    Ad, Audience, Campaign, Contact, ContactImport, Creative, CreativeAsset, EncryptionKey,
+    InteractionEvent, Timestamp, WebhookDelivery, WebhookEndpoint,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -194,6 +194,8 @@ pub struct Store {
     pub deliveries: Table<DeliveryRow>,
     /// Registered encryption keys, active and revoked.
     pub encryption_keys: Table<EncryptionKey>,
+    /// Bulk contact imports, by id.
+    pub contact_imports: HashMap<String, ContactImport>,
 }
 
 impl Store {

@@ -130,8 +130,9 @@ struct TextValidator {
 
 struct BodyContract {
     required: bool,
-    media_type: String,
-    validator: Option<Arc<Validator>>,
+    /// Each declared media type with its schema, in the spec's order; a request is checked
+    /// against the one its `Content-Type` names (an import takes `text/csv` or a form).
+    contents: Vec<(String, Option<Arc<Validator>>)>,
 }
 
 struct ResponseContract {
@@ -418,9 +419,12 @@ impl Contract {
     /// `/campaigns/cmp_1`) is for.
     pub fn find(&self, method: &Method, path: &str) -> Option<&OperationContract> {
         let segments = split_path(path);
+        // A concrete path wins over a templated one that also matches (`/contacts/export`
+        // over `/contacts/{contact_id}`), whatever their order in the spec.
         self.operations
             .iter()
-            .find(|op| op.method == method && op.template.matches(&segments))
+            .filter(|op| op.method == method && op.template.matches(&segments))
+            .min_by_key(|op| op.template.parameter_count())
     }
 
     /// Every component schema name.
@@ -543,23 +547,34 @@ fn operation(
     let body = match op.request_body() {
         None => None,
         Some(body) => {
-            let (media_type, schema) = first_content(body)
-                .ok_or_else(|| ContractError(format!("{location}: requestBody has no content")))?;
-            let validator = match schema {
-                Some(schema) => Some(compile(
-                    compiler,
-                    schema,
-                    &format!("{location} request body"),
-                )?),
-                None => None,
-            };
+            let mut contents = Vec::new();
+            for (media_type, media) in body
+                .get("content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let validator = match media.get("schema") {
+                    Some(schema) => Some(compile(
+                        compiler,
+                        schema,
+                        &format!("{location} request body {media_type}"),
+                    )?),
+                    None => None,
+                };
+                contents.push((media_type.clone(), validator));
+            }
+            if contents.is_empty() {
+                return Err(ContractError(format!(
+                    "{location}: requestBody has no content"
+                )));
+            }
             Some(BodyContract {
                 required: body
                     .get("required")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                media_type: media_type.to_owned(),
-                validator,
+                contents,
             })
         }
     };
@@ -770,9 +785,29 @@ impl OperationContract {
                 }
             }
             (Some(contract), false) => {
-                problems.extend(content_type_problem(headers, &contract.media_type));
-                if let Err(violation) = self.validate_request_body(body) {
-                    problems.extend(violation.problems);
+                let sent = media_type_of(headers);
+                match contract
+                    .contents
+                    .iter()
+                    .find(|(media, _)| Some(media.as_str()) == sent.as_deref())
+                {
+                    Some(content) => {
+                        if let Err(violation) = self.validate_body_as(content, body) {
+                            problems.extend(violation.problems);
+                        }
+                    }
+                    None => {
+                        let declared: Vec<&str> =
+                            contract.contents.iter().map(|(m, _)| m.as_str()).collect();
+                        problems.push(Problem {
+                            field: "header Content-Type".into(),
+                            message: format!(
+                                "is {}, the spec declares {}",
+                                sent.as_deref().unwrap_or("absent"),
+                                declared.join(" or ")
+                            ),
+                        });
+                    }
                 }
             }
         }
@@ -786,22 +821,34 @@ impl OperationContract {
     /// # Errors
     /// A [`ContractViolation`] (part `request body`) naming every field at fault.
     pub fn validate_request_body(&self, body: &[u8]) -> Result<(), ContractViolation> {
-        let part = "request body";
-        let Some(contract) = &self.body else {
+        let Some(content) = self.body.as_ref().and_then(|c| c.contents.first()) else {
             return Err(ContractViolation::one(
                 &self.id,
-                part,
+                "request body",
                 "",
                 "the operation declares no requestBody",
             ));
         };
-        let value: Value = if contract.media_type == "application/x-www-form-urlencoded" {
+        self.validate_body_as(content, body)
+    }
+
+    /// Validates a request body as the media type `content` declares, against its schema.
+    /// Text bodies (`text/csv`) are checked as one string; other non-JSON media types
+    /// (binary files) only by their content type.
+    fn validate_body_as(
+        &self,
+        (media_type, validator): &(String, Option<Arc<Validator>>),
+        body: &[u8],
+    ) -> Result<(), ContractViolation> {
+        let part = "request body";
+        let json = media_type == "application/json" || media_type.ends_with("+json");
+        let value: Value = if media_type == "application/x-www-form-urlencoded" {
             Value::Object(
                 url::form_urlencoded::parse(body)
                     .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
                     .collect(),
             )
-        } else if contract.media_type == "multipart/form-data" {
+        } else if media_type == "multipart/form-data" {
             multipart_fields(body).map_err(|message| {
                 ContractViolation::one(
                     &self.id,
@@ -810,12 +857,18 @@ impl OperationContract {
                     format!("not multipart/form-data: {message}"),
                 )
             })?
-        } else {
+        } else if json {
             serde_json::from_slice(body)
                 .map_err(|e| ContractViolation::one(&self.id, part, "", format!("not JSON: {e}")))?
+        } else if media_type.starts_with("text/") {
+            let text = std::str::from_utf8(body).map_err(|e| {
+                ContractViolation::one(&self.id, part, "", format!("not UTF-8 text: {e}"))
+            })?;
+            Value::String(text.to_owned())
+        } else {
+            return Ok(());
         };
-        let problems = contract
-            .validator
+        let problems = validator
             .as_ref()
             .map(|v| schema_problems(v, &value))
             .unwrap_or_default();
@@ -884,6 +937,16 @@ impl OperationContract {
             }
         }
         ContractViolation::check(&self.id, part, problems)
+    }
+
+    /// The media type the spec declares for the answer with `status`, if it has a body.
+    pub(crate) fn response_media_type(&self, status: u16) -> Option<&str> {
+        let range = format!("{}XX", status / 100);
+        self.responses
+            .get(&status.to_string())
+            .or_else(|| self.responses.get(&range))
+            .or_else(|| self.responses.get("default"))
+            .and_then(|r| r.media_type.as_deref())
     }
 
     /// Validates a response body alone (no header checks) against the schema of `status`.

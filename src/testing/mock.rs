@@ -253,6 +253,10 @@ pub struct List<T>(PhantomData<T>);
 #[derive(Debug)]
 pub struct Empty;
 
+/// Marks an operation answering a text body (`text/csv`, …), which the SDK streams.
+#[derive(Debug)]
+pub struct Text;
+
 /// The mock of one operation, from a [`MockApi`] helper; finish it with an answer.
 #[must_use = "a mock does nothing until an answer (`.returns(..)`, `.fails(..)`…) is awaited"]
 pub struct OperationMock<'a, K> {
@@ -397,6 +401,23 @@ impl<'a, K> OperationMock<'a, K> {
             .filter_map(|s| s.parse::<u16>().ok())
             .find(|s| (200..300).contains(s))
             .unwrap_or(200)
+    }
+}
+
+impl OperationMock<'_, Text> {
+    /// Answers with the operation's success status and `body`, as the media type the spec
+    /// declares for it (`text/csv`).
+    pub async fn returns(self, body: impl Into<String>) {
+        let status = self.success_status();
+        let media = self
+            .operation()
+            .response_media_type(status)
+            .unwrap_or("text/plain")
+            .to_owned();
+        let answer = ResponseTemplate::new(status)
+            .set_body_raw(body.into().into_bytes(), &media)
+            .insert_header("x-request-id", "req_mock");
+        self.mount(answer).await;
     }
 }
 

@@ -19,7 +19,7 @@ pub use contract::{
     Contract, ContractError, ContractViolation, OPENAPI_YAML, OperationContract, Problem,
 };
 pub use mock::{
-    Empty, List, MOCK_API_KEY, MockApi, OperationMock, Single, UNEXPECTED_REQUEST_STATUS,
+    Empty, List, MOCK_API_KEY, MockApi, OperationMock, Single, Text, UNEXPECTED_REQUEST_STATUS,
 };
 
 /// The typed per-operation helpers of [`MockApi`], generated from the spec.

@@ -155,8 +155,7 @@ fn body_arg(kind: &BodyKind) -> TokenStream {
             let ty = ty_tokens(ty);
             quote!(body: &#ty)
         }
-        BodyKind::Text => quote!(body: impl Into<String>),
-        BodyKind::Bytes => quote!(body: impl Into<bytes::Bytes>),
+        BodyKind::Text | BodyKind::Bytes => quote!(body: impl Into<crate::upload::Upload>),
         BodyKind::Multipart(_) => quote!(body: crate::multipart::Multipart),
     }
 }
@@ -169,10 +168,8 @@ fn encode_body(kind: &BodyKind, content_type: &str) -> TokenStream {
         }
         BodyKind::Json(_) => quote!(crate::codec::encode_json_as(body, #content_type)),
         BodyKind::Form(_) => quote!(crate::codec::encode_form(body)),
-        BodyKind::Text => {
-            quote!(crate::codec::EncodedBody::raw(bytes::Bytes::from(body.into()), #content_type))
-        }
-        BodyKind::Bytes => quote!(crate::codec::EncodedBody::raw(body.into(), #content_type)),
+        // Bytes in memory, or streamed from a file, reader or stream as the request is sent.
+        BodyKind::Text | BodyKind::Bytes => quote!(body.into().encode(#content_type)),
         BodyKind::Multipart(_) => quote!(body.encode()),
     }
 }
@@ -542,16 +539,26 @@ fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
         }
         ResponseShape::Text => (
             quote! {
-                /// Sends the request and returns the body as text.
-                pub async fn send(self) -> Result<String, crate::Error> {
+                /// Sends the request and returns the body as a stream of chunks, read as it
+                /// arrives (never held whole); `.csv_rows()` parses a CSV body row by row.
+                pub async fn send(self) -> Result<crate::ByteStream, crate::Error> {
                     let (client, request) = self.into_request();
-                    client.execute_text(request).await.map(|r| r.data)
+                    client.execute_stream(request).await.map(|r| r.data)
                 }
 
-                /// Sends the request and returns the text with the response metadata.
-                pub async fn send_with_meta(self) -> Result<crate::Response<String>, crate::Error> {
+                /// Sends the request and returns the body stream with the response metadata.
+                pub async fn send_with_meta(
+                    self,
+                ) -> Result<crate::Response<crate::ByteStream>, crate::Error> {
                     let (client, request) = self.into_request();
-                    client.execute_text(request).await
+                    client.execute_stream(request).await
+                }
+
+                /// Sends the request and returns the whole body as text (for bodies known to
+                /// be small: it is held in memory, up to the client's response size limit).
+                pub async fn text(self) -> Result<String, crate::Error> {
+                    let (client, request) = self.into_request();
+                    client.execute_text(request).await.map(|r| r.data)
                 }
             },
             TokenStream::new(),

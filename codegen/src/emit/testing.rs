@@ -94,6 +94,7 @@ fn mock_resource_tokens(
                     let ty = ty_tokens(ty);
                     quote!(crate::testing::List<#ty>)
                 }
+                ResponseShape::Text => quote!(crate::testing::Text),
                 _ => return None,
             };
             let item = op.item_param.as_ref().map(|p| path_param(p, is_id));

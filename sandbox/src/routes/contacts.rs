@@ -47,35 +47,72 @@ fn email_taken() -> ApiError {
         .with_param("email")
 }
 
+/// The filters of `listContacts`, which the CSV export shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    status: Option<String>,
+    email: Option<String>,
+    audience: Option<String>,
+    created_after: Option<crate::model::Timestamp>,
+    created_before: Option<crate::model::Timestamp>,
+}
+
+impl Filter {
+    /// Reads the filters from a query string.
+    pub(crate) fn from_query(q: &QueryArgs) -> Result<Self, ApiError> {
+        Ok(Filter {
+            status: q.str("status").map(str::to_owned),
+            email: q.str("email").map(str::to_lowercase),
+            audience: q.str("audience_id").map(str::to_owned),
+            created_after: q.time("created_after")?,
+            created_before: q.time("created_before")?,
+        })
+    }
+
+    /// Calls `read` with the test of whether a contact matches, valid under the lock it was made
+    /// under; an audience's members are computed once for the whole call (a dynamic audience's
+    /// rule is compiled once, not per contact).
+    pub(crate) fn with_matcher<R>(
+        &self,
+        store: &Store,
+        read: impl FnOnce(&dyn Fn(&Contact) -> bool) -> R,
+    ) -> R {
+        let now = store.now();
+        // An unknown audience has no members: the filter then matches nobody.
+        let members = self.audience.as_deref().map(|id| {
+            store
+                .audiences
+                .get(id)
+                .map(|a| crate::segments::Members::of(store, a, now))
+        });
+        let keep = |c: &Contact| {
+            self.status.as_deref().is_none_or(|s| c.status == s)
+                && self
+                    .email
+                    .as_deref()
+                    .is_none_or(|e| c.email.to_lowercase() == e)
+                && self.created_after.is_none_or(|t| c.created_at >= t)
+                && self.created_before.is_none_or(|t| c.created_at < t)
+                && match &members {
+                    None => true,
+                    Some(None) => false,
+                    Some(Some(members)) => members.contains(c),
+                }
+        };
+        read(&keep)
+    }
+}
+
 async fn list_contacts(State(app): State<App>, q: QueryArgs) -> ApiResult {
     let (after, limit) = q.page()?;
-    let status = q.str("status");
-    let email = q.str("email").map(str::to_lowercase);
-    let audience = q.str("audience_id");
-    let created_after = q.time("created_after")?;
-    let created_before = q.time("created_before")?;
+    let filter = Filter::from_query(&q)?;
     let store = app.store();
-    let now = store.now();
-    // An unknown audience has no members: the filter then matches nobody.
-    let members = audience.map(|id| {
-        store
-            .audiences
-            .get(id)
-            .map(|a| crate::segments::Members::of(&store, a, now))
+    let (page, total) = filter.with_matcher(&store, |keep| {
+        (
+            store.contacts.page(after.as_ref(), limit, keep),
+            store.contacts.count(keep),
+        )
     });
-    let keep = |c: &Contact| {
-        status.is_none_or(|s| c.status == s)
-            && email.as_deref().is_none_or(|e| c.email.to_lowercase() == e)
-            && created_after.is_none_or(|t| c.created_at >= t)
-            && created_before.is_none_or(|t| c.created_at < t)
-            && match &members {
-                None => true,
-                Some(None) => false,
-                Some(Some(members)) => members.contains(c),
-            }
-    };
-    let page = store.contacts.page(after.as_ref(), limit, keep);
-    let total = store.contacts.count(keep);
     drop(store);
     list(ListBody::from_page(page, Clone::clone, Some(total)))
 }

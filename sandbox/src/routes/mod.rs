@@ -25,6 +25,7 @@ pub mod audiences;
 pub mod campaigns;
 pub mod compliance;
 pub mod contacts;
+pub mod contacts_csv;
 pub mod creatives;
 pub mod encryption_keys;
 pub mod events;
@@ -40,6 +41,7 @@ pub(crate) fn router() -> Router<App> {
         .merge(assets::routes())
         .merge(audiences::routes())
         .merge(contacts::routes())
+        .merge(contacts_csv::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(encryption_keys::routes())
