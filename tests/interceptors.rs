@@ -327,6 +327,10 @@ async fn a_refused_request_and_an_operation_timeout_each_complete_once() {
     assert_eq!(timed_out.kind(), marketing_api::ErrorKind::Timeout);
     let log = log.lock().unwrap().clone();
     let completes: Vec<_> = log.iter().filter(|l| l.contains("on_complete")).collect();
-    assert_eq!(completes, ["r on_complete attempts=0 status=0 failed=true"], "{log:#?}");
+    assert_eq!(
+        completes,
+        ["r on_complete attempts=0 status=0 failed=true"],
+        "{log:#?}"
+    );
     assert!(log[0].starts_with("r before_send"), "{log:#?}");
 }
