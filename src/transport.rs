@@ -448,7 +448,7 @@ impl Client {
                 span.record("http.request.resend_count", attempt - 1);
                 if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
                     if observed {
-                        let ctx = self.hook_context(&prepared, attempt);
+                        let ctx = self.hook_context(prepared, attempt);
                         self.inner
                             .interceptors
                             .call(Hook::OnRateLimitWait(wait), &ctx);
@@ -457,16 +457,16 @@ impl Client {
                 }
                 let credential = self.credential(op, attempt - 1).await?;
                 if observed {
-                    self.notice_renewal(&prepared, attempt, credential.as_ref());
+                    self.notice_renewal(prepared, attempt, credential.as_ref());
                 }
                 let sent_at = observed.then(Instant::now);
-                let outcome = self.attempt(&prepared, credential.as_ref(), attempt).await;
+                let outcome = self.attempt(prepared, credential.as_ref(), attempt).await;
                 if let Some(sent_at) = sent_at {
-                    self.after_attempt(&prepared, attempt, &outcome, sent_at.elapsed());
+                    self.after_attempt(prepared, attempt, &outcome, sent_at.elapsed());
                 }
                 let now = self.inner.clock.now();
                 if let Ok((raw, _)) = &outcome {
-                    self.observe(&span, raw, now);
+                    self.observe(span, raw, now);
                     if raw.status == StatusCode::UNAUTHORIZED
                         && replayed_after_401
                         && let Some(credential) = &credential
@@ -505,7 +505,7 @@ impl Client {
                                 status,
                                 error,
                                 retry_delay: Some(delay),
-                                ..self.hook_context(&prepared, attempt)
+                                ..self.hook_context(prepared, attempt)
                             };
                             self.inner.interceptors.call(Hook::OnRetry, &ctx);
                         }
