@@ -415,25 +415,10 @@ impl Client {
         span: Span,
     ) -> impl Future<Output = Result<Answer, Error>> + Send + 'c {
         async move {
+            // `on_complete` is called once the loop below has its result, when there are
+            // interceptors: every exit of the loop goes through the `break` with its result.
             let observed = self.inner.interceptors.is_active();
             let started = observed.then(Instant::now);
-            let result = self.attempts_until_final(&prepared, &span, observed).await;
-            if let Some(started) = started {
-                self.complete(prepared.op, prepared.url.path(), &result, started.elapsed());
-            }
-            result
-        }
-    }
-
-    /// The loop of [`run_attempts`](Self::run_attempts), which reports its end to the
-    /// interceptors.
-    async fn attempts_until_final(
-        &self,
-        prepared: &Prepared<'_>,
-        span: &Span,
-        observed: bool,
-    ) -> Result<Answer, Error> {
-        {
             let op = prepared.op.id;
             let rules = RetryRules {
                 policy: &prepared.policy,
@@ -443,30 +428,33 @@ impl Client {
             };
             let mut attempt: u32 = 0;
             let mut replayed_after_401 = false;
-            loop {
+            let result = 'attempts: loop {
                 attempt += 1;
                 span.record("http.request.resend_count", attempt - 1);
                 if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
                     if observed {
-                        let ctx = self.hook_context(prepared, attempt);
+                        let ctx = self.hook_context(&prepared, attempt);
                         self.inner
                             .interceptors
                             .call(Hook::OnRateLimitWait(wait), &ctx);
                     }
                     self.inner.sleeper.sleep(wait).await;
                 }
-                let credential = self.credential(op, attempt - 1).await?;
+                let credential = match self.credential(op, attempt - 1).await {
+                    Ok(credential) => credential,
+                    Err(error) => break 'attempts Err(error),
+                };
                 if observed {
-                    self.notice_renewal(prepared, attempt, credential.as_ref());
+                    self.notice_renewal(&prepared, attempt, credential.as_ref());
                 }
                 let sent_at = observed.then(Instant::now);
-                let outcome = self.attempt(prepared, credential.as_ref(), attempt).await;
+                let outcome = self.attempt(&prepared, credential.as_ref(), attempt).await;
                 if let Some(sent_at) = sent_at {
-                    self.after_attempt(prepared, attempt, &outcome, sent_at.elapsed());
+                    self.after_attempt(&prepared, attempt, &outcome, sent_at.elapsed());
                 }
                 let now = self.inner.clock.now();
                 if let Ok((raw, _)) = &outcome {
-                    self.observe(span, raw, now);
+                    self.observe(&span, raw, now);
                     if raw.status == StatusCode::UNAUTHORIZED
                         && replayed_after_401
                         && let Some(credential) = &credential
@@ -474,16 +462,21 @@ impl Client {
                         // Rejected even after renewal: 401s to it stop renewing for a while.
                         self.inner.auth.on_replay_rejected(credential);
                     }
-                    if raw.status == StatusCode::UNAUTHORIZED
-                        && !replayed_after_401
-                        && self
+                    if raw.status == StatusCode::UNAUTHORIZED && !replayed_after_401 {
+                        match self
                             .replay_after_401(op, credential.as_ref(), attempt)
-                            .await?
-                    {
-                        replayed_after_401 = true;
-                        // The replay is not a retry: it does not count against the policy.
-                        attempt -= 1;
-                        continue;
+                            .await
+                        {
+                            Ok(true) => {
+                                replayed_after_401 = true;
+                                // The replay is not a retry: it does not count against the
+                                // policy.
+                                attempt -= 1;
+                                continue;
+                            }
+                            Ok(false) => {}
+                            Err(error) => break 'attempts Err(error),
+                        }
                     }
                 }
                 match rules.next(attempt, classify(&outcome), now) {
@@ -493,7 +486,7 @@ impl Client {
                             raw.attempts = attempt;
                             self.warn_if_deprecated(prepared.op, &raw.headers);
                         }
-                        return outcome;
+                        break 'attempts outcome;
                     }
                     Next::Retry(delay) => {
                         if observed {
@@ -505,7 +498,7 @@ impl Client {
                                 status,
                                 error,
                                 retry_delay: Some(delay),
-                                ..self.hook_context(prepared, attempt)
+                                ..self.hook_context(&prepared, attempt)
                             };
                             self.inner.interceptors.call(Hook::OnRetry, &ctx);
                         }
@@ -519,10 +512,14 @@ impl Client {
                             // No answer: the conventions' `error.type` is the kind of failure.
                             span.record("error.type", crate::audit::kind_name(error.kind()));
                         }
-                        return Err(error);
+                        break 'attempts Err(error);
                     }
                 }
+            };
+            if let Some(started) = started {
+                self.complete(prepared.op, prepared.url.path(), &result, started.elapsed());
             }
+            result
         }
     }
 
