@@ -154,6 +154,38 @@ impl<'a> Context<'a> {
     /// The ids in the request's path, by parameter name (`[("campaign_id", "cmp_1")]`), as
     /// sent (percent-encoded if they needed it).
     pub fn resource_ids(&self) -> Vec<(&'static str, &'a str)> {
+        let mut ids = Vec::new();
+        self.each_resource_id_from_last(|name, value| ids.push((name, value)));
+        ids.reverse();
+        ids
+    }
+
+    /// Calls `f` with [`resource_ids`](Self::resource_ids) without allocating (the audit
+    /// interceptor's form: it runs on every call): the API's paths hold a handful of ids, kept
+    /// on the stack; a longer list goes through a vector.
+    pub(crate) fn with_resource_ids<R>(
+        &self,
+        f: impl FnOnce(&[(&'static str, &'a str)]) -> R,
+    ) -> R {
+        const INLINE: usize = 8;
+        let mut inline: [(&'static str, &'a str); INLINE] = [("", ""); INLINE];
+        let mut count = 0;
+        self.each_resource_id_from_last(|name, value| {
+            if count < INLINE {
+                inline[count] = (name, value);
+            }
+            count += 1;
+        });
+        if count > INLINE {
+            return f(&self.resource_ids());
+        }
+        let ids = &mut inline[..count];
+        ids.reverse();
+        f(ids)
+    }
+
+    /// The ids in the path, last first.
+    fn each_resource_id_from_last(&self, mut f: impl FnMut(&'static str, &'a str)) {
         // The URL path ends with the filled template (the base URL may add a prefix), so the
         // two are walked from the end, segment by segment, by hand: this runs on every audited
         // request, and the generic splitters cost several times more.
@@ -161,7 +193,6 @@ impl<'a> Context<'a> {
         let path = self.url_path;
         let (t, p) = (template.as_bytes(), path.as_bytes());
         let (mut t_end, mut p_end) = (t.len(), p.len());
-        let mut ids = Vec::new();
         loop {
             let t_start = t[..t_end]
                 .iter()
@@ -173,15 +204,13 @@ impl<'a> Context<'a> {
                 .map_or(0, |i| i + 1);
             let segment = &template[t_start..t_end];
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                ids.push((name, &path[p_start..p_end]));
+                f(name, &path[p_start..p_end]);
             }
             if t_start == 0 || p_start == 0 {
                 break;
             }
             (t_end, p_end) = (t_start - 1, p_start - 1);
         }
-        ids.reverse();
-        ids
     }
 
     /// Who the request authenticates as, never a secret: `api_key:` and the key's first

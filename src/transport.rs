@@ -339,31 +339,14 @@ impl Client {
         request: Request,
         stream: bool,
     ) -> impl Future<Output = Result<Answer, Error>> + Send + '_ {
-        // Interceptors: the one branch here; `on_complete` sees every way the operation ends
-        // (a request refused before sending and the operation timeout included). Boxed, so a
-        // client without interceptors keeps the smaller future.
-        if !self.inner.interceptors.is_active() {
-            return Either::Left(self.execute_unobserved(request, stream));
-        }
+        // Interceptors' `on_complete` sees every way the operation ends: the attempts' end in
+        // `run_attempts`, a request refused before sending and the operation timeout here. No
+        // wrapper future and no copy of the path: an observed call costs what its hooks cost.
         let op = request.operation;
-        let url_path = request.path.clone();
-        let pipeline = self.execute_unobserved(request, stream);
-        Either::Right(Box::pin(async move {
-            let started = Instant::now();
-            let result = pipeline.await;
-            self.complete(op, &url_path, &result, started.elapsed());
-            result
-        }))
-    }
-
-    /// [`execute_with`](Self::execute_with) without the interceptors' `on_complete`.
-    fn execute_unobserved(
-        &self,
-        request: Request,
-        stream: bool,
-    ) -> impl Future<Output = Result<Answer, Error>> + Send + '_ {
-        let op = request.operation;
-        let pipeline = match self.prepare(&request, stream) {
+        let observed = self.inner.interceptors.is_active();
+        let prepared = self.prepare(&request, stream);
+        let path = request.path;
+        let (pipeline, path) = match prepared {
             Ok(prepared) => {
                 // Attribute names from OpenTelemetry's HTTP client conventions where one exists.
                 let span = tracing::info_span!(
@@ -376,9 +359,19 @@ impl Client {
                     marketing_api.request_id = field::Empty,
                     error.type = field::Empty,
                 );
-                Either::Left(self.run_attempts(prepared, span.clone()).instrument(span))
+                let pipeline = self.run_attempts(prepared, span.clone()).instrument(span);
+                (Either::Left(pipeline), path)
             }
-            Err(error) => Either::Right(std::future::ready(Err(error))),
+            Err(error) => {
+                let refused = async move {
+                    let result = Err(error);
+                    if observed {
+                        self.complete(op, &path, &result, Duration::ZERO);
+                    }
+                    result
+                };
+                (Either::Right(refused), String::new())
+            }
         };
         let Some(limit) = self.inner.operation_timeout else {
             return Either::Left(pipeline);
@@ -387,20 +380,29 @@ impl Client {
         // Boxed so the `select!` below moves a pointer, not the pipeline.
         let pipeline = Box::pin(pipeline);
         Either::Right(async move {
+            let started = observed.then(Instant::now);
             let expired = sleeper.sleep(limit);
             tokio::select! {
                 biased;
                 result = pipeline => result,
-                () = expired => Err(Error::timeout(format!(
-                    "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
-                ))
-                .with_operation(op.id)),
+                () = expired => {
+                    let result = Err(Error::timeout(format!(
+                        "the operation did not finish within {limit:?} (ClientBuilder::operation_timeout)"
+                    ))
+                    .with_operation(op.id));
+                    // The attempts were cut short, so `run_attempts` reported nothing.
+                    if let Some(started) = started {
+                        self.complete(op, &path, &result, started.elapsed());
+                    }
+                    result
+                }
             }
         })
     }
 
     /// Attempts until one is final: wait for the rate gate → authenticate → attempt → classify →
-    /// decide (done, retry after a wait, or stop with the error).
+    /// decide (done, retry after a wait, or stop with the error); then the interceptors'
+    /// `on_complete`, when there are interceptors.
     ///
     /// An `async` block rather than an `async fn`: the block uses the prepared request where it
     /// was captured, while an `async fn` would move its argument into a second slot of its state.
@@ -413,6 +415,10 @@ impl Client {
         span: Span,
     ) -> impl Future<Output = Result<Answer, Error>> + Send + 'c {
         async move {
+            // `on_complete` is called once the loop below has its result, when there are
+            // interceptors: every exit of the loop goes through the `break` with its result.
+            let observed = self.inner.interceptors.is_active();
+            let started = observed.then(Instant::now);
             let op = prepared.op.id;
             let rules = RetryRules {
                 policy: &prepared.policy,
@@ -422,8 +428,7 @@ impl Client {
             };
             let mut attempt: u32 = 0;
             let mut replayed_after_401 = false;
-            let observed = self.inner.interceptors.is_active();
-            loop {
+            let result = 'attempts: loop {
                 attempt += 1;
                 span.record("http.request.resend_count", attempt - 1);
                 if let Some(wait) = self.rate_gate_wait(&prepared.policy).await {
@@ -435,7 +440,10 @@ impl Client {
                     }
                     self.inner.sleeper.sleep(wait).await;
                 }
-                let credential = self.credential(op, attempt - 1).await?;
+                let credential = match self.credential(op, attempt - 1).await {
+                    Ok(credential) => credential,
+                    Err(error) => break 'attempts Err(error),
+                };
                 if observed {
                     self.notice_renewal(&prepared, attempt, credential.as_ref());
                 }
@@ -454,16 +462,21 @@ impl Client {
                         // Rejected even after renewal: 401s to it stop renewing for a while.
                         self.inner.auth.on_replay_rejected(credential);
                     }
-                    if raw.status == StatusCode::UNAUTHORIZED
-                        && !replayed_after_401
-                        && self
+                    if raw.status == StatusCode::UNAUTHORIZED && !replayed_after_401 {
+                        match self
                             .replay_after_401(op, credential.as_ref(), attempt)
-                            .await?
-                    {
-                        replayed_after_401 = true;
-                        // The replay is not a retry: it does not count against the policy.
-                        attempt -= 1;
-                        continue;
+                            .await
+                        {
+                            Ok(true) => {
+                                replayed_after_401 = true;
+                                // The replay is not a retry: it does not count against the
+                                // policy.
+                                attempt -= 1;
+                                continue;
+                            }
+                            Ok(false) => {}
+                            Err(error) => break 'attempts Err(error),
+                        }
                     }
                 }
                 match rules.next(attempt, classify(&outcome), now) {
@@ -473,7 +486,7 @@ impl Client {
                             raw.attempts = attempt;
                             self.warn_if_deprecated(prepared.op, &raw.headers);
                         }
-                        return outcome;
+                        break 'attempts outcome;
                     }
                     Next::Retry(delay) => {
                         if observed {
@@ -499,10 +512,14 @@ impl Client {
                             // No answer: the conventions' `error.type` is the kind of failure.
                             span.record("error.type", crate::audit::kind_name(error.kind()));
                         }
-                        return Err(error);
+                        break 'attempts Err(error);
                     }
                 }
+            };
+            if let Some(started) = started {
+                self.complete(prepared.op, prepared.url.path(), &result, started.elapsed());
             }
+            result
         }
     }
 

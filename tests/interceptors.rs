@@ -278,3 +278,59 @@ async fn an_interceptor_that_fails_or_panics_changes_nothing_and_is_counted() {
         assert_eq!(client.interceptor_failures(), 2, "panic: {panic}");
     }
 }
+
+#[tokio::test]
+async fn a_refused_request_and_an_operation_timeout_each_complete_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/campaigns/cmp_1"))
+        .respond_with(ok().set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let client = marketing_api::Client::builder(format!("{}/v1", server.uri()))
+        .auth(ApiKey::new(KEY).unwrap())
+        .operation_timeout(Duration::from_millis(200))
+        .interceptor(Recorder {
+            name: "r",
+            log: log.clone(),
+        })
+        .build()
+        .unwrap();
+
+    // Refused before anything is sent: an idempotency key no header can carry.
+    let new = marketing_api::models::NewCampaign::builder()
+        .name("Winter sale")
+        .budget_cents(500_000)
+        .build();
+    let refused = client
+        .campaigns()
+        .create(&new)
+        .idempotency_key("two\nlines")
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(refused.kind(), marketing_api::ErrorKind::Config);
+    assert_eq!(
+        log.lock().unwrap().clone(),
+        ["r on_complete attempts=0 status=0 failed=true"]
+    );
+
+    // Cut short by the operation timeout while the answer is on its way.
+    log.lock().unwrap().clear();
+    let timed_out = client
+        .campaigns()
+        .get(CampaignId::new("cmp_1"))
+        .send()
+        .await
+        .expect_err("timed out");
+    assert_eq!(timed_out.kind(), marketing_api::ErrorKind::Timeout);
+    let log = log.lock().unwrap().clone();
+    let completes: Vec<_> = log.iter().filter(|l| l.contains("on_complete")).collect();
+    assert_eq!(
+        completes,
+        ["r on_complete attempts=0 status=0 failed=true"],
+        "{log:#?}"
+    );
+    assert!(log[0].starts_with("r before_send"), "{log:#?}");
+}
