@@ -14,7 +14,7 @@
 //! row by row (`csv_rows`), then the file is imported (`Upload::file`, upsert by email: every
 //! row updates its contact) and the job followed to completion.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,19 +25,8 @@ use marketing_api::models::ContactImportStatus;
 use marketing_api::upload::Upload;
 use tokio::io::AsyncWriteExt;
 
-/// Peak resident set of this process, in KiB (Linux; 0 elsewhere).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
-}
+#[path = "support/process.rs"]
+mod process;
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     args.iter()
@@ -68,21 +57,11 @@ fn serve(rows: usize) {
 
 /// One size, in this process: prints one line of figures and returns the peak RSS in KiB.
 fn measure(rows: usize) -> u64 {
-    let mut child = Command::new(std::env::current_exe().expect("this binary"))
-        .args(["--serve", &rows.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the sandbox process starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the sandbox's address");
-    let mut words = line.split_whitespace();
-    let (base_url, key) = (
-        words.next().expect("a base URL").to_owned(),
-        words.next().expect("an API key").to_owned(),
-    );
+    let process::ServingChild {
+        mut child,
+        base_url,
+        key,
+    } = process::serve_in_child(&["--serve", &rows.to_string()]);
     let path =
         std::env::temp_dir().join(format!("marketing-api-export-{}.csv", std::process::id()));
 
@@ -90,7 +69,7 @@ fn measure(rows: usize) -> u64 {
         .enable_all()
         .build()
         .expect("a runtime");
-    let before = peak_rss_kib();
+    let before = process::peak_rss_kib();
     let figures = runtime.block_on(async {
         let client = Client::builder(&base_url)
             .auth(ApiKey::new(&key).expect("the sandbox key"))
@@ -149,7 +128,7 @@ fn measure(rows: usize) -> u64 {
         assert_eq!(job.rejected, 0, "{:?}", job.rejected_rows);
         (bytes, to_file, as_rows, import)
     });
-    let peak = peak_rss_kib();
+    let peak = process::peak_rss_kib();
     drop(child.stdin.take());
     let _ = child.wait();
     std::fs::remove_file(&path).ok();

@@ -23,6 +23,11 @@ use marketing_api::models::{EventBatch, InteractionEventType, NewInteractionEven
 use marketing_api::retry::RetryBudgetConfig;
 use marketing_api_sandbox::{FaultSettings, RateTier, Sandbox};
 
+// Only the peak-RSS reader is used here, not the serving child.
+#[allow(dead_code)]
+#[path = "support/process.rs"]
+mod process;
+
 const CONCURRENCY: usize = 4;
 const CHILD_ENV: &str = "INGEST_BENCH_CHILD";
 
@@ -65,19 +70,6 @@ async fn sandbox() -> Sandbox {
         .expect("sandbox starts")
 }
 
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -98,7 +90,7 @@ fn child(url: &str, key: &str, count: u64) {
             .expect("ingest runs");
         report.accepted
     });
-    println!("accepted={accepted} vm_hwm_kib={}", vm_hwm_kib());
+    println!("accepted={accepted} vm_hwm_kib={}", process::peak_rss_kib());
 }
 
 fn spawn_child(url: &str, key: &str, count: u64) -> (u64, u64) {

@@ -20,6 +20,11 @@ use futures::TryStreamExt;
 use marketing_api::Client;
 use serde::Deserialize;
 
+// Only the peak-RSS reader is used here, not the serving child.
+#[allow(dead_code)]
+#[path = "support/process.rs"]
+mod process;
+
 /// Items per page, the API's maximum.
 const PAGE_SIZE: usize = 100;
 /// Distinct pre-serialized page bodies the server cycles through: enough to be realistic JSON,
@@ -203,22 +208,8 @@ fn run_child(case: Case) {
     drop(runtime);
     println!(
         "RESULT items={items} seconds={seconds} peak_rss_kib={}",
-        peak_rss_kib()
+        process::peak_rss_kib()
     );
-}
-
-/// The peak resident set size of this process so far.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Serves `total` contacts in pages of 100 and streams them all; returns the count and seconds.

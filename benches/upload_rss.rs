@@ -9,8 +9,7 @@
 //! cargo bench --bench upload_rss -- --mb 50 --in-memory   # the comparison: the file in a Vec
 //! ```
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::Instant;
 
 use marketing_api::Client;
@@ -18,19 +17,8 @@ use marketing_api::auth::ApiKey;
 use marketing_api::models::NewCreativeAsset;
 use marketing_api::multipart::Multipart;
 
-/// Peak resident set of this process, in KiB (Linux; 0 elsewhere).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
-}
+#[path = "support/process.rs"]
+mod process;
 
 fn serve() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
@@ -70,27 +58,17 @@ fn main() {
             file.write_all(&block).expect("temp file written");
         }
     }
-    let mut child = Command::new(std::env::current_exe().expect("this binary"))
-        .arg("--serve")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the sandbox process starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the sandbox's address");
-    let mut words = line.split_whitespace();
-    let (base_url, key) = (
-        words.next().expect("a base URL").to_owned(),
-        words.next().expect("an API key").to_owned(),
-    );
+    let process::ServingChild {
+        mut child,
+        base_url,
+        key,
+    } = process::serve_in_child(&["--serve"]);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    let before = peak_rss_kib();
+    let before = process::peak_rss_kib();
     let started = Instant::now();
     let asset = runtime.block_on(async {
         let client = Client::builder(&base_url)
@@ -112,7 +90,7 @@ fn main() {
         client.creatives().upload_creative_asset(form).send().await
     });
     let elapsed = started.elapsed();
-    let after = peak_rss_kib();
+    let after = process::peak_rss_kib();
     drop(child.stdin.take());
     let _ = child.wait();
     std::fs::remove_file(&path).ok();

@@ -537,51 +537,47 @@ fn send_tokens(op: &Operation) -> (TokenStream, TokenStream) {
                 TokenStream::new(),
             )
         }
-        ResponseShape::Text => (
-            quote! {
-                /// Sends the request and returns the body as a stream of chunks, read as it
-                /// arrives (never held whole); `.csv_rows()` parses a CSV body row by row.
-                pub async fn send(self) -> Result<crate::ByteStream, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_stream(request).await.map(|r| r.data)
-                }
+        ResponseShape::Text | ResponseShape::Bytes => {
+            let (send_doc, text) = if matches!(op.response, ResponseShape::Text) {
+                (
+                    "Sends the request and returns the body as a stream of chunks, read as it\narrives (never held whole); `.csv_rows()` parses a CSV body row by row.",
+                    quote! {
+                        /// Sends the request and returns the whole body as text (for bodies known to
+                        /// be small: it is held in memory, up to the client's response size limit).
+                        pub async fn text(self) -> Result<String, crate::Error> {
+                            let (client, request) = self.into_request();
+                            client.execute_text(request).await.map(|r| r.data)
+                        }
+                    },
+                )
+            } else {
+                (
+                    "Sends the request and returns the body as a stream of chunks, read as it\narrives (never held whole).",
+                    TokenStream::new(),
+                )
+            };
+            let send_doc = docs(send_doc);
+            (
+                quote! {
+                    #send_doc
+                    pub async fn send(self) -> Result<crate::ByteStream, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_stream(request).await.map(|r| r.data)
+                    }
 
-                /// Sends the request and returns the body stream with the response metadata.
-                pub async fn send_with_meta(
-                    self,
-                ) -> Result<crate::Response<crate::ByteStream>, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_stream(request).await
-                }
+                    /// Sends the request and returns the body stream with the response metadata.
+                    pub async fn send_with_meta(
+                        self,
+                    ) -> Result<crate::Response<crate::ByteStream>, crate::Error> {
+                        let (client, request) = self.into_request();
+                        client.execute_stream(request).await
+                    }
 
-                /// Sends the request and returns the whole body as text (for bodies known to
-                /// be small: it is held in memory, up to the client's response size limit).
-                pub async fn text(self) -> Result<String, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_text(request).await.map(|r| r.data)
-                }
-            },
-            TokenStream::new(),
-        ),
-        ResponseShape::Bytes => (
-            quote! {
-                /// Sends the request and returns the body as a stream of chunks, read as it
-                /// arrives (never held whole).
-                pub async fn send(self) -> Result<crate::ByteStream, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_stream(request).await.map(|r| r.data)
-                }
-
-                /// Sends the request and returns the body stream with the response metadata.
-                pub async fn send_with_meta(
-                    self,
-                ) -> Result<crate::Response<crate::ByteStream>, crate::Error> {
-                    let (client, request) = self.into_request();
-                    client.execute_stream(request).await
-                }
-            },
-            TokenStream::new(),
-        ),
+                    #text
+                },
+                TokenStream::new(),
+            )
+        }
         ResponseShape::List(ty) => {
             let ty = ty_tokens(ty);
             (

@@ -144,20 +144,14 @@ fn struct_model(
             }
             match f.repr(s.patch) {
                 FieldRepr::Patch => {
-                    let clear = format_ident!("clear_{}", bare);
-                    let clear_doc =
-                        format!(" Sends `{}: null`, clearing it on the server.", f.wire);
+                    let clear = clear_setter(f, s.patch);
                     quote! {
                         #[doc = #set_doc]
                         pub fn #with(mut self, value: #ty) -> Self {
                             self.#field = crate::Patch::Value(#value);
                             self
                         }
-                        #[doc = #clear_doc]
-                        pub fn #clear(mut self) -> Self {
-                            self.#field = crate::Patch::Null;
-                            self
-                        }
+                        #clear
                     }
                 }
                 _ => quote! {
@@ -443,6 +437,24 @@ fn builder(
     (constructor, items)
 }
 
+/// `clear_<field>()`, which sends `null`, for a field of a PATCH body that may be cleared;
+/// nothing for other fields.
+fn clear_setter(f: &Field, patch: bool) -> Option<TokenStream> {
+    (f.repr(patch) == FieldRepr::Patch).then(|| {
+        let field = ident(&f.rust);
+        let bare = f.rust.trim_start_matches('_').trim_end_matches('_');
+        let clear = format_ident!("clear_{}", bare);
+        let clear_doc = format!(" Sends `{}: null`, clearing it on the server.", f.wire);
+        quote! {
+            #[doc = #clear_doc]
+            pub fn #clear(mut self) -> Self {
+                self.#field = crate::Patch::Null;
+                self
+            }
+        }
+    })
+}
+
 /// The setter of a free-form JSON object field: takes anything serializable (a `json!` value, a
 /// map, a struct of the user's) and refuses what does not serialize to an object.
 fn json_object_setter(
@@ -462,18 +474,7 @@ fn json_object_setter(
          struct deriving `Serialize`); anything else is a [`crate::NotAJsonObject`] error."
     );
     let doc = docs(&doc);
-    let clear = (f.repr(patch) == FieldRepr::Patch).then(|| {
-        let bare = f.rust.trim_start_matches('_').trim_end_matches('_');
-        let clear = format_ident!("clear_{}", bare);
-        let clear_doc = format!(" Sends `{}: null`, clearing it on the server.", f.wire);
-        quote! {
-            #[doc = #clear_doc]
-            pub fn #clear(mut self) -> Self {
-                self.#field = crate::Patch::Null;
-                self
-            }
-        }
-    });
+    let clear = clear_setter(f, patch);
     quote! {
         #doc
         pub fn #with(mut self, value: impl serde::Serialize) -> Result<Self, crate::NotAJsonObject> {
@@ -508,18 +509,7 @@ fn open_object_setter(
          named members have the wrong type, is a [`crate::NotAJsonObject`] error."
     );
     let doc = docs(&doc);
-    let clear = (f.repr(patch) == FieldRepr::Patch).then(|| {
-        let bare = f.rust.trim_start_matches('_').trim_end_matches('_');
-        let clear = format_ident!("clear_{}", bare);
-        let clear_doc = format!(" Sends `{}: null`, clearing it on the server.", f.wire);
-        quote! {
-            #[doc = #clear_doc]
-            pub fn #clear(mut self) -> Self {
-                self.#field = crate::Patch::Null;
-                self
-            }
-        }
-    });
+    let clear = clear_setter(f, patch);
     quote! {
         #doc
         pub fn #with(mut self, value: impl serde::Serialize) -> Result<Self, crate::NotAJsonObject> {
