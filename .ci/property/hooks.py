@@ -7,13 +7,32 @@ express. Schemathesis re-validates every case after these hooks run, so a case t
 invalid into valid is judged as valid, and the other way round.
 """
 
+import ast
 import base64
 import re
+import threading
 import uuid
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 
 import schemathesis
+
+# 0. The test runner's own threads. With `--workers 2`, Hypothesis describes filter lambdas by
+#    parsing their source with `ast.parse` from both worker threads at once; CPython 3.11 before
+#    3.11.8 (and 3.12 before 3.12.2) can then fail one parse with "SystemError: AST constructor
+#    recursion depth mismatch" (CPython issue gh-106905), which the runner reports as a runtime
+#    error of whatever operation it was generating. Parsing one source at a time avoids the race
+#    without giving up the second worker. Nothing about the API is changed by this.
+_AST_PARSE = ast.parse
+_AST_PARSE_LOCK = threading.Lock()
+
+
+def _parse_one_at_a_time(*args, **kwargs):
+    with _AST_PARSE_LOCK:
+        return _AST_PARSE(*args, **kwargs)
+
+
+ast.parse = _parse_one_at_a_time
 
 # 1. Opaque cursors. `cursor` is opaque: a client only ever sends one the API issued in
 #    `meta.next_cursor`, and the sandbox rejects an invented one (400 `invalid_cursor`). Invented
