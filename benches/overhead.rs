@@ -424,14 +424,25 @@ enum Side {
 
 impl Side {
     const ALL: [Side; 3] = [Side::Sdk, Side::Hand, Side::Lean];
-    /// The sides the SDK is compared with.
-    const REFERENCES: [Side; 2] = [Side::Hand, Side::Lean];
+    /// The ratios reported, `(side, reference)`: the SDK against each reference client, or
+    /// with `--observed` the observed SDK and the control against the plain SDK.
+    fn comparisons(observed: bool) -> [(Side, Side); 2] {
+        if observed {
+            [(Side::Sdk, Side::Hand), (Side::Lean, Side::Hand)]
+        } else {
+            [(Side::Sdk, Side::Hand), (Side::Sdk, Side::Lean)]
+        }
+    }
 
-    fn label(self) -> &'static str {
-        match self {
-            Side::Sdk => "SDK",
-            Side::Hand => "hand-written",
-            Side::Lean => "lean",
+    /// The side's name; with `--observed` the three sides are SDK clients (see [`Clients`]).
+    fn label(self, observed: bool) -> &'static str {
+        match (self, observed) {
+            (Side::Sdk, false) => "SDK",
+            (Side::Hand, false) => "hand-written",
+            (Side::Lean, false) => "lean",
+            (Side::Sdk, true) => "observed",
+            (Side::Hand, true) => "plain",
+            (Side::Lean, true) => "plain again",
         }
     }
 }
@@ -442,6 +453,9 @@ struct Clients {
     /// With `--observed`: the plain SDK takes the hand-written side's place (and `sdk` is the
     /// observed one).
     baseline: Option<Client>,
+    /// With `--observed`: a second plain SDK client takes the lean side's place, an A/A
+    /// control: its ratio to the first shows what the benchmark reads when nothing differs.
+    control: Option<Client>,
     lean: Lean,
     campaign_id: CampaignId,
     new_campaign: NewCampaign,
@@ -454,7 +468,7 @@ struct Sample {
     cpu_per_request: Duration,
 }
 
-/// The SDK's ratios to one reference over the runs of a case.
+/// One side's ratios to another over the runs of a case.
 #[derive(Default)]
 struct Ratios {
     cpu: Vec<f64>,
@@ -468,14 +482,15 @@ async fn measure_all(base_url: &str, options: &Options) {
             .build()
             .expect("SDK client")
     };
-    let (sdk, baseline) = if options.observed {
-        (observed::client(base_url), Some(plain()))
+    let (sdk, baseline, control) = if options.observed {
+        (observed::client(base_url), Some(plain()), Some(plain()))
     } else {
-        (plain(), None)
+        (plain(), None, None)
     };
     let clients = Arc::new(Clients {
         sdk,
         baseline,
+        control,
         hand: Hand::new(base_url),
         lean: Lean::new(base_url),
         campaign_id: CampaignId::new(CAMPAIGN_ID),
@@ -488,7 +503,7 @@ async fn measure_all(base_url: &str, options: &Options) {
 
     if options.observed {
         println!(
-            "--observed: \"SDK\" is the SDK with an audit sink and metrics, \"hand-written\" the plain SDK"
+            "--observed: \"observed\" is the SDK with an audit sink and metrics, \"plain\" the SDK without, \"plain again\" a second plain client (A/A control: reads 1 but for the benchmark's own error)"
         );
     }
     println!(
@@ -501,13 +516,18 @@ async fn measure_all(base_url: &str, options: &Options) {
         let requests = requests_per_measurement(call, concurrency, options);
         if let Some(side) = options.only {
             run(&clients, call, side, concurrency, concurrency * 4).await;
+            let (user, system) = process_cpu_split();
             let sample = run(&clients, call, side, concurrency, requests).await;
+            let (user_after, system_after) = process_cpu_split();
+            let per_request = |d: Duration| d.as_secs_f64() * 1e6 / requests as f64;
             println!(
-                "{:<27} c={concurrency:<3} {} only: {:.0} req/s {:.1} µs CPU/req",
+                "{:<27} c={concurrency:<3} {} only: {:.0} req/s {:.1} µs CPU/req (user {:.1}, system {:.1})",
                 call.describe(),
-                side.label(),
+                side.label(options.observed),
                 sample.requests_per_second,
-                sample.cpu_per_request.as_secs_f64() * 1e6
+                sample.cpu_per_request.as_secs_f64() * 1e6,
+                per_request(user_after - user),
+                per_request(system_after - system),
             );
             continue;
         }
@@ -516,7 +536,7 @@ async fn measure_all(base_url: &str, options: &Options) {
             run(&clients, call, side, concurrency, concurrency * 4).await;
         }
         let mut samples: BTreeMap<Side, Vec<Sample>> = BTreeMap::new();
-        let mut ratios: BTreeMap<Side, Ratios> = BTreeMap::new();
+        let mut ratios: BTreeMap<(Side, Side), Ratios> = BTreeMap::new();
         for round in 0..options.runs {
             // Each side goes first in turn.
             let mut order = Side::ALL;
@@ -544,22 +564,28 @@ async fn measure_all(base_url: &str, options: &Options) {
                     (side, sample)
                 })
                 .collect();
-            let sdk = run[&Side::Sdk];
-            for reference in Side::REFERENCES {
-                let other = run[&reference];
-                let entry = ratios.entry(reference).or_default();
+            for (side, reference) in Side::comparisons(options.observed) {
+                let (this, other) = (run[&side], run[&reference]);
+                let entry = ratios.entry((side, reference)).or_default();
                 entry
                     .cpu
-                    .push(sdk.cpu_per_request.as_secs_f64() / other.cpu_per_request.as_secs_f64());
+                    .push(this.cpu_per_request.as_secs_f64() / other.cpu_per_request.as_secs_f64());
                 entry
                     .rate
-                    .push(sdk.requests_per_second / other.requests_per_second);
+                    .push(this.requests_per_second / other.requests_per_second);
             }
             for (side, sample) in run {
                 samples.entry(side).or_default().push(sample);
             }
         }
-        report(call, concurrency, requests, &samples, &mut ratios);
+        report(
+            call,
+            concurrency,
+            requests,
+            options.observed,
+            &samples,
+            &mut ratios,
+        );
     }
     if options.observed {
         observed::summary();
@@ -590,8 +616,9 @@ fn report(
     call: Call,
     concurrency: usize,
     requests: usize,
+    observed: bool,
     samples: &BTreeMap<Side, Vec<Sample>>,
-    ratios: &mut BTreeMap<Side, Ratios>,
+    ratios: &mut BTreeMap<(Side, Side), Ratios>,
 ) {
     println!(
         "{} c={concurrency}, {requests} requests per side and run:",
@@ -608,18 +635,18 @@ fn report(
             .collect();
         println!(
             "  {:<13} {:>8.0} req/s {:>7.1} µs CPU/req",
-            side.label(),
+            side.label(observed),
             median(&mut rates),
             median(&mut cpus)
         );
     }
-    for reference in Side::REFERENCES {
-        let Ratios { cpu, rate } = ratios.entry(reference).or_default();
+    for (side, reference) in Side::comparisons(observed) {
+        let Ratios { cpu, rate } = ratios.entry((side, reference)).or_default();
         let mut sorted = cpu.clone();
         sorted.sort_by(f64::total_cmp);
         println!(
-            "  SDK/{:<13} CPU {:.3} (runs {:.2}–{:.2}), req/s {:.3}",
-            reference.label(),
+            "  {:<24} CPU {:.3} (runs {:.2}–{:.2}), req/s {:.3}",
+            format!("{}/{}", side.label(observed), reference.label(observed)),
             median(cpu),
             sorted[0],
             sorted[sorted.len() - 1],
@@ -685,8 +712,10 @@ async fn run_timed(
 
 /// One call; any failure aborts the benchmark (a failing call would measure nothing).
 async fn one_call(clients: &Clients, call: Call, side: Side) {
-    if let (Some(baseline), Side::Hand) = (&clients.baseline, side) {
-        return sdk_call(baseline, clients, call).await;
+    match (&clients.baseline, &clients.control, side) {
+        (Some(baseline), _, Side::Hand) => return sdk_call(baseline, clients, call).await,
+        (_, Some(control), Side::Lean) => return sdk_call(control, clients, call).await,
+        _ => {}
     }
     match (call, side) {
         (Call::Get, Side::Sdk) => {
@@ -961,12 +990,19 @@ mod observed {
 
 /// User + system CPU time of this process (all threads).
 fn process_cpu_time() -> Duration {
+    let (user, system) = process_cpu_split();
+    user + system
+}
+
+/// User and system CPU time of this process (all threads), apart.
+fn process_cpu_split() -> (Duration, Duration) {
     // SAFETY: `getrusage` only writes into the zeroed struct we pass.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut usage);
         usage
     };
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+    let time =
+        |t: libc::timeval| Duration::from_micros(t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64);
+    (time(usage.ru_utime), time(usage.ru_stime))
 }

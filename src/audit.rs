@@ -40,7 +40,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::interceptor::{Context, HookError, Interceptor};
+use crate::interceptor::{Context, Hook, HookError, HookSet, Interceptor};
 
 /// How an audited call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,7 +98,7 @@ impl AuditRecord<'_> {
     /// [`JsonLinesSink`] writes: the same fields and values as its `Serialize` output, encoded
     /// without serde's generic machinery (it runs once per API call).
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
-        encode_line(self, out);
+        encode_line(self, out, None);
     }
 }
 
@@ -202,6 +202,10 @@ impl<S> fmt::Debug for AuditInterceptor<S> {
     }
 }
 
+/// The one hook [`AuditInterceptor`] implements (keep in step with the `impl` below: the
+/// client calls only these when it registers one through `audit_sink`).
+pub(crate) const AUDIT_HOOKS: HookSet = HookSet::of(&[Hook::OnComplete]);
+
 impl<S: AuditSink> Interceptor for AuditInterceptor<S> {
     fn on_complete(&self, ctx: &Context<'_>) -> Result<(), HookError> {
         let status = ctx.status().map(|s| s.as_u16());
@@ -277,6 +281,8 @@ struct Queue {
     /// Callers of `flush` waiting for everything queued before them.
     flushes: Vec<SyncSender<()>>,
     closed: bool,
+    /// What the next line can reuse from the last ones.
+    cache: LineCache,
 }
 
 struct Shared {
@@ -377,6 +383,7 @@ impl JsonLinesSink {
                 records: 0,
                 flushes: Vec::new(),
                 closed: false,
+                cache: LineCache::default(),
             }),
             wake: Condvar::new(),
             capacity,
@@ -473,7 +480,8 @@ impl AuditSink for JsonLinesSink {
         // Encoded under the lock, into the queue itself: no copy and no allocation once the
         // queue has grown to its working size. The lock is held for the encoding (a few hundred
         // instructions), far less than the request around it takes.
-        encode_line(record, &mut queue.lines);
+        let Queue { lines, cache, .. } = &mut *queue;
+        encode_line(record, lines, Some(cache));
         queue.records += 1;
         let half_full = queue.records == shared.capacity / 2;
         drop(queue);
@@ -484,26 +492,98 @@ impl AuditSink for JsonLinesSink {
     }
 }
 
+/// What encoding a line can reuse from the lines before it. The sink keeps one in its queue,
+/// under the queue's lock: consecutive records share their second, and a client calls the same
+/// few operations over and over.
+#[derive(Default)]
+struct LineCache {
+    /// The last second formatted, and its text up to the fraction (`2026-11-30T23:56:19.`).
+    second: Option<(i64, [u8; 20])>,
+    /// `"operation":…,"method":…,"path_template":…` of recently seen operations, each in the
+    /// slot its operation id's address picks: bounded, and a collision only re-encodes.
+    operations: Vec<Option<(StaticStrings, Box<[u8]>)>>,
+}
+
+/// Slots of [`LineCache::operations`].
+const OPERATION_SLOTS: usize = 64;
+
+/// The three static strings that name an operation in a record, by address and length: equal
+/// keys are the same bytes, so their encoding can be reused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct StaticStrings([(usize, usize); 3]);
+
+impl StaticStrings {
+    fn of(record: &AuditRecord<'_>) -> Self {
+        let at = |s: &'static str| (s.as_ptr() as usize, s.len());
+        StaticStrings([
+            at(record.operation),
+            at(record.method),
+            at(record.path_template),
+        ])
+    }
+}
+
+impl LineCache {
+    /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ`, formatting the date and time only when the
+    /// second changed.
+    fn push_time(&mut self, out: &mut Vec<u8>, secs: i64, micros: u32) {
+        let prefix = match self.second {
+            Some((cached, prefix)) if cached == secs => prefix,
+            _ => {
+                let mut full = [0u8; 27];
+                rfc3339_micros(secs, 0, &mut full);
+                let mut prefix = [0u8; 20];
+                prefix.copy_from_slice(&full[..20]);
+                self.second = Some((secs, prefix));
+                prefix
+            }
+        };
+        out.extend_from_slice(&prefix);
+        push_micros(out, micros);
+    }
+
+    /// Appends the record's operation, method and path template fields.
+    fn push_operation(&mut self, out: &mut Vec<u8>, record: &AuditRecord<'_>) {
+        let key = StaticStrings::of(record);
+        if self.operations.is_empty() {
+            self.operations.resize_with(OPERATION_SLOTS, || None);
+        }
+        // Addresses of string constants are at least byte-aligned and spread; the low bits
+        // above the alignment pick the slot.
+        let slot = &mut self.operations[(key.0[0].0 >> 3) % OPERATION_SLOTS];
+        match slot {
+            Some((cached, encoded)) if *cached == key => out.extend_from_slice(encoded),
+            _ => {
+                let start = out.len();
+                push_operation_fields(out, record);
+                *slot = Some((key, out[start..].into()));
+            }
+        }
+    }
+}
+
 /// One record as a JSON line, exactly as `serde_json` would write the [`AuditRecord`] (a test
 /// holds the two to the same output) but without its generic machinery: this runs once per
-/// record.
-fn encode_line(record: &AuditRecord<'_>, out: &mut Vec<u8>) {
-    let mut time = [0u8; 27];
+/// record. `cache` carries what consecutive lines share (see [`LineCache`]).
+fn encode_line(record: &AuditRecord<'_>, out: &mut Vec<u8>, cache: Option<&mut LineCache>) {
     out.extend_from_slice(b"{\"time\":\"");
-    out.extend_from_slice(
-        rfc3339_micros(
-            record.time.timestamp(),
-            record.time.timestamp_subsec_micros(),
-            &mut time,
-        )
-        .as_bytes(),
+    let (secs, micros) = (
+        record.time.timestamp(),
+        record.time.timestamp_subsec_micros(),
     );
-    out.extend_from_slice(b"\",\"operation\":");
-    push_json_str(out, record.operation);
-    out.extend_from_slice(b",\"method\":");
-    push_json_str(out, record.method);
-    out.extend_from_slice(b",\"path_template\":");
-    push_json_str(out, record.path_template);
+    match cache {
+        Some(cache) => {
+            cache.push_time(out, secs, micros);
+            out.extend_from_slice(b"\",");
+            cache.push_operation(out, record);
+        }
+        None => {
+            let mut time = [0u8; 27];
+            out.extend_from_slice(rfc3339_micros(secs, micros, &mut time).as_bytes());
+            out.extend_from_slice(b"\",");
+            push_operation_fields(out, record);
+        }
+    }
     out.extend_from_slice(b",\"resource_ids\":{");
     for (i, (name, value)) in record.resource_ids.iter().enumerate() {
         if i > 0 {
@@ -538,6 +618,28 @@ fn encode_line(record: &AuditRecord<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"duration_ms\":");
     push_u64(out, record.duration_ms);
     out.extend_from_slice(b"}\n");
+}
+
+/// `"operation":…,"method":…,"path_template":…`
+fn push_operation_fields(out: &mut Vec<u8>, record: &AuditRecord<'_>) {
+    out.extend_from_slice(b"\"operation\":");
+    push_json_str(out, record.operation);
+    out.extend_from_slice(b",\"method\":");
+    push_json_str(out, record.method);
+    out.extend_from_slice(b",\"path_template\":");
+    push_json_str(out, record.path_template);
+}
+
+/// Six digits of microseconds and the `Z`.
+fn push_micros(out: &mut Vec<u8>, micros: u32) {
+    let micros = micros.min(999_999);
+    let mut text = *b"000000Z";
+    let mut rest = micros;
+    for at in (0..6).rev() {
+        text[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend_from_slice(&text);
 }
 
 /// Bytes a JSON string cannot hold as they are: control characters, `"` and `\`.
@@ -586,6 +688,20 @@ fn push_json_str(out: &mut Vec<u8>, text: &str) {
 }
 
 fn push_u64(out: &mut Vec<u8>, mut value: u64) {
+    // Attempts, most durations and every status: one to three digits.
+    if value < 10 {
+        out.push(b'0' + value as u8);
+        return;
+    }
+    if (100..1000).contains(&value) {
+        let v = value as u16;
+        out.extend_from_slice(&[
+            b'0' + (v / 100) as u8,
+            b'0' + (v / 10 % 10) as u8,
+            b'0' + (v % 10) as u8,
+        ]);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -740,6 +856,7 @@ mod tests {
         // The scan itself: no false alarm on what needs no escape, no miss on what does.
         assert!(!needs_escape(plain_ids[0].1.as_bytes()));
         assert!(escaped.iter().all(|t| needs_escape(t.as_bytes())));
+        let mut cache = LineCache::default();
         for r in records {
             let mut line = Vec::new();
             r.write_json_line(&mut line);
@@ -747,6 +864,50 @@ mod tests {
             let ours: serde_json::Value = serde_json::from_slice(&line).unwrap();
             let theirs = serde_json::to_value(&r).unwrap();
             assert_eq!(ours, theirs);
+            // The sink's form, reusing what earlier lines encoded, writes the same bytes.
+            let mut cached = Vec::new();
+            encode_line(&r, &mut cached, Some(&mut cache));
+            assert_eq!(String::from_utf8(cached), String::from_utf8(line));
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        for value in (0..2_000).chain([9_999, 10_000, 123_456_789, u64::MAX - 1, u64::MAX]) {
+            let mut out = Vec::new();
+            push_u64(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
+        }
+    }
+
+    #[test]
+    fn reused_times_and_operations_encode_as_fresh_ones() {
+        // 300 operations (more than the cache has slots, so slots are shared and replaced),
+        // visited in a scrambled order, at times that stay within a second, cross seconds and
+        // go back.
+        let names: Vec<&'static str> = (0..300)
+            .map(|i| &*Box::leak(format!("operation{i}").into_boxed_str()))
+            .collect();
+        let templates: Vec<&'static str> = (0..300)
+            .map(|i| &*Box::leak(format!("/things/{i}/{{thing_id}}").into_boxed_str()))
+            .collect();
+        let base = DateTime::from_timestamp(1_796_083_199, 999_998_000).unwrap();
+        let mut cache = LineCache::default();
+        for step in 0..3_000_usize {
+            let i = step * 7919 % 300;
+            let mut r = record(names[i]);
+            r.path_template = templates[i];
+            r.method = if step % 3 == 0 { "POST" } else { "GET" };
+            let offset_micros = [0, 1, 2, 3, 999_999, 1_000_000, 2_500_000, 1][step % 8];
+            r.time = base + chrono::Duration::microseconds(offset_micros);
+            let (mut fresh, mut cached) = (Vec::new(), Vec::new());
+            encode_line(&r, &mut fresh, None);
+            encode_line(&r, &mut cached, Some(&mut cache));
+            assert_eq!(
+                String::from_utf8(cached),
+                String::from_utf8(fresh),
+                "step {step}"
+            );
         }
     }
 

@@ -15,7 +15,7 @@ use crate::auth::{
 };
 use crate::clock::{Clock, RandomSource, Sleeper, SystemClock, ThreadRandom, TokioSleeper};
 use crate::error::Error;
-use crate::interceptor::{Interceptor, Interceptors};
+use crate::interceptor::{HookSet, Interceptor, Interceptors};
 use crate::ratelimit::RateLimitGate;
 use crate::retry::{RetryBudget, RetryBudgetConfig, RetryPolicy};
 use crate::tls::{self, SpkiPin, TlsSettings, TlsVersion};
@@ -129,7 +129,7 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     tls: TlsSettings,
     shared_rate_gate: Option<Arc<dyn crate::fleet::SharedRateGate>>,
-    interceptors: Vec<Arc<dyn Interceptor>>,
+    interceptors: Vec<(Arc<dyn Interceptor>, HookSet)>,
     credential_identity: Option<String>,
     #[cfg(feature = "encryption")]
     key_provider: Option<Arc<dyn crate::encryption::KeyProvider>>,
@@ -242,14 +242,15 @@ impl ClientBuilder {
     /// after those of the interceptors added before it. A failing or panicking hook never
     /// changes a request (see [`crate::interceptor`]).
     pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
-        self.interceptors.push(Arc::new(interceptor));
+        self.interceptors
+            .push((Arc::new(interceptor), HookSet::ALL));
         self
     }
 
     /// Adds an interceptor already behind an `Arc` (to keep a handle on it, such as a metrics
     /// recorder or an audit sink you flush yourself).
     pub fn interceptor_arc(mut self, interceptor: Arc<dyn Interceptor>) -> Self {
-        self.interceptors.push(interceptor);
+        self.interceptors.push((interceptor, HookSet::ALL));
         self
     }
 
@@ -258,8 +259,11 @@ impl ClientBuilder {
     /// completes. Shorthand for registering an
     /// [`AuditInterceptor`](crate::audit::AuditInterceptor) (in order with the other
     /// interceptors).
-    pub fn audit_sink(self, sink: impl crate::audit::AuditSink) -> Self {
-        self.interceptor(crate::audit::AuditInterceptor::new(sink))
+    pub fn audit_sink(mut self, sink: impl crate::audit::AuditSink) -> Self {
+        let audit = crate::audit::AuditInterceptor::new(sink);
+        self.interceptors
+            .push((Arc::new(audit), crate::audit::AUDIT_HOOKS));
+        self
     }
 
     /// Reports usage metrics (requests, durations, retries, rate-limit waits, credential
@@ -268,8 +272,12 @@ impl ClientBuilder {
     /// [`Metrics`](crate::metrics::Metrics) interceptor.
     #[cfg(feature = "metrics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-    pub fn metrics(self) -> Self {
-        self.interceptor(crate::metrics::Metrics::new())
+    pub fn metrics(mut self) -> Self {
+        self.interceptors.push((
+            Arc::new(crate::metrics::Metrics::new()),
+            crate::metrics::METRICS_HOOKS,
+        ));
+        self
     }
 
     /// How interceptors and audit records name this client's credential, instead of the

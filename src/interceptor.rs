@@ -188,25 +188,35 @@ impl<'a> Context<'a> {
     fn each_resource_id_from_last(&self, mut f: impl FnMut(&'static str, &'a str)) {
         // The URL path ends with the filled template (the base URL may add a prefix), so the
         // two are walked from the end, segment by segment, by hand: this runs on every audited
-        // request, and the generic splitters cost several times more.
+        // request, and the generic splitters cost several times more. Only a parameter's value
+        // is searched for; a literal segment, sent as written, is stepped over by its length,
+        // and the walk stops at the template's first parameter.
         let template = self.op.path_template;
         let path = self.url_path;
         let (t, p) = (template.as_bytes(), path.as_bytes());
+        let Some(first_brace) = find_byte(t, b'{') else {
+            return;
+        };
+        let segment_start =
+            |bytes: &[u8], end: usize| rfind_byte(&bytes[..end], b'/').map_or(0, |i| i + 1);
         let (mut t_end, mut p_end) = (t.len(), p.len());
         loop {
-            let t_start = t[..t_end]
-                .iter()
-                .rposition(|&b| b == b'/')
-                .map_or(0, |i| i + 1);
-            let p_start = p[..p_end]
-                .iter()
-                .rposition(|&b| b == b'/')
-                .map_or(0, |i| i + 1);
+            let t_start = segment_start(t, t_end);
             let segment = &template[t_start..t_end];
-            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                f(name, &path[p_start..p_end]);
-            }
-            if t_start == 0 || p_start == 0 {
+            let p_start =
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    let p_start = segment_start(p, p_end);
+                    f(name, &path[p_start..p_end]);
+                    p_start
+                } else if p[..p_end].ends_with(segment.as_bytes())
+                    && (p_end == segment.len() || p[p_end - segment.len() - 1] == b'/')
+                {
+                    p_end - segment.len()
+                } else {
+                    // Sent percent-encoded, or text and a parameter in one segment: search.
+                    segment_start(p, p_end)
+                };
+            if t_start <= first_brace || p_start == 0 {
                 break;
             }
             (t_end, p_end) = (t_start - 1, p_start - 1);
@@ -236,7 +246,9 @@ impl<'a> Context<'a> {
         self.headers
             .filter(|_| self.status.is_some())
             .and_then(|h| h.get(&X_REQUEST_ID))
-            .and_then(|v| v.to_str().ok())
+            // Any UTF-8 (the JSON-lines sink escapes what needs it); `str::from_utf8` checks
+            // a word at a time where `HeaderValue::to_str` checks byte by byte.
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
             .or_else(|| self.error.and_then(Error::request_id))
     }
 
@@ -277,12 +289,76 @@ impl<'a> Context<'a> {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The bytes of `word` equal to `needle`, as the high bit of each byte. Exact per byte (no
+/// borrow crosses bytes), so the lowest and the highest set bit both point at a match.
+fn matches(word: [u8; 8], needle: u8) -> u64 {
+    let x = u64::from_le_bytes(word) ^ (ONES * u64::from(needle));
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// `bytes.iter().position(|&b| b == needle)`, eight bytes at a time (paths and templates are
+/// walked on every audited call).
+fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
+    let (words, rest) = bytes.as_chunks::<8>();
+    for (i, word) in words.iter().enumerate() {
+        let found = matches(*word, needle);
+        if found != 0 {
+            return Some(i * 8 + found.trailing_zeros() as usize / 8);
+        }
+    }
+    let tail = words.len() * 8;
+    rest.iter().position(|&b| b == needle).map(|i| tail + i)
+}
+
+/// `bytes.iter().rposition(|&b| b == needle)`, eight bytes at a time.
+fn rfind_byte(bytes: &[u8], needle: u8) -> Option<usize> {
+    let (head, words) = bytes.as_rchunks::<8>();
+    for (i, word) in words.iter().enumerate().rev() {
+        let found = matches(*word, needle);
+        if found != 0 {
+            return Some(head.len() + i * 8 + (63 - found.leading_zeros() as usize) / 8);
+        }
+    }
+    head.iter().rposition(|&b| b == needle)
+}
+
 /// The interceptors of a client, in registration order, and their failure count.
 #[derive(Clone, Default)]
 pub(crate) struct Interceptors {
-    list: Arc<[Arc<dyn Interceptor>]>,
+    list: Arc<[(Arc<dyn Interceptor>, HookSet)]>,
+    /// The hooks at least one interceptor wants.
+    wanted: HookSet,
     failures: Arc<AtomicU64>,
     identity: Arc<str>,
+}
+
+/// The hooks an interceptor implements. A user's interceptor gets every hook; the SDK's own
+/// (audit, metrics) name theirs, so the pipeline does not call their empty defaults, and does
+/// not even build a hook's context when nobody wants the hook.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct HookSet(u8);
+
+impl HookSet {
+    /// Every hook.
+    pub(crate) const ALL: HookSet = HookSet(u8::MAX);
+
+    /// The set of `hooks`.
+    pub(crate) const fn of(hooks: &[Hook]) -> HookSet {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < hooks.len() {
+            bits |= hooks[i].bit();
+            i += 1;
+        }
+        HookSet(bits)
+    }
+
+    fn contains(self, hook: Hook) -> bool {
+        self.0 & hook.bit() != 0
+    }
 }
 
 impl fmt::Debug for Interceptors {
@@ -306,6 +382,18 @@ pub(crate) enum Hook {
 }
 
 impl Hook {
+    const fn bit(self) -> u8 {
+        1 << match self {
+            Hook::BeforeSend => 0,
+            Hook::AfterResponse => 1,
+            Hook::OnError => 2,
+            Hook::OnRetry => 3,
+            Hook::OnRateLimitWait(_) => 4,
+            Hook::OnCredentialRenewed => 5,
+            Hook::OnComplete => 6,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Hook::BeforeSend => "before_send",
@@ -320,8 +408,9 @@ impl Hook {
 }
 
 impl Interceptors {
-    pub(crate) fn new(list: Vec<Arc<dyn Interceptor>>, identity: String) -> Self {
+    pub(crate) fn new(list: Vec<(Arc<dyn Interceptor>, HookSet)>, identity: String) -> Self {
         Interceptors {
+            wanted: HookSet(list.iter().fold(0, |bits, (_, hooks)| bits | hooks.0)),
             list: list.into(),
             failures: Arc::default(),
             identity: identity.into(),
@@ -332,6 +421,12 @@ impl Interceptors {
     #[inline]
     pub(crate) fn is_active(&self) -> bool {
         !self.list.is_empty()
+    }
+
+    /// Whether some interceptor wants `hook`.
+    #[inline]
+    pub(crate) fn wants(&self, hook: Hook) -> bool {
+        self.wanted.contains(hook)
     }
 
     pub(crate) fn identity(&self) -> &str {
@@ -345,7 +440,10 @@ impl Interceptors {
     /// Calls `hook` on every interceptor in order; a failure of one is reported and counted,
     /// and the others still run.
     pub(crate) fn call(&self, hook: Hook, ctx: &Context<'_>) {
-        for (position, interceptor) in self.list.iter().enumerate() {
+        for (position, (interceptor, hooks)) in self.list.iter().enumerate() {
+            if !hooks.contains(hook) {
+                continue;
+            }
             let outcome = catch_unwind(AssertUnwindSafe(|| match hook {
                 Hook::BeforeSend => interceptor.before_send(ctx),
                 Hook::AfterResponse => interceptor.after_response(ctx),
@@ -370,5 +468,119 @@ impl Interceptors {
                 "an interceptor failed; the request continues unchanged"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::OperationInfo;
+
+    /// The ids the walk finds for `template` filled into `path`.
+    fn ids(template: &'static str, path: &'static str) -> Vec<(&'static str, &'static str)> {
+        let op: &'static OperationInfo = Box::leak(Box::new(OperationInfo {
+            id: "op",
+            method: Method::GET,
+            path_template: template,
+            deprecated: false,
+            idempotency_key: false,
+        }));
+        Context {
+            op,
+            url_path: path,
+            credential: "none",
+            attempt: 1,
+            status: None,
+            headers: None,
+            error: None,
+            duration: Duration::ZERO,
+            retry_delay: None,
+        }
+        .resource_ids()
+    }
+
+    /// The obvious way: split both on `/` and pair the segments from the end.
+    fn reference(template: &'static str, path: &'static str) -> Vec<(&'static str, &'static str)> {
+        let mut found: Vec<_> = template
+            .rsplit('/')
+            .zip(path.rsplit('/'))
+            .filter_map(|(t, p)| {
+                let name = t.strip_prefix('{')?.strip_suffix('}')?;
+                Some((name, p))
+            })
+            .collect();
+        found.reverse();
+        found
+    }
+
+    #[test]
+    fn word_at_a_time_searches_find_what_the_iterator_finds() {
+        // Every length up to three words, the needle at every position, once, twice or not
+        // at all, next to bytes that differ from it by one bit (borrows) and high bytes.
+        for len in 0..=24 {
+            for (first, second) in [(None, None), (Some(0), None), (Some(0), Some(1))]
+                .into_iter()
+                .chain((0..len).flat_map(|a| (a..len).map(move |b| (Some(a), Some(b)))))
+            {
+                let mut bytes: Vec<u8> = (0..len)
+                    .map(|i| [b'.', 0x2e, b'0', 0xaf, 0x01][i % 5])
+                    .collect();
+                for at in [first, second].into_iter().flatten().filter(|&at| at < len) {
+                    bytes[at] = b'/';
+                }
+                assert_eq!(
+                    find_byte(&bytes, b'/'),
+                    bytes.iter().position(|&b| b == b'/'),
+                    "{bytes:?}"
+                );
+                assert_eq!(
+                    rfind_byte(&bytes, b'/'),
+                    bytes.iter().rposition(|&b| b == b'/'),
+                    "{bytes:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_found_under_any_base_path_and_segment_shape() {
+        let cases: &[(&str, &str)] = &[
+            ("/campaigns/{campaign_id}", "/v1/campaigns/cmp_1"),
+            ("/campaigns/{campaign_id}", "/campaigns/cmp_1"),
+            (
+                "/campaigns/{campaign_id}/ads/{ad_id}",
+                "/api/v1/campaigns/cmp_1/ads/ad_2",
+            ),
+            (
+                "/campaigns/{campaign_id}/ads/{ad_id}/pause",
+                "/v1/campaigns/c/ads/a/pause",
+            ),
+            ("/{tenant}/{id}", "/t1/i2"),
+            ("/{tenant}/{id}", "/base/t1/i2"),
+            ("/campaigns", "/v1/campaigns"),
+            ("/campaigns/", "/v1/campaigns/"),
+            (
+                "/contacts/{contact_id}/export",
+                "/v1/contacts/ctc%2F1/export",
+            ),
+            // A literal sent percent-encoded, and a segment mixing text and a parameter.
+            ("/files/{id}/caf\u{e9}", "/v1/files/f1/caf%C3%A9"),
+            ("/files/{id}/v{version}.json", "/v1/files/f1/v2.json"),
+            ("/a/{x}/b/{y}/c/{z}", "/prefix/a/1/b/2/c/3"),
+        ];
+        for &(template, path) in cases {
+            assert_eq!(
+                ids(template, path),
+                reference(template, path),
+                "{template} in {path}"
+            );
+        }
+        assert_eq!(
+            ids(
+                "/campaigns/{campaign_id}/ads/{ad_id}",
+                "/v1/campaigns/cmp_1/ads/ad_2"
+            ),
+            [("campaign_id", "cmp_1"), ("ad_id", "ad_2")]
+        );
     }
 }

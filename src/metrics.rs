@@ -27,14 +27,15 @@
 //! Attribute values are bounded: the operation id and path template come from the spec, never
 //! a filled path, so no id and no personal data becomes a label.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::StatusCode;
 use metrics::{Histogram, Label, counter, histogram};
 
-use crate::interceptor::{Context, HookError, Interceptor};
+use crate::interceptor::{Context, Hook, HookError, HookSet, Interceptor};
 
 /// The interceptor that reports usage metrics. See the [module docs](self) for what it emits.
 ///
@@ -42,9 +43,18 @@ use crate::interceptor::{Context, HookError, Interceptor};
 /// one per series (operation, status, error type) and recorder, registered with the recorder
 /// the first time the series is seen. A recorder installed later (or a thread-local one) gets
 /// its own handles, so nothing is recorded into a recorder that is no longer current.
-#[derive(Default)]
 pub struct Metrics {
-    series: RwLock<HashMap<SeriesKey, Histogram, BuildHasherDefault<SeriesHasher>>>,
+    /// Names this interceptor in the per-thread handle caches (unique for the process).
+    id: u64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Metrics {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -59,6 +69,19 @@ impl Metrics {
         Metrics::default()
     }
 }
+
+/// Handles kept per thread and not in the interceptor: finding one then takes no lock and
+/// writes no memory another thread reads, so requests completing on two cores at once do not
+/// pull a shared cache line back and forth (a shared lock cost more than the lookup itself).
+type Handles = HashMap<(u64, SeriesKey), Histogram, BuildHasherDefault<SeriesHasher>>;
+
+thread_local! {
+    static HANDLES: RefCell<Handles> = RefCell::default();
+}
+
+/// Series a thread keeps handles for before it starts over: the API has a few dozen
+/// operations and statuses, and clients that come and go must not grow the cache for good.
+const MAX_KEPT_SERIES: usize = 1024;
 
 /// A series of `http.client.request.duration` under one recorder. The operation is named by
 /// the address of its id (a `&'static str` from the generated code, one per operation), the
@@ -167,6 +190,16 @@ fn request_labels(ctx: &Context<'_>) -> Vec<Label> {
     labels
 }
 
+/// The hooks [`Metrics`] implements (keep in step with the `impl` below: the client calls
+/// only these when it registers one through `metrics()`).
+pub(crate) const METRICS_HOOKS: HookSet = HookSet::of(&[
+    Hook::AfterResponse,
+    Hook::OnError,
+    Hook::OnRetry,
+    Hook::OnRateLimitWait(std::time::Duration::ZERO),
+    Hook::OnCredentialRenewed,
+]);
+
 impl Interceptor for Metrics {
     fn after_response(&self, ctx: &Context<'_>) -> Result<(), HookError> {
         self.attempt_done(ctx);
@@ -232,21 +265,26 @@ impl Metrics {
                 .filter(|_| ctx.status().is_none())
                 .map_or(0, |e| crate::audit::kind_name(e.kind()).as_ptr() as usize),
         };
-        if let Some(histogram) = self
-            .series
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            histogram.record(seconds);
+        let key = (self.id, key);
+        // `try_with`: a hook running while the thread's locals are torn down still records,
+        // through the recorder directly.
+        let kept = HANDLES.try_with(|handles| {
+            let handles = handles.borrow();
+            handles.get(&key).map(|histogram| histogram.record(seconds))
+        });
+        if let Ok(Some(())) = kept {
             return;
         }
+        // Registered outside the borrow: the recorder runs code of its own.
         let histogram = histogram!("http.client.request.duration", request_labels(ctx));
         histogram.record(seconds);
-        self.series
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, histogram);
+        let _ = HANDLES.try_with(|handles| {
+            let mut handles = handles.borrow_mut();
+            if handles.len() >= MAX_KEPT_SERIES {
+                handles.clear();
+            }
+            handles.insert(key, histogram);
+        });
     }
 }
 

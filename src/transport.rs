@@ -634,6 +634,12 @@ impl Client {
             return;
         };
         let seen = &self.inner.credential_generation;
+        // Read before writing: the generation rarely changes, and a read leaves the shared
+        // cache line where it is, where a read-modify-write on every request would pull it
+        // from core to core.
+        if generation <= seen.load(Ordering::Relaxed) {
+            return;
+        }
         // The first credential of a client is not a renewal; a later, higher one is, once.
         let previous = seen.fetch_max(generation, Ordering::Relaxed);
         if generation > previous && previous > 0 {
@@ -748,7 +754,7 @@ impl Client {
         attempt: u32,
     ) -> Result<Answer, Error> {
         let request = self.http_request(prepared, credential);
-        if self.inner.interceptors.is_active() {
+        if self.inner.interceptors.wants(Hook::BeforeSend) {
             let ctx = Context {
                 headers: Some(request.headers()),
                 ..self.hook_context(prepared, attempt)
