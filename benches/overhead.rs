@@ -20,6 +20,12 @@
 //! The server answers with the headers the API sends on every response (`x-request-id`,
 //! `RateLimit-Policy`, `RateLimit`), which the SDK reads and the references ignore.
 //!
+//! With `--observed` the three sides are SDK clients: one with an audit sink (JSON lines to a
+//! file) and the metrics interceptor, one plain, and a second plain one — an A/A control, whose
+//! ratio to the first shows what the benchmark reads when nothing differs. Besides the median
+//! of the runs' ratios, each comparison reports the median over all slices of a slice's CPU
+//! time against its neighbouring reference slice.
+//!
 //! ```text
 //! cargo bench --bench overhead                  # 7 runs of every case
 //! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
@@ -473,6 +479,10 @@ struct Sample {
 struct Ratios {
     cpu: Vec<f64>,
     rate: Vec<f64>,
+    /// CPU time of each slice against the reference's slice next to it: many more samples
+    /// than runs, each taken within a fraction of a second of its pair, so their median shrugs
+    /// off a slow spell that lands on one side of one run.
+    slice_cpu: Vec<f64>,
 }
 
 async fn measure_all(base_url: &str, options: &Options) {
@@ -546,12 +556,21 @@ async fn measure_all(base_url: &str, options: &Options) {
             let slice = (requests / SLICES_PER_RUN / concurrency).max(1) * concurrency;
             let mut totals: BTreeMap<Side, (Duration, Duration, usize)> = BTreeMap::new();
             for _ in 0..SLICES_PER_RUN {
+                let mut cpu_of_slice = BTreeMap::new();
                 for side in order {
                     let (wall, cpu) = run_timed(&clients, call, side, concurrency, slice).await;
                     let total = totals.entry(side).or_default();
                     total.0 += wall;
                     total.1 += cpu;
                     total.2 += slice;
+                    cpu_of_slice.insert(side, cpu.as_secs_f64());
+                }
+                for (side, reference) in Side::comparisons(options.observed) {
+                    ratios
+                        .entry((side, reference))
+                        .or_default()
+                        .slice_cpu
+                        .push(cpu_of_slice[&side] / cpu_of_slice[&reference]);
                 }
             }
             let run: BTreeMap<Side, Sample> = totals
@@ -641,15 +660,21 @@ fn report(
         );
     }
     for (side, reference) in Side::comparisons(observed) {
-        let Ratios { cpu, rate } = ratios.entry((side, reference)).or_default();
+        let Ratios {
+            cpu,
+            rate,
+            slice_cpu,
+        } = ratios.entry((side, reference)).or_default();
         let mut sorted = cpu.clone();
         sorted.sort_by(f64::total_cmp);
         println!(
-            "  {:<24} CPU {:.3} (runs {:.2}–{:.2}), req/s {:.3}",
+            "  {:<24} CPU {:.3} (runs {:.2}–{:.2}; slices {:.3} over {}), req/s {:.3}",
             format!("{}/{}", side.label(observed), reference.label(observed)),
             median(cpu),
             sorted[0],
             sorted[sorted.len() - 1],
+            median(slice_cpu),
+            slice_cpu.len(),
             median(rate),
         );
     }
@@ -924,6 +949,8 @@ mod observed {
 
     static REGISTRY: OnceLock<&'static Registry> = OnceLock::new();
     static SINK: OnceLock<JsonLinesSink> = OnceLock::new();
+    /// Removed at the end: a full run writes hundreds of megabytes of records.
+    static AUDIT_FILE: OnceLock<std::path::PathBuf> = OnceLock::new();
 
     pub(super) fn client(base_url: &str) -> Client {
         let registry = *REGISTRY.get_or_init(|| {
@@ -932,11 +959,13 @@ mod observed {
             registry
         });
         let _ = registry;
-        let path = std::env::temp_dir().join(format!(
-            "marketing-api-overhead-audit-{}.jsonl",
-            std::process::id()
-        ));
-        let file = std::fs::File::create(&path).expect("audit file");
+        let path = AUDIT_FILE.get_or_init(|| {
+            std::env::temp_dir().join(format!(
+                "marketing-api-overhead-audit-{}.jsonl",
+                std::process::id()
+            ))
+        });
+        let file = std::fs::File::create(path).expect("audit file");
         // Sized for the bursts of the c=64 cases: nothing may be dropped, or the comparison
         // would flatter the observed side.
         let sink = SINK.get_or_init(|| JsonLinesSink::with_buffer(file, 1 << 16));
@@ -969,6 +998,9 @@ mod observed {
             sink.dropped(),
             requests
         );
+        if let Some(path) = AUDIT_FILE.get() {
+            let _ = std::fs::remove_file(path);
+        }
         assert_eq!(
             sink.dropped(),
             0,
