@@ -514,6 +514,39 @@ mod tests {
     }
 
     #[test]
+    fn the_request_id_is_read_when_it_is_utf8() {
+        let op: &'static OperationInfo = Box::leak(Box::new(OperationInfo {
+            id: "op",
+            method: Method::GET,
+            path_template: "/x",
+            deprecated: false,
+            idempotency_key: false,
+        }));
+        let read = |value: &[u8]| {
+            let mut headers = HeaderMap::new();
+            headers.insert(X_REQUEST_ID, HeaderValue::from_bytes(value).unwrap());
+            let ctx = Context {
+                op,
+                url_path: "/x",
+                credential: "none",
+                attempt: 1,
+                status: Some(StatusCode::OK),
+                headers: Some(&headers),
+                error: None,
+                duration: Duration::ZERO,
+                retry_delay: None,
+            };
+            ctx.request_id().map(str::to_owned)
+        };
+        assert_eq!(read(b"req_123").as_deref(), Some("req_123"));
+        assert_eq!(
+            read("req_caf\u{e9}".as_bytes()).as_deref(),
+            Some("req_caf\u{e9}")
+        );
+        assert_eq!(read(b"req_\xff"), None);
+    }
+
+    #[test]
     fn word_at_a_time_searches_find_what_the_iterator_finds() {
         // Every length up to three words, the needle at every position, once, twice or not
         // at all, next to bytes that differ from it by one bit (borrows) and high bytes.
