@@ -349,3 +349,23 @@ fn text_and_binary_bodies_stream_both_ways_and_a_raw_body_is_preferred_over_a_fo
     );
     assert!(!api.contains("crate::multipart::Multipart) -> ImportWidgets"));
 }
+
+/// A document with no component schemas (converted Postman collections) has an example
+/// roundtrip dispatch without arms: it must use its parameters and no unused helper, or the
+/// generated SDK warns (`compile_fixtures` builds `inline_only.yaml` with `-D warnings`).
+#[test]
+fn a_document_without_component_schemas_has_an_armless_roundtrip_dispatch() {
+    let generated =
+        generate(include_str!("fixtures/inline_only.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
+    assert!(
+        generated
+            .models
+            .contains("pub const __MODEL_NAMES: &[&str] = &[];")
+    );
+    assert!(generated.models.contains("let _ = (schema, json);"));
+    assert!(!generated.models.contains("fn roundtrip<"));
+    let with_models = generate(MINI).unwrap_or_else(|e| panic!("{e}"));
+    assert!(with_models.models.contains("fn roundtrip<"));
+    assert!(!with_models.models.contains("let _ = (schema, json);"));
+}
