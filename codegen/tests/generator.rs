@@ -350,6 +350,34 @@ fn text_and_binary_bodies_stream_both_ways_and_a_raw_body_is_preferred_over_a_fo
     assert!(!api.contains("crate::multipart::Multipart) -> ImportWidgets"));
 }
 
+/// A `$ref` to a union merged with an object in one `allOf` is left out of the struct, and the
+/// warning says it is a union (the limitation), not that it is "not an object" (it is one).
+#[test]
+fn a_union_inside_all_of_is_named_as_a_union_in_its_warning() {
+    let generated =
+        generate(include_str!("fixtures/quirks.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let warnings: Vec<String> = generated
+        .warnings
+        .iter()
+        .filter(|w| w.location.contains("CheckSummary"))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("/components/schemas/CheckSummary/allOf/0"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0].contains("a oneOf/anyOf inside allOf"),
+        "{warnings:?}"
+    );
+    assert!(
+        generated
+            .models
+            .contains("pub template_name: Option<String>")
+    );
+}
+
 /// A document with no component schemas (converted Postman collections) has an example
 /// roundtrip dispatch without arms: it must use its parameters and no unused helper, or the
 /// generated SDK warns (`compile_fixtures` builds `inline_only.yaml` with `-D warnings`).
