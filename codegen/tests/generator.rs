@@ -397,3 +397,46 @@ fn a_document_without_component_schemas_has_an_armless_roundtrip_dispatch() {
     assert!(with_models.models.contains("fn roundtrip<"));
     assert!(!with_models.models.contains("let _ = (schema, json);"));
 }
+
+/// An array path parameter in the default `simple` style is a typed list written `a,b`, each
+/// item escaped on its own; with `label` or `matrix` style it stays text, with a warning.
+#[test]
+fn an_array_path_parameter_is_a_list_joined_by_commas() {
+    let quirks = include_str!("fixtures/quirks.yaml");
+    let generated = generate(quirks).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !generated
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("no text form")),
+        "{:?}",
+        generated.warnings
+    );
+    assert!(
+        generated.api.contains("names: Vec<String>"),
+        "{}",
+        generated.api
+    );
+    assert!(generated.api.contains("ids: Vec<i64>"));
+    assert!(
+        generated
+            .api
+            .contains("crate::codec::path_list_segment(&names)")
+    );
+    let param = "{name: names, in: path, required: true, schema:";
+    assert!(quirks.contains(param), "fixture changed");
+    let label = generate(&quirks.replace(
+        param,
+        "{name: names, in: path, required: true, style: label, schema:",
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        label
+            .warnings
+            .iter()
+            .any(|w| w.location.contains("values") && w.to_string().contains("no text form")),
+        "{:?}",
+        label.warnings
+    );
+    assert!(!label.api.contains("names: Vec<String>"));
+}
