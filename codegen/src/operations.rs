@@ -562,9 +562,13 @@ fn build_operation(
         }
     }
 
-    // Path parameters in path order; ones used but not declared are strings.
-    let mut ordered = Vec::new();
+    // Path parameters in path order; ones used but not declared are strings. A name used twice
+    // (`/resourceGroups/System.{location}/…/fabricLocations/{location}`) is one parameter.
+    let mut ordered: Vec<Param> = Vec::new();
     for name in template_params(&raw.path) {
+        if ordered.iter().any(|p| p.wire == name) {
+            continue;
+        }
         let param = path_params.remove(&name).unwrap_or_else(|| {
             warn(
                 &location,

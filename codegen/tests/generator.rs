@@ -440,3 +440,33 @@ fn an_array_path_parameter_is_a_list_joined_by_commas() {
     );
     assert!(!label.api.contains("names: Vec<String>"));
 }
+
+/// A path that names one parameter twice takes it once: one argument, converted once, written
+/// at both places (it was a second unused argument, a move of the first one twice, and a
+/// warning that the declared parameter was not declared).
+#[test]
+fn a_parameter_used_twice_in_a_path_is_one_argument() {
+    let generated =
+        generate(include_str!("fixtures/quirks.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !generated
+            .warnings
+            .iter()
+            .any(|w| w.location.contains("fabrics")),
+        "{:?}",
+        generated.warnings
+    );
+    let api = &generated.api;
+    assert!(
+        api.contains("location: impl Into<String>, result: impl Into<String>)"),
+        "{api}"
+    );
+    assert!(!api.contains("location2"));
+    assert!(
+        api.contains("\"/groups/System.{0}/fabrics/{0}/results/{1}\""),
+        "{api}"
+    );
+    assert_eq!(api.matches("&location.into()").count(), 1);
+    // Paths without a repeat keep the plain `{}` template.
+    assert!(api.contains("\"/files/{}\""));
+}
