@@ -122,6 +122,18 @@ pub(crate) fn path_segment<T: QueryValue + ?Sized>(value: &T) -> String {
     }
 }
 
+/// A list path parameter (style `simple`): every item escaped as its own segment text, joined
+/// by a literal `,`, so an item can neither change the path's shape nor split into two items.
+#[allow(dead_code)] // used by code generated from specs with such parameters
+#[cfg(feature = "client")]
+pub(crate) fn path_list_segment<T: QueryValue>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|item| path_segment(item))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// How a list or map parameter is written (OpenAPI `style` and `explode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(dead_code)] // used by code generated from specs with such parameters, bodies or responses
@@ -772,6 +784,16 @@ mod tests {
         assert_eq!(path_segment("cmp_1"), "cmp_1");
         assert_eq!(path_segment("a/../b?c#d"), "a%2F..%2Fb%3Fc%23d");
         assert_eq!(path_segment(".."), "%2E%2E");
+    }
+
+    #[test]
+    fn path_list_items_are_escaped_one_by_one_and_joined_by_a_comma() {
+        let texts = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(path_list_segment(&texts(&["a", "b"])), "a,b");
+        assert_eq!(path_list_segment(&texts(&["x,y", "../z"])), "x%2Cy,..%2Fz");
+        assert_eq!(path_list_segment(&texts(&[".."])), "%2E%2E");
+        assert_eq!(path_list_segment(&[1_i64, 2]), "1,2");
+        assert_eq!(path_list_segment::<String>(&[]), "");
     }
 
     #[test]

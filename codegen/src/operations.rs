@@ -531,7 +531,10 @@ fn build_operation(
             None if p.get("content").is_some() => (Ty::String, ParamStyle::Form { explode: false }),
             None => (Ty::String, param_style(&view, place)),
         };
-        let ty = parameter_type(types, ty, place, at, &mut warn);
+        // Only the default `simple` style writes a path list as `a,b`; `label` and `matrix`
+        // lists keep the text form (and its warning).
+        let simple_path = place == "path" && view.str("style").is_none_or(|s| s == "simple");
+        let ty = parameter_type(types, ty, place, simple_path, at, &mut warn);
         let required = place == "path" || view.flag("required");
         let mut doc_text = view.doc();
         if doc_text.is_empty() {
@@ -559,9 +562,13 @@ fn build_operation(
         }
     }
 
-    // Path parameters in path order; ones used but not declared are strings.
-    let mut ordered = Vec::new();
+    // Path parameters in path order; ones used but not declared are strings. A name used twice
+    // (`/resourceGroups/System.{location}/…/fabricLocations/{location}`) is one parameter.
+    let mut ordered: Vec<Param> = Vec::new();
     for name in template_params(&raw.path) {
+        if ordered.iter().any(|p| p.wire == name) {
+            continue;
+        }
         let param = path_params.remove(&name).unwrap_or_else(|| {
             warn(
                 &location,
@@ -690,6 +697,7 @@ fn parameter_type(
     types: &TypeBuilder<'_>,
     ty: Ty,
     place: &str,
+    simple_path: bool,
     at: &str,
     warn: &mut impl FnMut(&str, String),
 ) -> Ty {
@@ -697,6 +705,8 @@ fn parameter_type(
     let ok = match (&ty, place) {
         (t, _) if scalar(t) => true,
         (Ty::List(item), "query" | "header" | "cookie") => scalar(item),
+        // `/mget/{names}` with `names: [a, b]` is `/mget/a,b` (style `simple`).
+        (Ty::List(item), "path") => simple_path && scalar(item),
         (Ty::Map(value), "query") => scalar(value),
         _ => false,
     };

@@ -633,10 +633,18 @@ impl<'d> TypeBuilder<'d> {
             return TypeKind::Alias(Ty::Json);
         }
         for index in &non_object {
-            self.warn(
-                &format!("{pointer}/allOf/{index}"),
-                "an allOf member that is not an object cannot be merged into the struct; left out",
-            );
+            // A union (often a `$ref` to a discriminated `oneOf`) is not "not an object": say
+            // what it is, so the warning names the real limitation.
+            let union = self.doc.resolve(&members[*index], "").is_ok_and(|(t, _)| {
+                let v = SchemaView::new(t);
+                v.list("oneOf").is_some() || v.list("anyOf").is_some()
+            });
+            let message = if union {
+                "a oneOf/anyOf inside allOf cannot be merged into one struct; left out"
+            } else {
+                "an allOf member that is not an object cannot be merged into the struct; left out"
+            };
+            self.warn(&format!("{pointer}/allOf/{index}"), message);
         }
         let schema = self.doc.at(pointer).cloned().unwrap_or(Value::Null);
         let mut parts: Vec<(&Value, String)> = members

@@ -349,3 +349,124 @@ fn text_and_binary_bodies_stream_both_ways_and_a_raw_body_is_preferred_over_a_fo
     );
     assert!(!api.contains("crate::multipart::Multipart) -> ImportWidgets"));
 }
+
+/// A `$ref` to a union merged with an object in one `allOf` is left out of the struct, and the
+/// warning says it is a union (the limitation), not that it is "not an object" (it is one).
+#[test]
+fn a_union_inside_all_of_is_named_as_a_union_in_its_warning() {
+    let generated =
+        generate(include_str!("fixtures/quirks.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let warnings: Vec<String> = generated
+        .warnings
+        .iter()
+        .filter(|w| w.location.contains("CheckSummary"))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("/components/schemas/CheckSummary/allOf/0"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0].contains("a oneOf/anyOf inside allOf"),
+        "{warnings:?}"
+    );
+    assert!(
+        generated
+            .models
+            .contains("pub template_name: Option<String>")
+    );
+}
+
+/// A document with no component schemas (converted Postman collections) has an example
+/// roundtrip dispatch without arms: it must use its parameters and no unused helper, or the
+/// generated SDK warns (`compile_fixtures` builds `inline_only.yaml` with `-D warnings`).
+#[test]
+fn a_document_without_component_schemas_has_an_armless_roundtrip_dispatch() {
+    let generated =
+        generate(include_str!("fixtures/inline_only.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
+    assert!(
+        generated
+            .models
+            .contains("pub const __MODEL_NAMES: &[&str] = &[];")
+    );
+    assert!(generated.models.contains("let _ = (schema, json);"));
+    assert!(!generated.models.contains("fn roundtrip<"));
+    let with_models = generate(MINI).unwrap_or_else(|e| panic!("{e}"));
+    assert!(with_models.models.contains("fn roundtrip<"));
+    assert!(!with_models.models.contains("let _ = (schema, json);"));
+}
+
+/// An array path parameter in the default `simple` style is a typed list written `a,b`, each
+/// item escaped on its own; with `label` or `matrix` style it stays text, with a warning.
+#[test]
+fn an_array_path_parameter_is_a_list_joined_by_commas() {
+    let quirks = include_str!("fixtures/quirks.yaml");
+    let generated = generate(quirks).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !generated
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("no text form")),
+        "{:?}",
+        generated.warnings
+    );
+    assert!(
+        generated.api.contains("names: Vec<String>"),
+        "{}",
+        generated.api
+    );
+    assert!(generated.api.contains("ids: Vec<i64>"));
+    assert!(
+        generated
+            .api
+            .contains("crate::codec::path_list_segment(&names)")
+    );
+    let param = "{name: names, in: path, required: true, schema:";
+    assert!(quirks.contains(param), "fixture changed");
+    let label = generate(&quirks.replace(
+        param,
+        "{name: names, in: path, required: true, style: label, schema:",
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        label
+            .warnings
+            .iter()
+            .any(|w| w.location.contains("values") && w.to_string().contains("no text form")),
+        "{:?}",
+        label.warnings
+    );
+    assert!(!label.api.contains("names: Vec<String>"));
+}
+
+/// A path that names one parameter twice takes it once: one argument, converted once, written
+/// at both places (it was a second unused argument, a move of the first one twice, and a
+/// warning that the declared parameter was not declared).
+#[test]
+fn a_parameter_used_twice_in_a_path_is_one_argument() {
+    let generated =
+        generate(include_str!("fixtures/quirks.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !generated
+            .warnings
+            .iter()
+            .any(|w| w.location.contains("fabrics")),
+        "{:?}",
+        generated.warnings
+    );
+    let api = &generated.api;
+    assert!(
+        api.contains("location: impl Into<String>, result: impl Into<String>)"),
+        "{api}"
+    );
+    assert!(!api.contains("location2"));
+    assert!(
+        api.contains("\"/groups/System.{0}/fabrics/{0}/results/{1}\""),
+        "{api}"
+    );
+    assert_eq!(api.matches("&location.into()").count(), 1);
+    // Paths without a repeat keep the plain `{}` template.
+    assert!(api.contains("\"/files/{}\""));
+}

@@ -178,14 +178,34 @@ fn encode_body(kind: &BodyKind, content_type: &str) -> TokenStream {
 fn path_expr(op: &Operation, resource: &Resource, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
     let mut template = String::new();
     let mut values = Vec::new();
+    // A parameter used twice in one path is converted once (its argument moves into its
+    // segment), and the template names it by position (`{0}`) at each use.
+    let mut seen: Vec<&str> = Vec::new();
+    let repeats = {
+        let names = crate::operations::template_params(&op.path);
+        names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names[..i].contains(n))
+    };
     let mut rest = op.path.as_str();
     while let Some(start) = rest.find('{') {
         let Some(len) = rest[start..].find('}') else {
             break;
         };
         template.push_str(&rest[..start].replace('{', "{{").replace('}', "}}"));
-        template.push_str("{}");
         let param = &rest[start + 1..start + len];
+        if repeats {
+            if let Some(index) = seen.iter().position(|s| *s == param) {
+                template.push_str(&format!("{{{index}}}"));
+                rest = &rest[start + len + 1..];
+                continue;
+            }
+            template.push_str(&format!("{{{}}}", seen.len()));
+            seen.push(param);
+        } else {
+            template.push_str("{}");
+        }
         let own = op
             .path_args
             .iter()

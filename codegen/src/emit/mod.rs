@@ -136,7 +136,10 @@ fn id_names(api: &Api) -> HashSet<&str> {
 fn path_param(p: &Param, is_id: &dyn Fn(&str) -> bool) -> (TokenStream, TokenStream) {
     let name = ident(&p.rust);
     let (arg_ty, convert) = arg(&p.ty, is_id);
-    let segment = if convert {
+    let segment = if matches!(p.ty, Ty::List(_)) {
+        // Each item escaped on its own, joined by a literal `,` (style `simple`).
+        quote!(crate::codec::path_list_segment(&#name))
+    } else if convert {
         let ty = ty_tokens(&p.ty);
         quote!(crate::codec::path_segment::<#ty>(&#name.into()))
     } else {

@@ -823,6 +823,28 @@ fn roundtrip_dispatch(api: &Api) -> TokenStream {
         quote!(#origin => Some(roundtrip::<#name>(json)),)
     });
     let names = components.iter().map(|(origin, _)| *origin);
+    // A document whose schemas are all inline (common in converted Postman and API Blueprint
+    // documents) has no arm: the body is then just `None`, since a `json` parameter and a
+    // `roundtrip` helper nothing uses would be compiler warnings in the generated code.
+    let body = if components.is_empty() {
+        quote! {
+            let _ = (schema, json);
+            None
+        }
+    } else {
+        quote! {
+            fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
+                json: serde_json::Value,
+            ) -> Result<serde_json::Value, serde_json::Error> {
+                let typed: T = serde_json::from_value(json)?;
+                serde_json::to_value(&typed)
+            }
+            match schema {
+                #(#arms)*
+                _ => None,
+            }
+        }
+    };
     quote! {
         /// Every component schema that has a generated model type, by schema name.
         #[cfg(feature = "testing")]
@@ -837,16 +859,7 @@ fn roundtrip_dispatch(api: &Api) -> TokenStream {
             schema: &str,
             json: serde_json::Value,
         ) -> Option<Result<serde_json::Value, serde_json::Error>> {
-            fn roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
-                json: serde_json::Value,
-            ) -> Result<serde_json::Value, serde_json::Error> {
-                let typed: T = serde_json::from_value(json)?;
-                serde_json::to_value(&typed)
-            }
-            match schema {
-                #(#arms)*
-                _ => None,
-            }
+            #body
         }
     }
 }
