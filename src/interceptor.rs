@@ -41,6 +41,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
+use crate::byte_search::{find_byte, rfind_byte};
+
 use crate::error::Error;
 use crate::transport::OperationInfo;
 
@@ -289,42 +291,6 @@ impl<'a> Context<'a> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// The bytes of `word` equal to `needle`, as the high bit of each byte. Exact per byte (no
-/// borrow crosses bytes), so the lowest and the highest set bit both point at a match.
-fn matches(word: [u8; 8], needle: u8) -> u64 {
-    let x = u64::from_le_bytes(word) ^ (ONES * u64::from(needle));
-    !(((x & LOW7) + LOW7) | x | LOW7)
-}
-
-/// `bytes.iter().position(|&b| b == needle)`, eight bytes at a time (paths and templates are
-/// walked on every audited call).
-fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
-    let (words, rest) = bytes.as_chunks::<8>();
-    for (i, word) in words.iter().enumerate() {
-        let found = matches(*word, needle);
-        if found != 0 {
-            return Some(i * 8 + found.trailing_zeros() as usize / 8);
-        }
-    }
-    let tail = words.len() * 8;
-    rest.iter().position(|&b| b == needle).map(|i| tail + i)
-}
-
-/// `bytes.iter().rposition(|&b| b == needle)`, eight bytes at a time.
-fn rfind_byte(bytes: &[u8], needle: u8) -> Option<usize> {
-    let (head, words) = bytes.as_rchunks::<8>();
-    for (i, word) in words.iter().enumerate().rev() {
-        let found = matches(*word, needle);
-        if found != 0 {
-            return Some(head.len() + i * 8 + (63 - found.leading_zeros() as usize) / 8);
-        }
-    }
-    head.iter().rposition(|&b| b == needle)
-}
-
 /// The interceptors of a client, in registration order, and their failure count.
 #[derive(Clone, Default)]
 pub(crate) struct Interceptors {
@@ -544,35 +510,6 @@ mod tests {
             Some("req_caf\u{e9}")
         );
         assert_eq!(read(b"req_\xff"), None);
-    }
-
-    #[test]
-    fn word_at_a_time_searches_find_what_the_iterator_finds() {
-        // Every length up to three words, the needle at every position, once, twice or not
-        // at all, next to bytes that differ from it by one bit (borrows) and high bytes.
-        for len in 0..=24 {
-            for (first, second) in [(None, None), (Some(0), None), (Some(0), Some(1))]
-                .into_iter()
-                .chain((0..len).flat_map(|a| (a..len).map(move |b| (Some(a), Some(b)))))
-            {
-                let mut bytes: Vec<u8> = (0..len)
-                    .map(|i| [b'.', 0x2e, b'0', 0xaf, 0x01][i % 5])
-                    .collect();
-                for at in [first, second].into_iter().flatten().filter(|&at| at < len) {
-                    bytes[at] = b'/';
-                }
-                assert_eq!(
-                    find_byte(&bytes, b'/'),
-                    bytes.iter().position(|&b| b == b'/'),
-                    "{bytes:?}"
-                );
-                assert_eq!(
-                    rfind_byte(&bytes, b'/'),
-                    bytes.iter().rposition(|&b| b == b'/'),
-                    "{bytes:?}"
-                );
-            }
-        }
     }
 
     #[test]

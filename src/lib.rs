@@ -53,6 +53,8 @@ pub mod auth;
 #[cfg(feature = "client")]
 mod body;
 #[cfg(feature = "client")]
+mod byte_search;
+#[cfg(feature = "client")]
 mod client;
 pub mod clock;
 mod codec;
