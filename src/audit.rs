@@ -150,10 +150,6 @@ fn rfc3339_micros(secs: i64, micros: u32, buf: &mut [u8; 27]) -> &str {
     put2(11, of_day / 3_600);
     put2(14, of_day % 3_600 / 60);
     put2(17, of_day % 60);
-    let micros = i64::from(micros.min(999_999));
-    put2(20, micros / 10_000);
-    put2(22, micros / 100 % 100);
-    put2(24, micros % 100);
     for (at, byte) in [
         (4, b'-'),
         (7, b'-'),
@@ -165,6 +161,7 @@ fn rfc3339_micros(secs: i64, micros: u32, buf: &mut [u8; 27]) -> &str {
     ] {
         buf[at] = byte;
     }
+    write_micros(micros, buf);
     // Only ASCII digits and separators were written.
     std::str::from_utf8(buf).unwrap_or("1970-01-01T00:00:00.000000Z")
 }
@@ -497,8 +494,8 @@ impl AuditSink for JsonLinesSink {
 /// few operations over and over.
 #[derive(Default)]
 struct LineCache {
-    /// The last second formatted, and its text up to the fraction (`2026-11-30T23:56:19.`).
-    second: Option<(i64, [u8; 20])>,
+    /// The last second formatted, and its text (`2026-11-30T23:56:19.000000Z`).
+    second: Option<(i64, [u8; 27])>,
     /// `"operation":…,"method":…,"path_template":…` of recently seen operations, each in the
     /// slot its operation id's address picks: bounded, and a collision only re-encodes.
     operations: Vec<Option<(StaticStrings, Box<[u8]>)>>,
@@ -527,19 +524,17 @@ impl LineCache {
     /// Appends `YYYY-MM-DDTHH:MM:SS.ffffffZ`, formatting the date and time only when the
     /// second changed.
     fn push_time(&mut self, out: &mut Vec<u8>, secs: i64, micros: u32) {
-        let prefix = match self.second {
-            Some((cached, prefix)) if cached == secs => prefix,
+        let mut text = match self.second {
+            Some((cached, text)) if cached == secs => text,
             _ => {
-                let mut full = [0u8; 27];
-                rfc3339_micros(secs, 0, &mut full);
-                let mut prefix = [0u8; 20];
-                prefix.copy_from_slice(&full[..20]);
-                self.second = Some((secs, prefix));
-                prefix
+                let mut text = [0u8; 27];
+                rfc3339_micros(secs, 0, &mut text);
+                self.second = Some((secs, text));
+                text
             }
         };
-        out.extend_from_slice(&prefix);
-        push_micros(out, micros);
+        write_micros(micros, &mut text);
+        out.extend_from_slice(&text);
     }
 
     /// Appends the record's operation, method and path template fields.
@@ -630,16 +625,13 @@ fn push_operation_fields(out: &mut Vec<u8>, record: &AuditRecord<'_>) {
     push_json_str(out, record.path_template);
 }
 
-/// Six digits of microseconds and the `Z`.
-fn push_micros(out: &mut Vec<u8>, micros: u32) {
-    let micros = micros.min(999_999);
-    let mut text = *b"000000Z";
-    let mut rest = micros;
-    for at in (0..6).rev() {
-        text[at] = b'0' + (rest % 10) as u8;
+/// The six digits of microseconds into their place (20..26) of an RFC 3339 time.
+fn write_micros(micros: u32, buf: &mut [u8; 27]) {
+    let mut rest = micros.min(999_999);
+    for digit in buf[20..26].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
-    out.extend_from_slice(&text);
 }
 
 /// Bytes a JSON string cannot hold as they are: control characters, `"` and `\`.
