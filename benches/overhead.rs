@@ -31,6 +31,8 @@
 //! cargo bench --bench overhead -- --runs 3 --scale 0.2 get   # fewer, shorter runs; GET only
 //! cargo bench --bench overhead --features metrics -- --observed   # audit sink + metrics
 //!                                               # ("SDK") against the plain SDK ("hand-written")
+//! cargo bench --bench overhead --features metrics -- --observed --pin   # client on one core,
+//!                                               # server on the others (steadier on 2 cores)
 //! cargo bench --bench overhead -- --only lean "get c=1"   # one side alone (sdk, hand or lean),
 //!                                                         # e.g. under a profiler
 //! benches/overhead-instructions.sh                        # instructions per request (callgrind)
@@ -81,12 +83,15 @@ fn main() {
         .install_default()
         .expect("no other crypto provider is installed");
 
-    let mut server = Command::new(std::env::current_exe().expect("own path"))
+    let mut server = Command::new(std::env::current_exe().expect("own path"));
+    server
         .arg("--serve")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the canned server");
+        .stdout(Stdio::piped());
+    if options.pin {
+        pinning::split_cores(&mut server);
+    }
+    let mut server = server.spawn().expect("start the canned server");
     let mut port = String::new();
     BufReader::new(server.stdout.take().expect("piped stdout"))
         .read_line(&mut port)
@@ -117,6 +122,9 @@ struct Options {
     /// Compares the SDK with an audit sink and metrics (the `sdk` side) against the plain SDK
     /// (the `hand` side).
     observed: bool,
+    /// Gives this process one core and the server the others, so neither waits for the other's
+    /// core and no thread migrates (see [`pinning`]).
+    pin: bool,
 }
 
 impl Options {
@@ -128,6 +136,7 @@ impl Options {
             only: None,
             print_requests: false,
             observed: false,
+            pin: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -136,6 +145,7 @@ impl Options {
                 "--scale" => options.scale = next_number(&mut args, "--scale"),
                 "--dry-run-requests" => options.print_requests = true,
                 "--observed" => options.observed = true,
+                "--pin" => options.pin = true,
                 "--only" => {
                     options.only = match args.next().map(String::as_str) {
                         Some("sdk") => Some(Side::Sdk),
@@ -1020,10 +1030,88 @@ mod observed {
     pub(super) fn summary() {}
 }
 
-/// User + system CPU time of this process (all threads).
+/// User + system CPU time of this process (all threads), to the nanosecond: the scheduler's own
+/// runtime account, where `getrusage`'s user/system split is apportioned from timer ticks.
 fn process_cpu_time() -> Duration {
-    let (user, system) = process_cpu_split();
-    user + system
+    // SAFETY: `clock_gettime` only writes into the zeroed struct we pass.
+    let time = unsafe {
+        let mut time: libc::timespec = std::mem::zeroed();
+        let status = libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time);
+        assert_eq!(status, 0, "the process CPU clock is readable");
+        time
+    };
+    Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
+}
+
+/// `--pin`: on a machine with few cores the client and the canned server take turns on the same
+/// cores, and a thread's CPU time then depends on where the scheduler put it and what ran there
+/// before. Pinned, the client (every thread of this process) runs on the first allowed core and
+/// the server on the rest: run-to-run spread narrows (GET c=1 on two cores: ratios of single runs
+/// 0.92–1.27 unpinned, 1.00–1.10 pinned), at the price of a client runtime with one worker.
+mod pinning {
+    use std::os::unix::process::CommandExt;
+    use std::process::Command;
+
+    /// Pins this process to its first allowed core and makes `server` start on the others.
+    /// Call before any other thread starts: threads inherit the affinity they are created with.
+    pub(super) fn split_cores(server: &mut Command) {
+        let allowed = allowed_cores();
+        assert!(
+            allowed.len() >= 2,
+            "--pin needs at least two cores, this process may use {}",
+            allowed.len()
+        );
+        let client = set_of(&allowed[..1]);
+        let rest = set_of(&allowed[1..]);
+        // SAFETY: `sched_setaffinity` is a plain system call, safe between fork and exec; the
+        // closure touches only the set copied into it.
+        unsafe {
+            server.pre_exec(move || {
+                if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &rest) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        // SAFETY: the set is initialised and its size passed alongside.
+        let status = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &client) };
+        assert_eq!(
+            status,
+            0,
+            "pin the client: {}",
+            std::io::Error::last_os_error()
+        );
+        println!(
+            "--pin: client on core {}, server on {:?}",
+            allowed[0],
+            &allowed[1..]
+        );
+    }
+
+    fn allowed_cores() -> Vec<usize> {
+        // SAFETY: the zeroed set is a valid empty set, which the call fills.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            let status = libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set);
+            assert_eq!(status, 0, "read the allowed cores");
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&core| libc::CPU_ISSET(core, &set))
+                .collect()
+        }
+    }
+
+    fn set_of(cores: &[usize]) -> libc::cpu_set_t {
+        // SAFETY: the zeroed set is a valid empty set, and every core came from
+        // `allowed_cores`, below `CPU_SETSIZE`.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &core in cores {
+                libc::CPU_SET(core, &mut set);
+            }
+            set
+        }
+    }
 }
 
 /// User and system CPU time of this process (all threads), apart.
