@@ -30,6 +30,7 @@
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -271,15 +272,117 @@ pub const WRITE_INTERVAL: Duration = Duration::from_millis(50);
 
 /// What the request path and the writer thread share, under one mutex.
 struct Queue {
-    /// The queued records, already encoded as JSON lines.
-    lines: Vec<u8>,
-    /// How many records `lines` holds (the bound is in records).
-    records: usize,
+    /// The queued records (the bound is in records).
+    batch: Batch,
     /// Callers of `flush` waiting for everything queued before them.
     flushes: Vec<SyncSender<()>>,
     closed: bool,
-    /// What the next line can reuse from the last ones.
-    cache: LineCache,
+}
+
+/// Records waiting to be written: their fixed fields as they are and their strings copied into
+/// one text buffer. Copying is all a request does; the writer thread encodes the lines a batch
+/// at a time, where the encoder's code and tables stay in the cache from one line to the next
+/// instead of being fetched again between every two API calls.
+#[derive(Default)]
+struct Batch {
+    records: Vec<QueuedRecord>,
+    /// Every record's resource ids: parameter name and the value's range in `text`.
+    ids: Vec<(&'static str, Range<usize>)>,
+    text: String,
+}
+
+/// An [`AuditRecord`] in a [`Batch`]: its borrowed strings are ranges of the batch's text.
+struct QueuedRecord {
+    time: DateTime<Utc>,
+    operation: &'static str,
+    method: &'static str,
+    path_template: &'static str,
+    /// Range of the batch's `ids`.
+    ids: Range<usize>,
+    credential: Range<usize>,
+    outcome: Outcome,
+    status: Option<u16>,
+    request_id: Option<Range<usize>>,
+    attempts: u32,
+    error: Option<&'static str>,
+    duration_ms: u64,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn push(&mut self, record: &AuditRecord<'_>) {
+        let first_id = self.ids.len();
+        for &(name, value) in record.resource_ids {
+            let value = self.copy(value);
+            self.ids.push((name, value));
+        }
+        let credential = self.copy(record.credential);
+        let request_id = record.request_id.map(|id| self.copy(id));
+        self.records.push(QueuedRecord {
+            time: record.time,
+            operation: record.operation,
+            method: record.method,
+            path_template: record.path_template,
+            ids: first_id..self.ids.len(),
+            credential,
+            outcome: record.outcome,
+            status: record.status,
+            request_id,
+            attempts: record.attempts,
+            error: record.error,
+            duration_ms: record.duration_ms,
+        });
+    }
+
+    fn copy(&mut self, text: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(text);
+        start..self.text.len()
+    }
+
+    /// A copied string back (ranges are whole `&str`s, so always on character boundaries).
+    fn text(&self, range: &Range<usize>) -> &str {
+        self.text.get(range.clone()).unwrap_or_default()
+    }
+
+    /// Appends every record as its JSON line.
+    fn encode(&self, out: &mut Vec<u8>, cache: &mut LineCache) {
+        let mut ids: Vec<(&'static str, &str)> = Vec::new();
+        for queued in &self.records {
+            ids.clear();
+            ids.extend(
+                self.ids
+                    .get(queued.ids.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(name, value)| (*name, self.text(value))),
+            );
+            let record = AuditRecord {
+                time: queued.time,
+                operation: queued.operation,
+                method: queued.method,
+                path_template: queued.path_template,
+                resource_ids: &ids,
+                credential: self.text(&queued.credential),
+                outcome: queued.outcome,
+                status: queued.status,
+                request_id: queued.request_id.as_ref().map(|id| self.text(id)),
+                attempts: queued.attempts,
+                error: queued.error,
+                duration_ms: queued.duration_ms,
+            };
+            encode_line(&record, out, Some(cache));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.records.clear();
+        self.ids.clear();
+        self.text.clear();
+    }
 }
 
 struct Shared {
@@ -323,12 +426,12 @@ impl Drop for Owner {
 
 /// An [`AuditSink`] writing one JSON object per line to a file or any [`Write`].
 ///
-/// - **Non-blocking.** [`record`](AuditSink::record) encodes the record as its JSON line
-///   straight into an in-memory queue under a short lock and returns; it never waits for the
-///   writer and never wakes it in the common case. A thread of the sink's own takes the queue
-///   every [`WRITE_INTERVAL`] (sooner when it is half full) and writes it in one piece, then
-///   flushes: one write system call per batch, not per record, and no per-record work or
-///   allocation on either side beyond encoding the line.
+/// - **Non-blocking.** [`record`](AuditSink::record) copies the record into an in-memory queue
+///   under a short lock and returns; it never waits for the writer and never wakes it in the
+///   common case. A thread of the sink's own takes the queue every [`WRITE_INTERVAL`] (sooner
+///   when it is half full), encodes its records as JSON lines and writes them in one piece, then
+///   flushes: one write system call per batch, not per record, and no allocation on either
+///   side once the queue has grown to its working size.
 /// - **Bounded.** The queue holds [`DEFAULT_BUFFER`] records (or what
 ///   [`with_buffer`](Self::with_buffer) says). When it is full the record is **dropped, counted
 ///   and reported**: [`dropped`](Self::dropped) says how many, and a `tracing::warn!` (target
@@ -376,11 +479,9 @@ impl JsonLinesSink {
         let capacity = buffer.max(1);
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
-                lines: Vec::new(),
-                records: 0,
+                batch: Batch::default(),
                 flushes: Vec::new(),
                 closed: false,
-                cache: LineCache::default(),
             }),
             wake: Condvar::new(),
             capacity,
@@ -469,18 +570,15 @@ impl AuditSink for JsonLinesSink {
     fn record(&self, record: &AuditRecord<'_>) {
         let shared = self.shared();
         let mut queue = shared.queue();
-        if queue.closed || queue.records >= shared.capacity {
+        if queue.closed || queue.batch.len() >= shared.capacity {
             drop(queue);
             self.count_drop();
             return;
         }
-        // Encoded under the lock, into the queue itself: no copy and no allocation once the
-        // queue has grown to its working size. The lock is held for the encoding (a few hundred
-        // instructions), far less than the request around it takes.
-        let Queue { lines, cache, .. } = &mut *queue;
-        encode_line(record, lines, Some(cache));
-        queue.records += 1;
-        let half_full = queue.records == shared.capacity / 2;
+        // Copied under the lock into the queue itself (no allocation once it has grown to its
+        // working size); the writer thread encodes it.
+        queue.batch.push(record);
+        let half_full = queue.batch.len() == shared.capacity / 2;
         drop(queue);
         if half_full {
             // A burst: take the queue now rather than at the end of the interval.
@@ -489,9 +587,9 @@ impl AuditSink for JsonLinesSink {
     }
 }
 
-/// What encoding a line can reuse from the lines before it. The sink keeps one in its queue,
-/// under the queue's lock: consecutive records share their second, and a client calls the same
-/// few operations over and over.
+/// What encoding a line can reuse from the lines before it. The sink's writer thread keeps one:
+/// consecutive records share their second, and a client calls the same few operations over and
+/// over.
 #[derive(Default)]
 struct LineCache {
     /// The last second formatted, and its text (`2026-11-30T23:56:19.000000Z`).
@@ -710,7 +808,10 @@ fn push_u64(out: &mut Vec<u8>, mut value: u64) {
 /// The writer thread: takes the queue in batches until the sink is closed and drained.
 fn write_batches(shared: &Shared, mut out: impl Write) {
     // Swapped with the queue's, so both keep their capacity: no allocation once warm.
-    let mut batch: Vec<u8> = Vec::new();
+    let mut batch = Batch::default();
+    // The batch's lines, and what encoding them reuses from line to line.
+    let mut lines: Vec<u8> = Vec::new();
+    let mut cache = LineCache::default();
     let report_failure = |records: usize, error: &dyn fmt::Display| {
         let before = shared
             .failed_writes
@@ -722,42 +823,45 @@ fn write_batches(shared: &Shared, mut out: impl Write) {
         }
     };
     loop {
-        let (records, flushes, closed) = {
+        let (flushes, closed) = {
             let mut queue = shared.queue();
-            if queue.records == 0 && queue.flushes.is_empty() && !queue.closed {
+            if queue.batch.len() == 0 && queue.flushes.is_empty() && !queue.closed {
                 queue = shared
                     .wake
                     .wait_timeout(queue, WRITE_INTERVAL)
                     .unwrap_or_else(|p| p.into_inner())
                     .0;
             }
-            std::mem::swap(&mut queue.lines, &mut batch);
-            let records = std::mem::take(&mut queue.records);
-            (records, std::mem::take(&mut queue.flushes), queue.closed)
+            std::mem::swap(&mut queue.batch, &mut batch);
+            (std::mem::take(&mut queue.flushes), queue.closed)
         };
+        let records = batch.len();
         if records > 0 || !flushes.is_empty() {
-            match out.write_all(&batch).and_then(|()| out.flush()) {
+            batch.encode(&mut lines, &mut cache);
+            match out.write_all(&lines).and_then(|()| out.flush()) {
                 Ok(()) => {
                     shared.written.fetch_add(records as u64, Ordering::Relaxed);
                 }
                 Err(error) => report_failure(records, &error),
             }
             batch.clear();
-            if batch.capacity() > SHRINK_ABOVE {
-                // A burst grew it: give the memory back rather than hold it for good.
-                batch.shrink_to(SHRINK_ABOVE / 4);
+            lines.clear();
+            if lines.capacity() > SHRINK_ABOVE {
+                // A burst grew them: give the memory back rather than hold it for good.
+                lines.shrink_to(SHRINK_ABOVE / 4);
+                batch.text.shrink_to(SHRINK_ABOVE / 16);
             }
         }
         for done in flushes {
             let _ = done.send(());
         }
-        if closed && shared.queue().records == 0 {
+        if closed && shared.queue().batch.len() == 0 {
             break;
         }
     }
 }
 
-/// Bytes of encoded lines a batch buffer keeps between batches.
+/// Bytes of encoded lines the writer keeps between batches.
 const SHRINK_ABOVE: usize = 4 << 20;
 
 #[cfg(test)]
@@ -912,6 +1016,46 @@ mod tests {
                 "step {step}"
             );
         }
+    }
+
+    #[test]
+    fn queued_records_encode_as_the_records_themselves() {
+        // Records differing in every borrowed string (none, one and several ids; escapes and
+        // non-ASCII text; with and without a request id), queued one after the other so each
+        // one's ranges start where the last one's ended.
+        let ids_of = [
+            vec![],
+            vec![("contact_id", "ctc_1")],
+            vec![("campaign_id", "cmp_\"quoted\""), ("ad_id", "ad_é✓\n")],
+        ];
+        let mut records = Vec::new();
+        for (i, ids) in ids_of.iter().enumerate() {
+            let mut r = record("getContact");
+            r.resource_ids = ids;
+            r.credential = ["api_key:sk_test", "oauth_client:ünï", ""][i];
+            r.request_id = [Some("req_1"), None, Some("req_\\x")][i];
+            r.outcome = [Outcome::Success, Outcome::Failure, Outcome::Success][i];
+            r.status = [Some(200), None, Some(404)][i];
+            r.error = [None, Some("transport"), Some("api")][i];
+            records.push(r);
+        }
+        let mut batch = Batch::default();
+        let mut expected = Vec::new();
+        for r in records.iter().cycle().take(7) {
+            batch.push(r);
+            encode_line(r, &mut expected, None);
+        }
+        let mut encoded = Vec::new();
+        batch.encode(&mut encoded, &mut LineCache::default());
+        assert_eq!(String::from_utf8(encoded), String::from_utf8(expected));
+
+        // Cleared, the batch holds nothing of its earlier records.
+        batch.clear();
+        batch.push(&records[1]);
+        let (mut encoded, mut expected) = (Vec::new(), Vec::new());
+        batch.encode(&mut encoded, &mut LineCache::default());
+        encode_line(&records[1], &mut expected, None);
+        assert_eq!(String::from_utf8(encoded), String::from_utf8(expected));
     }
 
     #[test]
