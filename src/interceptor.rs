@@ -450,6 +450,7 @@ mod tests {
             path_template: template,
             deprecated: false,
             idempotency_key: false,
+            accept: None,
         }));
         Context {
             op,
@@ -487,6 +488,7 @@ mod tests {
             path_template: "/x",
             deprecated: false,
             idempotency_key: false,
+            accept: None,
         }));
         let read = |value: &[u8]| {
             let mut headers = HeaderMap::new();

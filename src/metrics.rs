@@ -302,6 +302,7 @@ mod tests {
         path_template: "/campaigns/{campaign_id}",
         deprecated: false,
         idempotency_key: false,
+        accept: None,
     };
 
     /// Counts histogram samples, whatever the series.

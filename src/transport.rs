@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
 use futures::future::Either;
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -59,6 +59,9 @@ pub(crate) struct OperationInfo {
     /// The operation declares an `Idempotency-Key` header: a POST gets one per logical
     /// request and is then safe to retry.
     pub(crate) idempotency_key: bool,
+    /// What the operation's `Accept` header says when its answer is not JSON (text or
+    /// binary); `None` leaves the client's default, `application/json`.
+    pub(crate) accept: Option<HeaderValue>,
 }
 
 /// One logical request, as built by an operation builder.
@@ -802,6 +805,9 @@ impl Client {
         if let Some(credential) = credential {
             credential.apply(headers);
         }
+        if let Some(accept) = &prepared.op.accept {
+            headers.insert(ACCEPT, accept.clone());
+        }
         if let Some(key) = &prepared.idempotency_key {
             headers.insert(retry::IDEMPOTENCY_KEY_HEADER, key.clone());
         }
@@ -1210,6 +1216,7 @@ mod tests {
         path_template: "/exports/{id}",
         deprecated: false,
         idempotency_key: false,
+        accept: None,
     };
 
     fn download() -> Request {
@@ -1328,6 +1335,7 @@ mod step_tests {
         path_template: "/campaigns/{id}",
         deprecated: false,
         idempotency_key: false,
+        accept: None,
     };
     static CREATE_CAMPAIGN: OperationInfo = OperationInfo {
         id: "createCampaign",
@@ -1335,6 +1343,7 @@ mod step_tests {
         path_template: "/campaigns",
         deprecated: false,
         idempotency_key: true,
+        accept: None,
     };
 
     fn request(operation: &'static OperationInfo) -> Request {

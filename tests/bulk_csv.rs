@@ -611,3 +611,47 @@ async fn mock_api_answers_an_export_and_an_import_as_the_spec_declares() -> Test
     mock.verify().await;
     Ok(())
 }
+
+/// The `Accept` header a request carries, exactly as sent.
+fn accept_is(expected: &'static str) -> impl Fn(&wiremock::Request) -> bool {
+    move |request| request.headers.get("accept").map(|v| v.as_bytes()) == Some(expected.as_bytes())
+}
+
+#[tokio::test]
+async fn the_export_asks_for_csv_and_a_json_call_for_json() -> TestResult {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    // The export's answer is `text/csv`; its errors are JSON documents, which it still takes.
+    Mock::given(method("GET"))
+        .and(path("/v1/contacts/export"))
+        .and(accept_is("text/csv, application/json;q=0.9"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/csv")
+                .set_body_string("id,status\r\nctc_1,subscribed\r\n"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/contacts"))
+        .and(accept_is("application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [], "meta": {"next_cursor": null}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::builder(format!("{}/v1", server.uri()))
+        .auth(ApiKey::new("mk_test_accept").expect("a valid key"))
+        .build()?;
+
+    let csv = client.contacts().export_csv().text().await?;
+    assert_eq!(csv, "id,status\r\nctc_1,subscribed\r\n");
+    let page = client.contacts().list().send().await?;
+    assert!(page.items.is_empty());
+    server.verify().await;
+    Ok(())
+}

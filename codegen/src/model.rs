@@ -411,6 +411,9 @@ pub struct Operation {
     pub body: Option<Body>,
     /// Success response.
     pub response: ResponseShape,
+    /// The `Accept` header the operation sends instead of the client's `application/json`
+    /// (its answer is text or binary), e.g. `text/csv, application/json;q=0.9`.
+    pub accept: Option<String>,
     /// Name of the enum of answers by status (used by `ResponseShape::ByStatus`).
     pub response_type: String,
     /// Success status code (the first 2xx).

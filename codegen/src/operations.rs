@@ -620,6 +620,7 @@ fn build_operation(
 
     let body = request_body(doc, types, raw.op, &location, &builder, &mut warn);
     let (status, response) = success_response(doc, types, raw.op, &location, &builder, &query);
+    let accept = accept_header(doc, raw.op, &response);
     let method_name = match (
         raw.op.get("x-sdk-method").and_then(Value::as_str),
         &placement.default_method,
@@ -651,6 +652,7 @@ fn build_operation(
         idempotency_key,
         body,
         response,
+        accept,
         response_type: String::new(),
         status,
         deprecated: op.get("deprecated") == Some(&Value::Bool(true)),
@@ -977,6 +979,57 @@ fn success_response(
     }
     // 200 with a body and 204 without are common: different shapes by status.
     (first_status, ResponseShape::ByStatus(shapes))
+}
+
+/// The `Accept` header of an operation whose success answer is not JSON (text or binary): the
+/// media types its success responses declare, then the JSON types of its error responses at a
+/// lower preference, so a server that negotiates by `Accept` neither refuses the call (406) nor
+/// hides its error document. `None` keeps the client's default, `application/json`: for JSON
+/// answers, and for media types that cannot be written in a header. (An `Accept` header
+/// parameter is ignored, as OpenAPI says: the responses' media types are what it would say.)
+fn accept_header(doc: &Document, op: &Value, response: &ResponseShape) -> Option<String> {
+    let raw = |shape: &ResponseShape| matches!(shape, ResponseShape::Text | ResponseShape::Bytes);
+    let raw_answer = match response {
+        ResponseShape::ByStatus(shapes) => shapes.iter().any(|(_, shape)| raw(shape)),
+        shape => raw(shape),
+    };
+    if !raw_answer {
+        return None;
+    }
+    let responses = op.get("responses")?.as_object()?;
+    let has_success = responses.keys().any(|code| code.starts_with('2'));
+    let (mut wanted, mut errors): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for (code, response) in responses {
+        let success = code.starts_with('2') || (!has_success && code == "default");
+        let Ok((response, _)) = doc.resolve(response, "") else {
+            continue;
+        };
+        let Some(content) = response.get("content").and_then(Value::as_object) else {
+            continue;
+        };
+        for media_type in content.keys().map(|t| t.trim()) {
+            let list = if success {
+                &mut wanted
+            } else if media_kind(media_type) == MediaKind::Json {
+                &mut errors
+            } else {
+                continue;
+            };
+            if !list.contains(&media_type) {
+                list.push(media_type);
+            }
+        }
+    }
+    errors.retain(|t| !wanted.contains(t));
+    let value = wanted
+        .iter()
+        .map(|t| (*t).to_owned())
+        .chain(errors.iter().map(|t| format!("{t};q=0.9")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Visible ASCII and spaces only: what `HeaderValue::from_static` takes.
+    let writable = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    (!value.is_empty() && writable).then_some(value)
 }
 
 fn response_shape(

@@ -470,3 +470,68 @@ fn a_parameter_used_twice_in_a_path_is_one_argument() {
     // Paths without a repeat keep the plain `{}` template.
     assert!(api.contains("\"/files/{}\""));
 }
+
+#[test]
+fn an_operation_answering_text_or_bytes_asks_for_its_media_types() {
+    let spec = r#"
+openapi: 3.0.3
+info: {title: Reports, version: '1'}
+paths:
+  /reports/{id}:
+    get:
+      operationId: getReport
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        '200':
+          description: The report.
+          content:
+            text/csv: {schema: {type: string}}
+            application/pdf: {schema: {type: string, format: binary}}
+        '404':
+          description: Missing.
+          content:
+            application/problem+json: {schema: {type: object}}
+            text/html: {schema: {type: string}}
+        default:
+          description: Any other error.
+          content:
+            application/json: {schema: {type: object}}
+  /reports/{id}/raw:
+    get:
+      operationId: getRawReport
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+        - {name: Accept, in: header, schema: {type: string}}
+      responses:
+        '200':
+          description: The raw bytes (an `Accept` parameter is ignored, as OpenAPI says).
+          content: {application/octet-stream: {schema: {type: string, format: binary}}}
+  /reports:
+    get:
+      operationId: listReports
+      responses:
+        '200':
+          description: Report names.
+          content: {application/json: {schema: {type: array, items: {type: string}}}}
+"#;
+    let generated = generate(spec).unwrap_or_else(|e| panic!("{e}"));
+    let accepts: Vec<&str> = generated
+        .api
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("accept:"))
+        .collect();
+    // In path order: the report (its success types, then the JSON types of its errors at a
+    // lower preference; the HTML error page is not asked for), the raw report (its declared
+    // `Accept` parameter ignored), the list (JSON, the client's default).
+    assert_eq!(
+        accepts,
+        [
+            r#"accept: Some(http::HeaderValue::from_static("text/csv, application/pdf, application/problem+json;q=0.9, application/json;q=0.9")),"#,
+            r#"accept: Some(http::HeaderValue::from_static("application/octet-stream")),"#,
+            "accept: None,",
+        ],
+        "{}",
+        generated.api
+    );
+}

@@ -404,6 +404,10 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
         }
     });
     let (send, extra_items) = send_tokens(op);
+    let accept = match &op.accept {
+        Some(value) => quote!(Some(http::HeaderValue::from_static(#value))),
+        None => quote!(None),
+    };
     quote! {
         static #op_static: crate::transport::OperationInfo = crate::transport::OperationInfo {
             id: #id,
@@ -411,6 +415,7 @@ fn builder_tokens(op: &Operation, is_id: &dyn Fn(&str) -> bool) -> TokenStream {
             path_template: #path,
             deprecated: #deprecated,
             idempotency_key: #idempotent,
+            accept: #accept,
         };
 
         #extra_items

@@ -64,6 +64,7 @@ static OP_LIST_WIDGETS: crate::transport::OperationInfo = crate::transport::Oper
     path_template: "/widgets",
     deprecated: false,
     idempotency_key: false,
+    accept: None,
 };
 
 /// Request builder for `GET /widgets` (`listWidgets`).
@@ -178,6 +179,7 @@ static OP_CREATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets",
     deprecated: false,
     idempotency_key: true,
+    accept: None,
 };
 
 /// Request builder for `POST /widgets` (`createWidget`).
@@ -257,6 +259,7 @@ static OP_UPDATE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets/{widget_id}",
     deprecated: false,
     idempotency_key: false,
+    accept: None,
 };
 
 /// Request builder for `PATCH /widgets/{widget_id}` (`updateWidget`).
@@ -329,6 +332,7 @@ static OP_DELETE_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets/{widget_id}",
     deprecated: true,
     idempotency_key: false,
+    accept: None,
 };
 
 /// Request builder for `DELETE /widgets/{widget_id}` (`deleteWidget`).
@@ -399,6 +403,7 @@ static OP_POLISH_WIDGET: crate::transport::OperationInfo = crate::transport::Ope
     path_template: "/widgets/{widget_id}/polish",
     deprecated: false,
     idempotency_key: false,
+    accept: None,
 };
 
 /// Request builder for `POST /widgets/{widget_id}/polish` (`polishWidget`).
@@ -495,6 +500,7 @@ static OP_LIST_WIDGET_PARTS: crate::transport::OperationInfo = crate::transport:
     path_template: "/widgets/{widget_id}/parts",
     deprecated: false,
     idempotency_key: false,
+    accept: None,
 };
 
 /// Request builder for `GET /widgets/{widget_id}/parts` (`listWidgetParts`).
