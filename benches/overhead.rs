@@ -22,7 +22,9 @@
 //!
 //! With `--observed` the three sides are SDK clients: one with an audit sink (JSON lines to a
 //! file) and the metrics interceptor, one plain, and a second plain one — an A/A control, whose
-//! ratio to the first shows what the benchmark reads when nothing differs. Besides the median
+//! ratio to the first shows what the benchmark reads when nothing differs. An observed
+//! measurement ends when the audit writer has encoded and written what it queued (a flush), so
+//! that work is counted on its side and not in the next one's. Besides the median
 //! of the runs' ratios, each comparison reports the median over all slices of a slice's CPU
 //! time against its neighbouring reference slice.
 //!
@@ -741,6 +743,10 @@ async fn run_timed(
     for task in tasks {
         task.await.expect("request task");
     }
+    if side == Side::Sdk {
+        // With `--observed`, the audit writer's share of these requests.
+        observed::settle();
+    }
     let wall = started.elapsed();
     (wall, process_cpu_time() - cpu_before)
 }
@@ -987,6 +993,14 @@ mod observed {
             .expect("observed SDK client")
     }
 
+    /// Waits until the audit writer has encoded and written every record queued so far, so
+    /// that its work counts in the observed side's measurement and not in the next side's.
+    pub(super) fn settle() {
+        if let Some(sink) = SINK.get() {
+            assert!(sink.flush(), "the audit writer keeps up");
+        }
+    }
+
     pub(super) fn summary() {
         let sink = SINK.get().expect("observed runs");
         sink.flush();
@@ -1028,6 +1042,8 @@ mod observed {
     }
 
     pub(super) fn summary() {}
+
+    pub(super) fn settle() {}
 }
 
 /// User + system CPU time of this process (all threads), to the nanosecond: the scheduler's own

@@ -896,6 +896,18 @@ impl Client {
             )
             .with_operation(request.operation.id));
         }
+        // An empty id (or an empty list of them) leaves an empty segment: `/campaigns/` or
+        // `/campaigns//ads` names another resource, or none, and a server may route it to one
+        // (a `DELETE` of the collection). No id is empty, so the request is refused.
+        let template = request.operation.path_template;
+        if (request.path.ends_with('/') && !template.ends_with('/'))
+            || (request.path.contains("//") && !template.contains("//"))
+        {
+            return Err(Error::config(
+                "a path parameter (an id) is empty; the URL would name another path",
+            )
+            .with_operation(request.operation.id));
+        }
         // Scheme and host were parsed once, when the client was built; only the path and the
         // query are parsed here.
         let mut url = self.inner.base.clone();

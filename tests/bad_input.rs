@@ -34,6 +34,7 @@
 //! | 429 with a garbage `Retry-After`                   | `Client` (get)                 | `Api` 429, `retry_after: None`           |
 //! | 400 with an error envelope whose message is `""`   | `Client` (get)                 | `Api` 400, "the API gave no message"     |
 //! | id `.` or `..` (would resolve to another path)     | any operation with an id       | `Config`, nothing sent                   |
+//! | empty id (would name another path)                 | any operation with an id       | `Config`, nothing sent                   |
 //! | id with `/`, `?`, `#`, `%`                          | any operation with an id       | sent escaped, within its segment         |
 //! | gzip that is truncated / garbage                   | `Client` (get)                 | `Transport`, "does not decompress", not retried |
 //! | gzip bomb (1 KiB → 8 MiB) over the cap             | `Client` (get)                 | `ResponseTooLarge`, not retried          |
@@ -753,4 +754,44 @@ fn webhook_verification_refuses_malformed_headers() {
         );
         assert!(error.status().is_client_error(), "{error}");
     }
+}
+
+/// An empty id leaves an empty segment: `/campaigns/` (the collection) or `/campaigns//ads`.
+#[tokio::test]
+async fn empty_ids_are_refused_before_sending() {
+    let envelope = format!(r#"{{"data":{CAMPAIGN},"meta":{{}}}}"#);
+    let server = raw_server(json_200(envelope.as_bytes())).await;
+    let client = client(&server, 1, MIB);
+    let id = CampaignId::new("");
+    let errors = [
+        client.campaigns().get(&id).send().await.expect_err("refused"),
+        client.campaigns().delete(&id).send().await.expect_err("refused"),
+        client
+            .campaigns()
+            .ads(&id)
+            .list()
+            .send()
+            .await
+            .expect_err("refused"),
+    ];
+    for error in errors {
+        assert!(error.is_config(), "{error:?}");
+        assert!(
+            error.report().to_string().contains("is empty"),
+            "{}",
+            error.report()
+        );
+    }
+    // A real id still goes out.
+    client
+        .campaigns()
+        .get(&CampaignId::new("cmp_1"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        1,
+        "only the request with an id was sent"
+    );
 }
