@@ -5,8 +5,8 @@
 //! (a page of 100 contacts) and `POST /campaigns` (create, `201`). For each call and concurrency
 //! (1 and 64 requests in flight), every run measures the SDK and two hand-written reference clients
 //! side by side, in 8 interleaved slices each, rotating which goes first, and reports requests/s,
-//! client CPU time per request (`getrusage`, all threads of this process) and the SDK's ratio to
-//! each reference; the figures are medians over the runs.
+//! client CPU time per request (the process CPU clock, all threads of this process) and the SDK's
+//! ratio to each reference; the figures are medians over the runs.
 //!
 //! The two references bracket what an integration without the SDK would write:
 //! - **hand-written** does what a careful integration does: it sets the API key, `Accept` and a

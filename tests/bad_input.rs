@@ -764,8 +764,18 @@ async fn empty_ids_are_refused_before_sending() {
     let client = client(&server, 1, MIB);
     let id = CampaignId::new("");
     let errors = [
-        client.campaigns().get(&id).send().await.expect_err("refused"),
-        client.campaigns().delete(&id).send().await.expect_err("refused"),
+        client
+            .campaigns()
+            .get(&id)
+            .send()
+            .await
+            .expect_err("refused"),
+        client
+            .campaigns()
+            .delete(&id)
+            .send()
+            .await
+            .expect_err("refused"),
         client
             .campaigns()
             .ads(&id)
