@@ -795,7 +795,7 @@ async fn empty_ids_are_refused_before_sending() {
     // A real id still goes out.
     client
         .campaigns()
-        .get(&CampaignId::new("cmp_1"))
+        .get(CampaignId::new("cmp_1"))
         .send()
         .await
         .expect("sent");
