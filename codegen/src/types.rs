@@ -464,15 +464,21 @@ impl<'d> TypeBuilder<'d> {
         pointer: &str,
         owner: &str,
     ) -> StructDef {
-        let mut props: Vec<(String, Value, String)> = Vec::new();
+        // Each property: wire name, schema, pointer, and whether only union variants named it.
+        let mut props: Vec<(String, Value, String, bool)> = Vec::new();
         let mut required: BTreeSet<String> = BTreeSet::new();
         let mut additional: Option<(Value, String)> = None;
-        let mut stack: Vec<(Value, String, usize)> = members
+        // Unions already expanded into this struct: a variant that refers back to its union
+        // (`B: allOf [A, …]` with `A: oneOf [B, C]`) is merged once, not again and again.
+        let mut expanded: BTreeSet<String> = BTreeSet::new();
+        // Members: schema, pointer, `allOf`/union nesting depth, and whether the member is a
+        // variant of a union (its properties are then optional: another variant may be sent).
+        let mut stack: Vec<(Value, String, usize, bool)> = members
             .iter()
             .rev()
-            .map(|(v, p)| ((*v).clone(), p.clone(), 0))
+            .map(|(v, p)| ((*v).clone(), p.clone(), 0, false))
             .collect();
-        while let Some((member, member_pointer, depth)) = stack.pop() {
+        while let Some((member, member_pointer, depth, variant)) = stack.pop() {
             let (resolved, resolved_pointer) = match self.doc.resolve(&member, &member_pointer) {
                 Ok((v, p)) => (v.clone(), p),
                 Err(message) => {
@@ -491,37 +497,67 @@ impl<'d> TypeBuilder<'d> {
                         m.clone(),
                         format!("{resolved_pointer}/allOf/{i}"),
                         depth + 1,
+                        variant,
                     ));
                 }
             }
             if (view.list("oneOf").is_some() || view.list("anyOf").is_some())
                 && view.properties().is_empty()
             {
-                self.warn(
-                    &resolved_pointer,
-                    "a oneOf/anyOf inside allOf cannot be merged into one struct; its properties are left out",
-                );
+                match self.object_union_variants(&resolved, &resolved_pointer) {
+                    Some(_) if depth > 16 => {
+                        self.warn(&resolved_pointer, "unions nest too deep; variants left out");
+                    }
+                    Some(variants) => {
+                        if expanded.insert(resolved_pointer.clone()) {
+                            for (m, at) in variants.into_iter().rev() {
+                                stack.push((m, at, depth + 1, true));
+                            }
+                        }
+                    }
+                    None => self.warn(
+                        &resolved_pointer,
+                        "a oneOf/anyOf of non-objects inside allOf cannot be merged into one struct; left out",
+                    ),
+                }
             }
-            for name in view.required() {
-                required.insert(name.to_owned());
+            if !variant {
+                for name in view.required() {
+                    required.insert(name.to_owned());
+                }
             }
             for (wire, prop) in view.properties() {
                 let prop_pointer = format!(
                     "{resolved_pointer}/properties/{}",
                     escape_pointer_token(wire)
                 );
-                match props.iter_mut().find(|(w, _, _)| w == wire) {
+                match props.iter_mut().find(|(w, _, _, _)| w == wire) {
+                    // A property the struct's own members define keeps their definition.
+                    Some(existing) if variant && !existing.3 => {}
+                    // Two variants name it: one type if they agree, else the common ground.
+                    Some(existing) if variant => {
+                        if !self.same_schema(&existing.1, prop) {
+                            existing.1 = self.common_schema(&existing.1, prop);
+                            // Types are remembered by pointer: the merged schema is this
+                            // struct's own, not the first variant's.
+                            existing.2 =
+                                format!("{pointer}/properties/{}", escape_pointer_token(wire));
+                        }
+                    }
                     Some(existing) => {
                         // A later member restating a property (often only to narrow it) wins,
                         // unless it adds nothing but a description.
                         if !SchemaView::new(prop).is_empty_schema() {
-                            *existing = (wire.to_owned(), prop.clone(), prop_pointer);
+                            *existing = (wire.to_owned(), prop.clone(), prop_pointer, false);
                         }
                     }
-                    None => props.push((wire.to_owned(), prop.clone(), prop_pointer)),
+                    None => props.push((wire.to_owned(), prop.clone(), prop_pointer, variant)),
                 }
             }
-            if let Some(extra) = view.get("additionalProperties")
+            // A variant's open map stays with the variant: the merged struct names the union's
+            // properties and keeps its own members' map, if any.
+            if !variant
+                && let Some(extra) = view.get("additionalProperties")
                 && (extra.is_object() || extra == &Value::Bool(true))
             {
                 additional = Some((
@@ -532,7 +568,7 @@ impl<'d> TypeBuilder<'d> {
         }
         let mut fields_ns = Namespace::default();
         let mut fields = Vec::new();
-        for (wire, prop, prop_pointer) in props {
+        for (wire, prop, prop_pointer, from_variant) in props {
             let hint = format!("{owner}{}", names::type_name(&wire, "Field"));
             let (ty, nullable) = self.ty(&prop, &prop_pointer, &hint);
             let own = SchemaView::new(&prop);
@@ -550,6 +586,9 @@ impl<'d> TypeBuilder<'d> {
             }
             if doc.is_empty() {
                 doc = format!("The `{wire}` property.");
+            }
+            if from_variant {
+                doc.push_str("\n\nFrom a `oneOf`/`anyOf` this type includes: set when the value is a variant that has it.");
             }
             let sensitive = own.extension_on("x-sensitive") || target.extension_on("x-sensitive");
             let redacted = flag("x-pii") || flag("x-secret") || sensitive;
@@ -589,6 +628,90 @@ impl<'d> TypeBuilder<'d> {
         }
     }
 
+    /// The variants of a `oneOf`/`anyOf` whose every variant (`null` aside) is an object, with
+    /// their pointers: inside an `allOf` their properties become optional fields of the struct
+    /// (which variant an answer is, the fields that came tell). `None` for any other union.
+    fn object_union_variants(&self, union: &Value, pointer: &str) -> Option<Vec<(Value, String)>> {
+        let view = SchemaView::new(union);
+        let (keyword, list) = match (view.list("oneOf"), view.list("anyOf")) {
+            (Some(list), _) => ("oneOf", list),
+            (None, Some(list)) => ("anyOf", list),
+            (None, None) => return None,
+        };
+        let mut variants = Vec::new();
+        for (i, member) in list.iter().enumerate() {
+            if self.is_null_schema(member) {
+                continue;
+            }
+            let (target, _) = self.doc.resolve(member, "").ok()?;
+            let target = SchemaView::new(target);
+            let object = !target.properties().is_empty()
+                || target.types() == ["object"]
+                || target.list("allOf").is_some()
+                || (target.types().is_empty()
+                    && (target.list("oneOf").is_some() || target.list("anyOf").is_some())
+                    && target.properties().is_empty());
+            if !object {
+                return None;
+            }
+            variants.push((member.clone(), format!("{pointer}/{keyword}/{i}")));
+        }
+        (!variants.is_empty()).then_some(variants)
+    }
+
+    /// Whether two property schemas say the same (after `$ref`s), annotations aside.
+    fn same_schema(&self, a: &Value, b: &Value) -> bool {
+        let shape = |v: &Value| {
+            let target = self
+                .doc
+                .resolve(v, "")
+                .map_or(Value::Null, |(t, _)| t.clone());
+            match target {
+                Value::Object(mut map) => {
+                    for key in ["description", "title", "example", "examples", "default"] {
+                        map.remove(key);
+                    }
+                    Value::Object(map)
+                }
+                other => other,
+            }
+        };
+        shape(a) == shape(b)
+    }
+
+    /// A schema both of two differing property schemas satisfy: `string` when both are strings
+    /// (two variants' discriminator values, say), else any JSON value.
+    fn common_schema(&self, a: &Value, b: &Value) -> Value {
+        let is_string = |v: &Value| {
+            self.doc.resolve(v, "").is_ok_and(|(t, _)| {
+                let t = SchemaView::new(t);
+                t.types() == ["string"]
+                    || t.enum_values()
+                        .is_some_and(|vs| !vs.is_empty() && vs.iter().all(|v| v.is_string()))
+                    || t.get("const").is_some_and(Value::is_string)
+            })
+        };
+        let nullable = |v: &Value| {
+            self.doc
+                .resolve(v, "")
+                .is_ok_and(|(t, _)| SchemaView::new(t).nullable())
+        };
+        let description = SchemaView::new(a).doc();
+        let mut schema = serde_json::Map::new();
+        if is_string(a) && is_string(b) {
+            let types = if nullable(a) || nullable(b) {
+                serde_json::json!(["string", "null"])
+            } else {
+                serde_json::json!("string")
+            };
+            schema.insert("type".to_owned(), types);
+        }
+        if !description.is_empty() {
+            schema.insert("description".to_owned(), Value::String(description));
+        }
+        Value::Object(schema)
+    }
+
     fn all_of(
         &mut self,
         view: &SchemaView<'_>,
@@ -608,13 +731,14 @@ impl<'d> TypeBuilder<'d> {
             .enumerate()
             .filter(|(_, m)| !self.is_annotation(m))
             .filter(|(_, m)| {
-                self.doc.resolve(m, "").is_ok_and(|(t, _)| {
+                self.doc.resolve(m, "").is_ok_and(|(t, at)| {
                     let v = SchemaView::new(t);
                     !v.is_empty_schema()
                         && v.properties().is_empty()
                         && v.list("allOf").is_none()
                         && v.types() != ["object"]
                         && v.get("additionalProperties").is_none()
+                        && self.object_union_variants(t, &at).is_none()
                 })
             })
             .map(|(i, _)| i)
@@ -640,7 +764,7 @@ impl<'d> TypeBuilder<'d> {
                 v.list("oneOf").is_some() || v.list("anyOf").is_some()
             });
             let message = if union {
-                "a oneOf/anyOf inside allOf cannot be merged into one struct; left out"
+                "a oneOf/anyOf of non-objects inside allOf cannot be merged into one struct; left out"
             } else {
                 "an allOf member that is not an object cannot be merged into the struct; left out"
             };
