@@ -509,7 +509,13 @@ impl<'d> TypeBuilder<'d> {
                         self.warn(&resolved_pointer, "unions nest too deep; variants left out");
                     }
                     Some(variants) => {
-                        if expanded.insert(resolved_pointer.clone()) {
+                        // `Cat: allOf [Animal, …]` with `Animal: oneOf [Cat, Dog]`: the struct is
+                        // one of the union's variants, and its own members already say what it
+                        // holds; the other variants' fields would only be noise on it.
+                        let is_a_variant = variants.iter().any(|(m, at)| {
+                            self.doc.resolve(m, at).is_ok_and(|(_, target)| target == pointer)
+                        });
+                        if !is_a_variant && expanded.insert(resolved_pointer.clone()) {
                             for (m, at) in variants.into_iter().rev() {
                                 stack.push((m, at, depth + 1, true));
                             }

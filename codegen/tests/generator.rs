@@ -399,6 +399,56 @@ components:
     assert!(generated.models.contains("pub currency: Option<String>"));
 }
 
+/// `Cat: allOf [Animal, {…}]` where `Animal: oneOf [Cat, Dog]`: a cycle through the union. Cat
+/// is one of the variants, so it keeps its own fields and does not take Dog's.
+#[test]
+fn a_struct_that_is_a_variant_of_the_union_it_includes_keeps_its_own_fields() {
+    let spec = r#"
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths: {}
+components:
+  schemas:
+    Animal:
+      oneOf:
+        - {$ref: '#/components/schemas/Cat'}
+        - {$ref: '#/components/schemas/Dog'}
+      discriminator: {propertyName: kind}
+    Cat:
+      allOf:
+        - {$ref: '#/components/schemas/Animal'}
+        - type: object
+          required: [kind, purrs]
+          properties:
+            kind: {type: string}
+            purrs: {type: boolean}
+    Dog:
+      allOf:
+        - {$ref: '#/components/schemas/Animal'}
+        - type: object
+          required: [kind]
+          properties:
+            kind: {type: string}
+            barks: {type: boolean}
+"#;
+    let generated = generate(spec).unwrap_or_else(|e| panic!("{e}"));
+    assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
+    let body = |name: &str| {
+        let start = generated
+            .models
+            .find(&format!("pub struct {name} {{"))
+            .unwrap_or_else(|| panic!("{name}"));
+        let end = start + generated.models[start..].find("\n}").unwrap();
+        generated.models[start..end].to_owned()
+    };
+    let cat = body("Cat");
+    assert!(cat.contains("pub purrs: bool"), "{cat}");
+    assert!(!cat.contains("barks"), "{cat}");
+    let dog = body("Dog");
+    assert!(dog.contains("pub barks: Option<bool>"), "{dog}");
+    assert!(!dog.contains("purrs"), "{dog}");
+}
+
 /// A document with no component schemas (converted Postman collections) has an example
 /// roundtrip dispatch without arms: it must use its parameters and no unused helper, or the
 /// generated SDK warns (`compile_fixtures` builds `inline_only.yaml` with `-D warnings`).
