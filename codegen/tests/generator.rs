@@ -358,11 +358,7 @@ fn a_union_of_objects_inside_all_of_becomes_optional_fields() {
     let generated =
         generate(include_str!("fixtures/quirks.yaml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
-    let start = generated
-        .models
-        .find("pub struct CheckSummary {")
-        .expect("CheckSummary");
-    let summary = &generated.models[start..start + generated.models[start..].find("\n}").unwrap()];
+    let summary = struct_body(&generated.models, "CheckSummary");
     for field in [
         "pub type_: Option<String>",
         "pub every: Option<String>",
@@ -399,6 +395,17 @@ components:
     assert!(generated.models.contains("pub currency: Option<String>"));
 }
 
+/// The generated `pub struct name { … }`, fields and all.
+fn struct_body<'m>(models: &'m str, name: &str) -> &'m str {
+    let start = models
+        .find(&format!("pub struct {name} {{"))
+        .unwrap_or_else(|| panic!("no struct {name}"));
+    let end = models[start..]
+        .find("\n}")
+        .map_or(models.len(), |end| start + end);
+    &models[start..end]
+}
+
 /// `Cat: allOf [Animal, {…}]` where `Animal: oneOf [Cat, Dog]`: a cycle through the union. Cat
 /// is one of the variants, so it keeps its own fields and does not take Dog's.
 #[test]
@@ -433,18 +440,10 @@ components:
 "#;
     let generated = generate(spec).unwrap_or_else(|e| panic!("{e}"));
     assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
-    let body = |name: &str| {
-        let start = generated
-            .models
-            .find(&format!("pub struct {name} {{"))
-            .unwrap_or_else(|| panic!("{name}"));
-        let end = start + generated.models[start..].find("\n}").unwrap();
-        generated.models[start..end].to_owned()
-    };
-    let cat = body("Cat");
+    let cat = struct_body(&generated.models, "Cat");
     assert!(cat.contains("pub purrs: bool"), "{cat}");
     assert!(!cat.contains("barks"), "{cat}");
-    let dog = body("Dog");
+    let dog = struct_body(&generated.models, "Dog");
     assert!(dog.contains("pub barks: Option<bool>"), "{dog}");
     assert!(!dog.contains("purrs"), "{dog}");
 }
