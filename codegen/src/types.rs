@@ -655,8 +655,7 @@ impl<'d> TypeBuilder<'d> {
                 || target.types() == ["object"]
                 || target.list("allOf").is_some()
                 || (target.types().is_empty()
-                    && (target.list("oneOf").is_some() || target.list("anyOf").is_some())
-                    && target.properties().is_empty());
+                    && (target.list("oneOf").is_some() || target.list("anyOf").is_some()));
             if !object {
                 return None;
             }

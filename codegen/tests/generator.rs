@@ -406,39 +406,13 @@ fn struct_body<'m>(models: &'m str, name: &str) -> &'m str {
     &models[start..end]
 }
 
-/// `Cat: allOf [Animal, {…}]` where `Animal: oneOf [Cat, Dog]`: a cycle through the union. Cat
-/// is one of the variants, so it keeps its own fields and does not take Dog's.
+/// `Cat: allOf [Animal, {…}]` where `Animal: oneOf [Cat, Dog]` (in `quirks.yaml`): a cycle
+/// through the union. Cat is one of the variants, so it keeps its own fields and does not take
+/// Dog's. An inline union of objects and `null` (`Payment`) gives every variant's fields.
 #[test]
 fn a_struct_that_is_a_variant_of_the_union_it_includes_keeps_its_own_fields() {
-    let spec = r#"
-openapi: 3.0.3
-info: {title: t, version: '1'}
-paths: {}
-components:
-  schemas:
-    Animal:
-      oneOf:
-        - {$ref: '#/components/schemas/Cat'}
-        - {$ref: '#/components/schemas/Dog'}
-      discriminator: {propertyName: kind}
-    Cat:
-      allOf:
-        - {$ref: '#/components/schemas/Animal'}
-        - type: object
-          required: [kind, purrs]
-          properties:
-            kind: {type: string}
-            purrs: {type: boolean}
-    Dog:
-      allOf:
-        - {$ref: '#/components/schemas/Animal'}
-        - type: object
-          required: [kind]
-          properties:
-            kind: {type: string}
-            barks: {type: boolean}
-"#;
-    let generated = generate(spec).unwrap_or_else(|e| panic!("{e}"));
+    let generated =
+        generate(include_str!("fixtures/quirks.yaml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
     let cat = struct_body(&generated.models, "Cat");
     assert!(cat.contains("pub purrs: bool"), "{cat}");
@@ -446,6 +420,15 @@ components:
     let dog = struct_body(&generated.models, "Dog");
     assert!(dog.contains("pub barks: Option<bool>"), "{dog}");
     assert!(!dog.contains("purrs"), "{dog}");
+    let payment = struct_body(&generated.models, "Payment");
+    for field in [
+        "pub id: String",
+        "pub card: Option<crate::models::PaymentCard>",
+        "pub method: Option<String>",
+        "pub iban: Option<String>",
+    ] {
+        assert!(payment.contains(field), "{field} in {payment}");
+    }
 }
 
 /// A document with no component schemas (converted Postman collections) has an example
