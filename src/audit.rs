@@ -36,12 +36,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::interceptor::{Context, Hook, HookError, HookSet, Interceptor};
+pub use crate::resource_ids::ResourceIds;
 
 /// How an audited call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,16 +56,18 @@ pub enum Outcome {
 
 /// One API call, as an audit sink receives it. Identifiers only: see the [module docs](self).
 ///
-/// It borrows what the request pipeline already holds (the ids in the path, the request id,
-/// the credential identity), so building one allocates nothing; a sink that keeps records past
-/// [`AuditSink::record`] copies what it needs, or encodes the record with
-/// [`write_json_line`](Self::write_json_line) as [`JsonLinesSink`] does.
+/// It borrows what the request pipeline already holds (the path, the request id, the credential
+/// identity), so building one allocates nothing, and the ids are read from the path only when
+/// a sink asks ([`ResourceIds`]); a sink that keeps records past [`AuditSink::record`] copies
+/// what it needs, or encodes the record with [`write_json_line`](Self::write_json_line) as
+/// [`JsonLinesSink`] does.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct AuditRecord<'a> {
-    /// When the call completed (UTC; RFC 3339 with microseconds in the JSON-lines form).
+    /// When the call completed (RFC 3339 in UTC with microseconds in the JSON-lines form;
+    /// `chrono::DateTime::<chrono::Utc>::from(record.time)` for a calendar time).
     #[serde(serialize_with = "as_rfc3339")]
-    pub time: DateTime<Utc>,
+    pub time: SystemTime,
     /// The `operationId`.
     pub operation: &'static str,
     /// The HTTP method.
@@ -74,8 +76,7 @@ pub struct AuditRecord<'a> {
     pub path_template: &'static str,
     /// The ids in the path, by parameter name, in path order (a JSON object in the JSON-lines
     /// form).
-    #[serde(serialize_with = "as_object")]
-    pub resource_ids: &'a [(&'static str, &'a str)],
+    pub resource_ids: ResourceIds<'a>,
     /// Who the client authenticated as: `api_key:<first characters>`, `oauth_client:<id>`, or
     /// what [`ClientBuilder::credential_identity`](crate::ClientBuilder::credential_identity)
     /// set. Never a secret.
@@ -103,23 +104,33 @@ impl AuditRecord<'_> {
     }
 }
 
-fn as_object<S: serde::Serializer>(
-    ids: &[(&'static str, &str)],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(ids.iter().map(|(name, value)| (*name, value)))
-}
-
 /// RFC 3339 in UTC with microseconds (`2026-11-30T23:56:19.123456Z`), written directly: the
 /// writer thread formats one per record, and a general-purpose formatter costs several times
 /// the rest of the record.
-fn as_rfc3339<S: serde::Serializer>(
-    time: &DateTime<Utc>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+fn as_rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
     let mut buf = [0u8; 27];
-    let text = rfc3339_micros(time.timestamp(), time.timestamp_subsec_micros(), &mut buf);
-    serializer.serialize_str(text)
+    let (secs, micros) = unix_micros(*time);
+    serializer.serialize_str(rfc3339_micros(secs, micros, &mut buf))
+}
+
+/// Seconds since the Unix epoch and microseconds into the second (rounded down, as a clock
+/// reads: 0.5 µs before the epoch is second -1, microsecond 999,999).
+fn unix_micros(time: SystemTime) -> (i64, u32) {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => (
+            i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            after.subsec_micros(),
+        ),
+        Err(before) => {
+            let before = before.duration();
+            let secs = -i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+            match before.subsec_nanos() {
+                0 => (secs, 0),
+                // Up to the next whole microsecond back: the floor of a negative time.
+                nanos => (secs - 1, 1_000_000 - nanos.div_ceil(1_000)),
+            }
+        }
+    }
 }
 
 /// Formats Unix seconds and microseconds as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (years 0 to 9999;
@@ -208,25 +219,23 @@ impl<S: AuditSink> Interceptor for AuditInterceptor<S> {
     fn on_complete(&self, ctx: &Context<'_>) -> Result<(), HookError> {
         let status = ctx.status().map(|s| s.as_u16());
         let failed = ctx.error().is_some() || status.is_some_and(|s| s >= 400);
-        ctx.with_resource_ids(|resource_ids| {
-            self.sink.record(&AuditRecord {
-                time: Utc::now(),
-                operation: ctx.operation_id(),
-                method: method_name(ctx.method()),
-                path_template: ctx.path_template(),
-                resource_ids,
-                credential: ctx.credential_identity(),
-                outcome: if failed {
-                    Outcome::Failure
-                } else {
-                    Outcome::Success
-                },
-                status,
-                request_id: ctx.request_id(),
-                attempts: ctx.attempt(),
-                error: ctx.error().map(|e| kind_name(e.kind())),
-                duration_ms: u64::try_from(ctx.duration().as_millis()).unwrap_or(u64::MAX),
-            });
+        self.sink.record(&AuditRecord {
+            time: SystemTime::now(),
+            operation: ctx.operation_id(),
+            method: method_name(ctx.method()),
+            path_template: ctx.path_template(),
+            resource_ids: ctx.resource_ids_unread(),
+            credential: ctx.credential_identity(),
+            outcome: if failed {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            },
+            status,
+            request_id: ctx.request_id(),
+            attempts: ctx.attempt(),
+            error: ctx.error().map(|e| kind_name(e.kind())),
+            duration_ms: u64::try_from(ctx.duration().as_millis()).unwrap_or(u64::MAX),
         });
         Ok(())
     }
@@ -280,25 +289,26 @@ struct Queue {
 }
 
 /// Records waiting to be written: their fixed fields as they are and their strings copied into
-/// one text buffer. Copying is all a request does; the writer thread encodes the lines a batch
-/// at a time, where the encoder's code and tables stay in the cache from one line to the next
-/// instead of being fetched again between every two API calls.
+/// one text buffer. Copying is all a request does; the writer thread reads the ids from the
+/// paths and encodes the lines a batch at a time, where that code and its tables stay in the
+/// cache from one line to the next instead of being fetched again between every two API calls.
 #[derive(Default)]
 struct Batch {
     records: Vec<QueuedRecord>,
-    /// Every record's resource ids: parameter name and the value's range in `text`.
-    ids: Vec<(&'static str, Range<usize>)>,
     text: String,
+    /// The last credential copied: a client sends the same one call after call, so the next
+    /// record shares its copy (and the writer its encoding) when the text is the same.
+    last_credential: Option<Range<usize>>,
 }
 
 /// An [`AuditRecord`] in a [`Batch`]: its borrowed strings are ranges of the batch's text.
 struct QueuedRecord {
-    time: DateTime<Utc>,
+    time: SystemTime,
     operation: &'static str,
     method: &'static str,
     path_template: &'static str,
-    /// Range of the batch's `ids`.
-    ids: Range<usize>,
+    /// The path as sent, which the ids are read from.
+    path: Range<usize>,
     credential: Range<usize>,
     outcome: Outcome,
     status: Option<u16>,
@@ -314,19 +324,22 @@ impl Batch {
     }
 
     fn push(&mut self, record: &AuditRecord<'_>) {
-        let first_id = self.ids.len();
-        for &(name, value) in record.resource_ids {
-            let value = self.copy(value);
-            self.ids.push((name, value));
-        }
-        let credential = self.copy(record.credential);
+        let path = self.copy(record.resource_ids.path());
+        let credential = match &self.last_credential {
+            Some(last) if self.text(last) == record.credential => last.clone(),
+            _ => {
+                let copied = self.copy(record.credential);
+                self.last_credential = Some(copied.clone());
+                copied
+            }
+        };
         let request_id = record.request_id.map(|id| self.copy(id));
         self.records.push(QueuedRecord {
             time: record.time,
             operation: record.operation,
             method: record.method,
             path_template: record.path_template,
-            ids: first_id..self.ids.len(),
+            path,
             credential,
             outcome: record.outcome,
             status: record.status,
@@ -350,22 +363,16 @@ impl Batch {
 
     /// Appends every record as its JSON line.
     fn encode(&self, out: &mut Vec<u8>, cache: &mut LineCache) {
-        let mut ids: Vec<(&'static str, &str)> = Vec::new();
+        // One scan of all the copied text instead of one per string: ids, credentials and
+        // request ids almost never hold a character JSON must escape.
+        cache.copied_text_is_plain = !needs_escape(self.text.as_bytes());
         for queued in &self.records {
-            ids.clear();
-            ids.extend(
-                self.ids
-                    .get(queued.ids.clone())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|(name, value)| (*name, self.text(value))),
-            );
             let record = AuditRecord {
                 time: queued.time,
                 operation: queued.operation,
                 method: queued.method,
                 path_template: queued.path_template,
-                resource_ids: &ids,
+                resource_ids: ResourceIds::new(queued.path_template, self.text(&queued.path)),
                 credential: self.text(&queued.credential),
                 outcome: queued.outcome,
                 status: queued.status,
@@ -380,8 +387,8 @@ impl Batch {
 
     fn clear(&mut self) {
         self.records.clear();
-        self.ids.clear();
         self.text.clear();
+        self.last_credential = None;
     }
 }
 
@@ -597,6 +604,9 @@ struct LineCache {
     /// `"operation":…,"method":…,"path_template":…` of recently seen operations, each in the
     /// slot its operation id's address picks: bounded, and a collision only re-encodes.
     operations: Vec<Option<(StaticStrings, Box<[u8]>)>>,
+    /// Whether the strings the records borrow (ids, credential, request id) are known to need
+    /// no escaping: the batch being encoded has checked its text in one pass.
+    copied_text_is_plain: bool,
 }
 
 /// Slots of [`LineCache::operations`].
@@ -659,11 +669,16 @@ impl LineCache {
 /// holds the two to the same output) but without its generic machinery: this runs once per
 /// record. `cache` carries what consecutive lines share (see [`LineCache`]).
 fn encode_line(record: &AuditRecord<'_>, out: &mut Vec<u8>, cache: Option<&mut LineCache>) {
+    let plain = cache.as_deref().is_some_and(|c| c.copied_text_is_plain);
+    let push_copied = |out: &mut Vec<u8>, text: &str| {
+        if plain {
+            push_quoted(out, text);
+        } else {
+            push_json_str(out, text);
+        }
+    };
     out.extend_from_slice(b"{\"time\":\"");
-    let (secs, micros) = (
-        record.time.timestamp(),
-        record.time.timestamp_subsec_micros(),
-    );
+    let (secs, micros) = unix_micros(record.time);
     match cache {
         Some(cache) => {
             cache.push_time(out, secs, micros);
@@ -678,16 +693,18 @@ fn encode_line(record: &AuditRecord<'_>, out: &mut Vec<u8>, cache: Option<&mut L
         }
     }
     out.extend_from_slice(b",\"resource_ids\":{");
-    for (i, (name, value)) in record.resource_ids.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    record.resource_ids.with_each(|ids| {
+        for (i, (name, value)) in ids.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_json_str(out, name);
+            out.push(b':');
+            push_copied(out, value);
         }
-        push_json_str(out, name);
-        out.push(b':');
-        push_json_str(out, value);
-    }
+    });
     out.extend_from_slice(b"},\"credential\":");
-    push_json_str(out, record.credential);
+    push_copied(out, record.credential);
     out.extend_from_slice(match record.outcome {
         Outcome::Success => b",\"outcome\":\"success\",\"status\":",
         Outcome::Failure => b",\"outcome\":\"failure\",\"status\":",
@@ -698,7 +715,7 @@ fn encode_line(record: &AuditRecord<'_>, out: &mut Vec<u8>, cache: Option<&mut L
     }
     out.extend_from_slice(b",\"request_id\":");
     match record.request_id {
-        Some(id) => push_json_str(out, id),
+        Some(id) => push_copied(out, id),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"attempts\":");
@@ -745,36 +762,44 @@ const NEEDS_ESCAPE: [bool; 256] = {
     table
 };
 
-/// Whether any byte of `bytes` needs escaping in a JSON string, eight bytes at a time: a record
-/// holds a hundred bytes or so of strings, and a byte-by-byte test was the largest single cost
-/// of encoding it.
+/// Whether any byte of `bytes` needs escaping in a JSON string, eight bytes at a time and
+/// without a branch per word (the compiler vectorizes the loop): the writer scans a whole
+/// batch's text with it, and a byte-by-byte test was the largest single cost of encoding.
 fn needs_escape(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Whether some byte of `x` is zero, and whether some byte is below 0x20: exact as yes/no
-    // answers (the classic bit tricks; only which byte they point at can be wrong).
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
-    let has_control = |x: u64| x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+    // The high bit of a byte is set where the byte is zero, or below 0x20 (and possibly next
+    // to such a byte): exact as a yes/no answer for the word, which is all that is kept.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    let control = |x: u64| x.wrapping_sub(ONES * 0x20) & !x;
     let (words, rest) = bytes.as_chunks::<8>();
-    words.iter().any(|word| {
+    let found = words.iter().fold(0, |found, word| {
         let x = u64::from_le_bytes(*word);
-        has_control(x)
-            || has_zero(x ^ (ONES * u64::from(b'"')))
-            || has_zero(x ^ (ONES * u64::from(b'\\')))
-    }) || rest.iter().any(|&b| NEEDS_ESCAPE[usize::from(b)])
+        found
+            | control(x)
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+    });
+    found & HIGH != 0 || rest.iter().any(|&b| NEEDS_ESCAPE[usize::from(b)])
 }
 
 /// A JSON string: copied as is when nothing in it needs escaping (ids, templates), else
 /// through `serde_json`'s escaping.
 fn push_json_str(out: &mut Vec<u8>, text: &str) {
     if !needs_escape(text.as_bytes()) {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
+        push_quoted(out, text);
     } else if serde_json::to_writer(&mut *out, text).is_err() {
         // Writing a string into a vector cannot fail; keep the line valid JSON regardless.
         out.extend_from_slice(b"null");
     }
+}
+
+/// A JSON string known to need no escaping.
+fn push_quoted(out: &mut Vec<u8>, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 fn push_u64(out: &mut Vec<u8>, mut value: u64) {
@@ -867,15 +892,16 @@ const SHRINK_ABOVE: usize = 4 << 20;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
     use std::sync::mpsc::{Receiver, channel};
 
     fn record(operation: &'static str) -> AuditRecord<'static> {
         AuditRecord {
-            time: Utc::now(),
+            time: SystemTime::now(),
             operation,
             method: "GET",
             path_template: "/contacts/{contact_id}",
-            resource_ids: &[("contact_id", "ctc_1")],
+            resource_ids: ResourceIds::new("/contacts/{contact_id}", "/v1/contacts/ctc_1"),
             credential: "api_key:sk_test",
             outcome: Outcome::Success,
             status: Some(200),
@@ -927,11 +953,16 @@ mod tests {
         failed.status = None;
         failed.request_id = None;
         failed.error = Some("transport");
-        failed.resource_ids = &[("campaign_id", "cmp_1"), ("ad_id", "odd \"id\"\\\n\u{7f}é")];
+        failed.path_template = "/campaigns/{campaign_id}/ads/{ad_id}";
+        failed.resource_ids = ResourceIds::new(
+            failed.path_template,
+            "/v1/campaigns/cmp_1/ads/odd \"id\"\\\n\u{7f}é",
+        );
         failed.duration_ms = u64::MAX;
         failed.attempts = 0;
         let mut empty = record("getCampaign");
-        empty.resource_ids = &[];
+        empty.path_template = "/campaigns";
+        empty.resource_ids = ResourceIds::new(empty.path_template, "/v1/campaigns");
         // Long enough for the eight-byte scan, with an escape at every position of a word and
         // in the tail.
         let long = "cmp_0123456789abcdefghij".to_owned();
@@ -943,25 +974,23 @@ mod tests {
                 escaped.push(text);
             }
         }
-        let escaped_ids: Vec<[(&'static str, &str); 1]> = escaped
-            .iter()
-            .map(|t| [("campaign_id", t.as_str())])
-            .collect();
-        let mut records = vec![record("getContact"), failed, empty];
-        for ids in &escaped_ids {
+        let escaped_paths: Vec<String> =
+            escaped.iter().map(|t| format!("/campaigns/{t}")).collect();
+        let campaign = |path| {
             let mut r = record("getCampaign");
-            r.resource_ids = ids;
-            records.push(r);
-        }
-        let mut plain = record("getCampaign");
-        let plain_ids = [(
-            "campaign_id",
-            "cmp_~\u{7f}\u{80}é0123456789 !#$%&'()*+,-./:;<=>?@[]^_`{|}",
-        )];
-        plain.resource_ids = &plain_ids;
-        records.push(plain);
+            r.path_template = "/campaigns/{campaign_id}";
+            r.resource_ids = ResourceIds::new(r.path_template, path);
+            r
+        };
+        let mut records = vec![record("getContact"), failed, empty];
+        records.extend(escaped_paths.iter().map(|path| campaign(path)));
+        // Every printable ASCII character but `/` (which would end the path's segment), and
+        // DEL and non-ASCII text, which JSON holds as they are.
+        let plain_id = "cmp_~\u{7f}\u{80}é0123456789 !#$%&'()*+,-.:;<=>?@[]^_`{|}";
+        let plain_path = format!("/campaigns/{plain_id}");
+        records.push(campaign(&plain_path));
         // The scan itself: no false alarm on what needs no escape, no miss on what does.
-        assert!(!needs_escape(plain_ids[0].1.as_bytes()));
+        assert!(!needs_escape(plain_id.as_bytes()));
         assert!(escaped.iter().all(|t| needs_escape(t.as_bytes())));
         let mut cache = LineCache::default();
         for r in records {
@@ -998,7 +1027,7 @@ mod tests {
         let templates: Vec<&'static str> = (0..300)
             .map(|i| &*Box::leak(format!("/things/{i}/{{thing_id}}").into_boxed_str()))
             .collect();
-        let base = DateTime::from_timestamp(1_796_083_199, 999_998_000).unwrap();
+        let base = UNIX_EPOCH + Duration::new(1_796_083_199, 999_998_000);
         let mut cache = LineCache::default();
         for step in 0..3_000_usize {
             let i = step * 7919 % 300;
@@ -1006,7 +1035,7 @@ mod tests {
             r.path_template = templates[i];
             r.method = if step % 3 == 0 { "POST" } else { "GET" };
             let offset_micros = [0, 1, 2, 3, 999_999, 1_000_000, 2_500_000, 1][step % 8];
-            r.time = base + chrono::Duration::microseconds(offset_micros);
+            r.time = base + Duration::from_micros(offset_micros);
             let (mut fresh, mut cached) = (Vec::new(), Vec::new());
             encode_line(&r, &mut fresh, None);
             encode_line(&r, &mut cached, Some(&mut cache));
@@ -1023,15 +1052,19 @@ mod tests {
         // Records differing in every borrowed string (none, one and several ids; escapes and
         // non-ASCII text; with and without a request id), queued one after the other so each
         // one's ranges start where the last one's ended.
-        let ids_of = [
-            vec![],
-            vec![("contact_id", "ctc_1")],
-            vec![("campaign_id", "cmp_\"quoted\""), ("ad_id", "ad_é✓\n")],
+        let paths = [
+            ("/contacts", "/v1/contacts"),
+            ("/contacts/{contact_id}", "/v1/contacts/ctc_1"),
+            (
+                "/campaigns/{campaign_id}/ads/{ad_id}",
+                "/v1/campaigns/cmp_\"quoted\"/ads/ad_é✓\n",
+            ),
         ];
         let mut records = Vec::new();
-        for (i, ids) in ids_of.iter().enumerate() {
+        for (i, &(template, path)) in paths.iter().enumerate() {
             let mut r = record("getContact");
-            r.resource_ids = ids;
+            r.path_template = template;
+            r.resource_ids = ResourceIds::new(template, path);
             r.credential = ["api_key:sk_test", "oauth_client:ünï", ""][i];
             r.request_id = [Some("req_1"), None, Some("req_\\x")][i];
             r.outcome = [Outcome::Success, Outcome::Failure, Outcome::Success][i];
@@ -1041,7 +1074,8 @@ mod tests {
         }
         let mut batch = Batch::default();
         let mut expected = Vec::new();
-        for r in records.iter().cycle().take(7) {
+        // Each twice in a row, as a client's calls share their credential.
+        for r in records.iter().flat_map(|r| [r, r]).cycle().take(9) {
             batch.push(r);
             encode_line(r, &mut expected, None);
         }
@@ -1049,7 +1083,9 @@ mod tests {
         batch.encode(&mut encoded, &mut LineCache::default());
         assert_eq!(String::from_utf8(encoded), String::from_utf8(expected));
 
-        // Cleared, the batch holds nothing of its earlier records.
+        // Cleared, the batch holds nothing of its earlier records (and this one's text needs
+        // no escaping, which the batch's single scan finds: the other way of encoding).
+        assert!(!needs_escape(records[1].credential.as_bytes()));
         batch.clear();
         batch.push(&records[1]);
         let (mut encoded, mut expected) = (Vec::new(), Vec::new());
@@ -1073,6 +1109,30 @@ mod tests {
                 .format("%Y-%m-%dT%H:%M:%S%.6fZ")
                 .to_string();
             assert_eq!(rfc3339_micros(secs, micros, &mut buf), expected);
+        }
+    }
+
+    #[test]
+    fn system_times_split_into_seconds_and_microseconds_as_chrono_reads_them() {
+        let after = |secs, nanos| UNIX_EPOCH + Duration::new(secs, nanos);
+        let before = |secs, nanos| UNIX_EPOCH - Duration::new(secs, nanos);
+        for time in [
+            after(0, 0),
+            after(1_796_083_200, 123_456_789),
+            after(1_796_083_200, 999_999_999),
+            before(0, 1),
+            before(0, 500),
+            before(0, 1_000),
+            before(0, 999_999_999),
+            before(86_400, 0),
+            before(86_400, 250_000),
+        ] {
+            let chrono = DateTime::<Utc>::from(time);
+            assert_eq!(
+                unix_micros(time),
+                (chrono.timestamp(), chrono.timestamp_subsec_micros()),
+                "{time:?}"
+            );
         }
     }
 

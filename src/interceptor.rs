@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::byte_search::{find_byte, rfind_byte};
+use crate::resource_ids::ResourceIds;
 
 use crate::error::Error;
 use crate::transport::OperationInfo;
@@ -156,73 +156,12 @@ impl<'a> Context<'a> {
     /// The ids in the request's path, by parameter name (`[("campaign_id", "cmp_1")]`), as
     /// sent (percent-encoded if they needed it).
     pub fn resource_ids(&self) -> Vec<(&'static str, &'a str)> {
-        let mut ids = Vec::new();
-        self.each_resource_id_from_last(|name, value| ids.push((name, value)));
-        ids.reverse();
-        ids
+        self.resource_ids_unread().to_vec()
     }
 
-    /// Calls `f` with [`resource_ids`](Self::resource_ids) without allocating (the audit
-    /// interceptor's form: it runs on every call): the API's paths hold a handful of ids, kept
-    /// on the stack; a longer list goes through a vector.
-    pub(crate) fn with_resource_ids<R>(
-        &self,
-        f: impl FnOnce(&[(&'static str, &'a str)]) -> R,
-    ) -> R {
-        const INLINE: usize = 8;
-        let mut inline: [(&'static str, &'a str); INLINE] = [("", ""); INLINE];
-        let mut count = 0;
-        self.each_resource_id_from_last(|name, value| {
-            if count < INLINE {
-                inline[count] = (name, value);
-            }
-            count += 1;
-        });
-        if count > INLINE {
-            return f(&self.resource_ids());
-        }
-        let ids = &mut inline[..count];
-        ids.reverse();
-        f(ids)
-    }
-
-    /// The ids in the path, last first.
-    fn each_resource_id_from_last(&self, mut f: impl FnMut(&'static str, &'a str)) {
-        // The URL path ends with the filled template (the base URL may add a prefix), so the
-        // two are walked from the end, segment by segment, by hand: this runs on every audited
-        // request, and the generic splitters cost several times more. Only a parameter's value
-        // is searched for; a literal segment, sent as written, is stepped over by its length,
-        // and the walk stops at the template's first parameter.
-        let template = self.op.path_template;
-        let path = self.url_path;
-        let (t, p) = (template.as_bytes(), path.as_bytes());
-        let Some(first_brace) = find_byte(t, b'{') else {
-            return;
-        };
-        let segment_start =
-            |bytes: &[u8], end: usize| rfind_byte(&bytes[..end], b'/').map_or(0, |i| i + 1);
-        let (mut t_end, mut p_end) = (t.len(), p.len());
-        loop {
-            let t_start = segment_start(t, t_end);
-            let segment = &template[t_start..t_end];
-            let p_start =
-                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    let p_start = segment_start(p, p_end);
-                    f(name, &path[p_start..p_end]);
-                    p_start
-                } else if p[..p_end].ends_with(segment.as_bytes())
-                    && (p_end == segment.len() || p[p_end - segment.len() - 1] == b'/')
-                {
-                    p_end - segment.len()
-                } else {
-                    // Sent percent-encoded, or text and a parameter in one segment: search.
-                    segment_start(p, p_end)
-                };
-            if t_start <= first_brace || p_start == 0 {
-                break;
-            }
-            (t_end, p_end) = (t_start - 1, p_start - 1);
-        }
+    /// The ids in the path, not yet read from it (what an audit record carries).
+    pub(crate) fn resource_ids_unread(&self) -> ResourceIds<'a> {
+        ResourceIds::new(self.op.path_template, self.url_path)
     }
 
     /// Who the request authenticates as, never a secret: `api_key:` and the key's first
@@ -442,44 +381,6 @@ mod tests {
     use super::*;
     use crate::transport::OperationInfo;
 
-    /// The ids the walk finds for `template` filled into `path`.
-    fn ids(template: &'static str, path: &'static str) -> Vec<(&'static str, &'static str)> {
-        let op: &'static OperationInfo = Box::leak(Box::new(OperationInfo {
-            id: "op",
-            method: Method::GET,
-            path_template: template,
-            deprecated: false,
-            idempotency_key: false,
-            accept: None,
-        }));
-        Context {
-            op,
-            url_path: path,
-            credential: "none",
-            attempt: 1,
-            status: None,
-            headers: None,
-            error: None,
-            duration: Duration::ZERO,
-            retry_delay: None,
-        }
-        .resource_ids()
-    }
-
-    /// The obvious way: split both on `/` and pair the segments from the end.
-    fn reference(template: &'static str, path: &'static str) -> Vec<(&'static str, &'static str)> {
-        let mut found: Vec<_> = template
-            .rsplit('/')
-            .zip(path.rsplit('/'))
-            .filter_map(|(t, p)| {
-                let name = t.strip_prefix('{')?.strip_suffix('}')?;
-                Some((name, p))
-            })
-            .collect();
-        found.reverse();
-        found
-    }
-
     #[test]
     fn the_request_id_is_read_when_it_is_utf8() {
         let op: &'static OperationInfo = Box::leak(Box::new(OperationInfo {
@@ -512,47 +413,5 @@ mod tests {
             Some("req_caf\u{e9}")
         );
         assert_eq!(read(b"req_\xff"), None);
-    }
-
-    #[test]
-    fn ids_are_found_under_any_base_path_and_segment_shape() {
-        let cases: &[(&str, &str)] = &[
-            ("/campaigns/{campaign_id}", "/v1/campaigns/cmp_1"),
-            ("/campaigns/{campaign_id}", "/campaigns/cmp_1"),
-            (
-                "/campaigns/{campaign_id}/ads/{ad_id}",
-                "/api/v1/campaigns/cmp_1/ads/ad_2",
-            ),
-            (
-                "/campaigns/{campaign_id}/ads/{ad_id}/pause",
-                "/v1/campaigns/c/ads/a/pause",
-            ),
-            ("/{tenant}/{id}", "/t1/i2"),
-            ("/{tenant}/{id}", "/base/t1/i2"),
-            ("/campaigns", "/v1/campaigns"),
-            ("/campaigns/", "/v1/campaigns/"),
-            (
-                "/contacts/{contact_id}/export",
-                "/v1/contacts/ctc%2F1/export",
-            ),
-            // A literal sent percent-encoded, and a segment mixing text and a parameter.
-            ("/files/{id}/caf\u{e9}", "/v1/files/f1/caf%C3%A9"),
-            ("/files/{id}/v{version}.json", "/v1/files/f1/v2.json"),
-            ("/a/{x}/b/{y}/c/{z}", "/prefix/a/1/b/2/c/3"),
-        ];
-        for &(template, path) in cases {
-            assert_eq!(
-                ids(template, path),
-                reference(template, path),
-                "{template} in {path}"
-            );
-        }
-        assert_eq!(
-            ids(
-                "/campaigns/{campaign_id}/ads/{ad_id}",
-                "/v1/campaigns/cmp_1/ads/ad_2"
-            ),
-            [("campaign_id", "cmp_1"), ("ad_id", "ad_2")]
-        );
     }
 }

@@ -90,6 +90,8 @@ mod ratelimit;
 #[cfg(feature = "client")]
 mod request;
 #[cfg(feature = "client")]
+mod resource_ids;
+#[cfg(feature = "client")]
 mod response;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
