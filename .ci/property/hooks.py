@@ -171,6 +171,20 @@ def _no_foreign_ciphertexts(body):
     return body
 
 
+# 6. Query values on the wire. Every query parameter of the spec is a scalar, and a query string
+#    carries only text: a negative case that makes one an object or an array is sent in the form
+#    style, as the object's own `key=value` pairs or as repeated values, and that can be a valid
+#    request (`limit={"limit": 4}` goes out as `limit=4`), which the run then reports as invalid
+#    data accepted. Such cases have no wire form of their own and are not generated; wrong text
+#    (`limit=abc`) is still generated and must be rejected.
+@schemathesis.hook
+def filter_query(context, query):
+    return not (
+        isinstance(query, MutableMapping)
+        and any(isinstance(value, (MutableMapping, list, tuple)) for value in query.values())
+    )
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     # Every phase (examples, coverage, fuzzing, stateful) passes here just before sending, and
